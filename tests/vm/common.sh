@@ -15,7 +15,9 @@ vm_apt() {
 
 # Package lists may be empty on a fresh machine; apt-cache then finds nothing.
 vm_apt_lists_ready() {
-    ls /var/lib/apt/lists/ 2>/dev/null | grep -q '_Packages'
+    local f
+    for f in /var/lib/apt/lists/*_Packages*; do [ -e "$f" ] && return 0; done
+    return 1
 }
 
 vm_apt_update_once() {

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SendTargets discovery of many targets from one tgtd portal, this
+# project's iscsiadm against libiscsi's iscsi-ls, in one run.
+#
+#   bench/discovery_bench.sh [BUILD_DIR] [TARGETS] [RUNS]
+#
+# BUILD_DIR holds iscsiadm/iscsiadm (default: ./build); TARGETS defaults
+# to 1000, RUNS (per variant, best taken) to 5. Needs root and tgt
+# (tgtd/tgtadm) and libiscsi-bin (iscsi-ls). Variants:
+#   iscsiadm -o nonpersistent    discovery only, nothing written
+#   iscsiadm (new database)      discovery + writing every node record
+#   iscsiadm (re-discovery)      discovery over existing records (kept)
+#   iscsi-ls                     libiscsi's discovery, printing the list
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+ntargets=${2:-1000}
+runs=${3:-5}
+adm=$build/iscsiadm/iscsiadm
+
+[ "$(id -u)" = 0 ] || { echo "needs root (tgtd)"; exit 77; }
+[ -x "$adm" ] || { echo "no $adm: build first (make)"; exit 1; }
+command -v iscsi-ls >/dev/null || { echo "iscsi-ls missing: apt-get install libiscsi-bin"; exit 77; }
+
+. "$top/tests/lib/tgtd.sh"
+tgtd_require
+root=$(mktemp -d)
+trap 'tgtd_stop_all; rm -rf "$root"' EXIT
+tgtd_start || exit 1
+echo "tgtd on 127.0.0.1:$TGTD_PORT: creating $ntargets targets..."
+for i in $(seq 1 "$ntargets"); do
+	tgtd_target_nolun "$i" "iqn.2024-01.org.example.bench:target$(printf %05d "$i")" || exit 1
+done
+echo "InitiatorName=iqn.2024-01.org.example:bench" > "$root/initiatorname.iscsi"
+portal=127.0.0.1:$TGTD_PORT
+
+now() { date +%s.%N; }
+
+# best of RUNS wall times of a command (a shell snippet) into BEST;
+# checks the number of targets listed
+best() { # label command
+	local label=$1 cmd=$2 b= t0 t1 t n
+	for _ in $(seq 1 "$runs"); do
+		[ -n "${PREP:-}" ] && eval "$PREP"
+		t0=$(now)
+		n=$(eval "$cmd" | wc -l)
+		t1=$(now)
+		if [ "$n" != "$ntargets" ]; then
+			echo "$label: listed $n targets, expected $ntargets" >&2
+			exit 1
+		fi
+		t=$(echo "$t1 - $t0" | bc -l)
+		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
+	done
+	BEST=$b
+}
+
+PREP=
+best "iscsiadm -o nonpersistent" "'$adm' --root '$root' -m discovery -t st -p $portal -o nonpersistent"
+t_np=$BEST
+PREP="rm -rf '$root/nodes' '$root/send_targets' '$root/static'"
+best "iscsiadm (new database)" "'$adm' --root '$root' -m discovery -t st -p $portal"
+t_db=$BEST
+PREP=
+best "iscsiadm (re-discovery)" "'$adm' --root '$root' -m discovery -t st -p $portal"
+t_re=$BEST
+best "iscsi-ls" "iscsi-ls iscsi://$portal"
+t_ls=$BEST
+
+printf '\nSendTargets discovery of %d targets, best of %d runs (seconds):\n' "$ntargets" "$runs"
+printf '  %-40s %8.3f\n' "iscsiadm -o nonpersistent" "$t_np"
+printf '  %-40s %8.3f\n' "iscsiadm, writing a new database" "$t_db"
+printf '  %-40s %8.3f\n' "iscsiadm, re-discovery (records kept)" "$t_re"
+printf '  %-40s %8.3f\n' "iscsi-ls (libiscsi)" "$t_ls"
+printf 'ratio iscsiadm nonpersistent / iscsi-ls: %.2f\n' "$(echo "$t_np / $t_ls" | bc -l)"
+printf 'ratio iscsiadm new database / iscsi-ls:  %.2f\n' "$(echo "$t_db / $t_ls" | bc -l)"

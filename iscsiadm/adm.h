@@ -1,0 +1,126 @@
+/* iscsiadm: what every mode file shares — the parsed command line, the
+ * context (paths, configuration, initiator name) and the message helpers.
+ *
+ * Messages follow open-iscsi: informational lines on stdout, errors and
+ * warnings on stderr prefixed "iscsiadm: ". Mode handlers return an exit
+ * code from errors.h (never a negative errno). */
+#ifndef ISCSIADM_ADM_H
+#define ISCSIADM_ADM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "iname.h"
+#include "names.h"
+#include "paths.h"
+#include "record.h"
+
+enum adm_mode {
+	ADM_MODE_NONE = 0,
+	ADM_MODE_DISCOVERY,
+	ADM_MODE_DISCOVERYDB,
+	ADM_MODE_NODE,
+	ADM_MODE_SESSION,
+	ADM_MODE_IFACE,
+	ADM_MODE_FW,
+	ADM_MODE_HOST,
+};
+
+/* -o values; several -o are or'ed (open-iscsi's bit flags). */
+#define ADM_OP_NEW           0x001u
+#define ADM_OP_DELETE        0x002u
+#define ADM_OP_UPDATE        0x004u
+#define ADM_OP_SHOW          0x008u
+#define ADM_OP_NONPERSISTENT 0x010u
+#define ADM_OP_APPLY         0x020u
+#define ADM_OP_APPLYALL      0x040u
+#define ADM_OP_LOGIN         0x080u
+#define ADM_OP_LOGOUT        0x100u
+
+#define ADM_MAX_PARAMS 64
+#define ADM_MAX_IFACES 64
+
+struct adm_param {
+	const char *name;
+	const char *value;   /* NULL until its -v arrives */
+};
+
+struct adm {
+	/* the command line */
+	enum adm_mode mode;
+	unsigned ops;
+	struct adm_param params[ADM_MAX_PARAMS];
+	size_t n_params;
+	const char *target;          /* -T */
+	const char *portal_arg;      /* -p as given */
+	struct portal portal;        /* -p parsed (valid when portal_arg) */
+	const char *ifaces[ADM_MAX_IFACES];   /* -I */
+	size_t n_ifaces;
+	const char *disc_type;       /* -t */
+	const char *sid_arg;         /* -r */
+	const char *host_arg;        /* -H */
+	const char *submode;         /* -C */
+	const char *loginall;        /* -L */
+	const char *logoutall;       /* -U */
+	int print_level;             /* -P; -1 when not given */
+	int debug;                   /* -d */
+	bool discover;               /* -D */
+	bool login;                  /* -l */
+	bool logout;                 /* -u */
+	bool rescan;                 /* -R */
+	bool stats;                  /* -s */
+	bool show_secrets;           /* -S */
+	bool no_wait;                /* -W */
+	bool json;                   /* -j / --json */
+	const char *root;            /* --root */
+	const char *sysfs_root;      /* --sysfs / $ISCSI_SYSFS_ROOT; NULL: /sys */
+
+	/* context, filled by adm_context_load() on first use */
+	struct iscsi_paths paths;
+	struct iscsi_config config;
+	bool config_loaded;
+	struct initiator_name iname;
+	int iname_err;               /* 0 when iname is valid */
+	bool iname_loaded;
+};
+
+/* "iscsiadm: " + message + newline on stderr. */
+__attribute__((format(printf, 1, 2)))
+void adm_err(const char *fmt, ...);
+/* Informational line on stdout (suppressed with --json, whose document is
+ * the only thing on stdout). */
+__attribute__((format(printf, 2, 3)))
+void adm_info(const struct adm *a, const char *fmt, ...);
+/* Debug line on stderr when -d level >= level. */
+__attribute__((format(printf, 3, 4)))
+void adm_dbg(const struct adm *a, int level, const char *fmt, ...);
+
+/* Prints a parser's diagnostics: errors always, warnings at -d 1. */
+void adm_print_diags(const struct adm *a, const struct rec_diags *d);
+
+/* Loads iscsid.conf (missing file: compiled defaults) once; prints the
+ * file's errors. Exit code (0 or 6). */
+int adm_config(struct adm *a);
+/* Loads initiatorname.iscsi once. Exit code; prints why on failure. */
+int adm_iname(struct adm *a);
+
+/* The value of -n name among the pairs, or NULL. */
+const char *adm_param(const struct adm *a, const char *name);
+
+/* An exit code for a negative errno from the library (record DB, sysfs). */
+int adm_errno_to_exit(int neg_errno);
+
+/* "<iface>" or "default" when no -I was given. */
+const char *adm_iface_name(const struct adm *a);
+
+/* Mode entry points (cmd_*.c). Each returns an exit code. */
+int cmd_discovery(struct adm *a);
+int cmd_discoverydb(struct adm *a);
+int cmd_node(struct adm *a);
+int cmd_session(struct adm *a);
+int cmd_iface(struct adm *a);
+int cmd_host(struct adm *a);
+int cmd_fw(struct adm *a);
+
+#endif

@@ -1,0 +1,697 @@
+/* -m discovery and -m discoverydb: SendTargets discovery (run here, see
+ * discover.c) and the discovery records.
+ *
+ * Deviation from open-iscsi (issue #286): re-running a discovery keeps
+ * the settings of node records that exist already; only -o update
+ * rewrites them from iscsid.conf. New portals are added, portals this
+ * source no longer reports are deleted unless a session uses them. */
+#include <errno.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adm.h"
+#include "discover.h"
+#include "errors.h"
+#include "json.h"
+#include "node_ops.h"
+#include "nodedb.h"
+#include "print.h"
+#include "sessions.h"
+
+#define DISC_MAX_IFACES ADM_MAX_IFACES
+
+struct disc_ctx {
+	struct adm *a;
+	struct nodedb *db;
+	struct discovery_rec drec;
+	struct iface_rec ifaces[DISC_MAX_IFACES];
+	size_t n_ifaces;
+	struct sess_view *sv;
+	size_t nsv;
+	bool in_use_failed;
+};
+
+static int disc_type_arg(struct adm *a, enum rec_disc_type *ret)
+{
+	const char *t = a->disc_type;
+
+	if (!t || !strcmp(t, "st") || !strcmp(t, "sendtargets")) {
+		*ret = REC_DISC_SENDTARGETS;
+		return 0;
+	}
+	if (!strcmp(t, "isns")) {
+		adm_err("iSNS discovery is not supported by this iscsiadm");
+		return ISCSI_ERR_ISNS_UNAVAILABLE;
+	}
+	if (!strcmp(t, "fw")) {
+		adm_err("Could not get list of targets from firmware. (err %d)", ISCSI_ERR_NO_OBJS_FOUND);
+		return ISCSI_ERR_NO_OBJS_FOUND;
+	}
+	adm_err("unknown discovery type '%s': use sendtargets (st), isns or fw", t);
+	return ISCSI_ERR_UNKNOWN_DISCOVERY_TYPE;
+}
+
+static bool in_use_cb(const struct node_rec *rec, void *userdata)
+{
+	struct disc_ctx *c = userdata;
+	char what[700];
+
+	if (!sessions_match_rec(c->sv, c->nsv, rec))
+		return false;
+	snprintf(what, sizeof(what), "[iface: %s, target: %s, portal: %s,%d]", rec->iface.name, rec->name,
+		 rec->conn.address, rec->conn.port);
+	adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
+		what);
+	c->in_use_failed = true;
+	return true;
+}
+
+static int load_ifaces(struct disc_ctx *c)
+{
+	struct adm *a = c->a;
+
+	for (size_t i = 0; i < a->n_ifaces && i < DISC_MAX_IFACES; i++) {
+		int r = node_load_iface(a, c->db, a->ifaces[i], &c->ifaces[c->n_ifaces]);
+		if (r)
+			return r;
+		c->n_ifaces++;
+	}
+	if (c->n_ifaces == 0) {
+		iface_rec_builtin("default", &c->ifaces[0]);
+		c->n_ifaces = 1;
+	}
+	return 0;
+}
+
+/* The node records a result stands for, one per target portal and iface,
+ * in the order the target listed them (pointers into res and c). */
+static struct node_id *result_nodes(struct disc_ctx *c, const struct st_result *res, size_t *ret_n)
+{
+	size_t total = 0, k = 0;
+
+	for (size_t i = 0; i < res->n; i++)
+		total += res->targets[i].n_portals;
+	total *= c->n_ifaces;
+	struct node_id *v = calloc(total ? total : 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct st_target *t = &res->targets[i];
+		for (size_t p = 0; p < t->n_portals; p++)
+			for (size_t f = 0; f < c->n_ifaces; f++)
+				v[k++] = (struct node_id){ t->name, t->portals[p].host, t->portals[p].port,
+							   t->portals[p].tpgt, c->ifaces[f].name };
+	}
+	*ret_n = k;
+	return v;
+}
+
+static void print_result(struct disc_ctx *c, const struct node_id *v, size_t n)
+{
+	struct adm *a = c->a;
+
+	if (a->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "discovery");
+		json_disc(&j, &c->drec);
+		json_key(&j, "nodes");
+		json_array_begin(&j);
+		for (size_t i = 0; i < n; i++)
+			json_node_id(&j, &v[i]);
+		json_array_end(&j);
+		json_object_end(&j);
+		json_end(&j);
+	} else if (a->print_level >= 1) {
+		print_node_id_tree(stdout, v, n, "");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			print_node_id_flat(stdout, &v[i]);
+	}
+}
+
+/* --login after a discovery: the stored records (their settings, CHAP
+ * ...), or without a database (nonpersistent) the result completed from
+ * iscsid.conf. */
+static int login_result(struct disc_ctx *c, const struct node_id *v, size_t n)
+{
+	struct adm *a = c->a;
+	const struct node_rec **p = calloc(n, sizeof(*p));
+	struct node_rec *full = calloc(n, sizeof(*full));
+	int r = p && full ? adm_config(a) : ISCSI_ERR_NOMEM;
+
+	for (size_t i = 0; !r && i < n; i++) {
+		const struct iface_rec *ir = &c->ifaces[0];
+		char err[256];
+		for (size_t f = 0; f < c->n_ifaces; f++)
+			if (!strcmp(c->ifaces[f].name, v[i].iface))
+				ir = &c->ifaces[f];
+		if ((a->ops & ADM_OP_NONPERSISTENT) ||
+		    nodedb_node_load(c->db, v[i].target, v[i].address, v[i].port, v[i].tpgt, v[i].iface, &full[i],
+				     NULL))
+			node_rec_from_template(&a->config.node, v[i].target, v[i].address, v[i].port, v[i].tpgt, ir,
+					       &full[i], err, sizeof(err));
+		p[i] = &full[i];
+	}
+	if (!r)
+		r = node_login_recs(a, c->db, p, n);
+	if (full)
+		explicit_bzero(full, n * sizeof(*full));
+	free(full);
+	free(p);
+	return r;
+}
+
+/* Discovery with c->drec (address, port, auth, timeouts) and the -o ops. */
+static int run_discovery(struct disc_ctx *c)
+{
+	struct adm *a = c->a;
+	struct st_result res;
+	char msg[DISCOVER_MSG_MAX];
+	unsigned ops = a->ops;
+	int r;
+
+	if (ops & ~(ADM_OP_NEW | ADM_OP_DELETE | ADM_OP_UPDATE | ADM_OP_NONPERSISTENT)) {
+		adm_err("operation is not supported with discovery; use new, delete, update or nonpersistent");
+		return ISCSI_ERR_INVAL;
+	}
+	if (a->print_level > 1) {
+		adm_err("Invalid info level %d. Try 0 or 1.", a->print_level);
+		return ISCSI_ERR_INVAL;
+	}
+	r = adm_iname(a);
+	if (r)
+		return r;
+	r = load_ifaces(c);
+	if (r)
+		return r;
+	const struct iface_rec *bind = &c->ifaces[0];
+	const char *iname = bind->iname[0] ? bind->iname : a->iname.name;
+	struct portal where = { .port = (uint16_t)c->drec.port, .tpgt = -1, .family = AF_UNSPEC };
+	snprintf(where.host, sizeof(where.host), "%s", c->drec.address);
+	if (a->portal_arg)
+		where.family = a->portal.family;
+	struct discover_opts o = {
+		.portal = &where,
+		.iface = bind,
+		.initiator_name = iname,
+		.initiator_alias = a->iname.alias,
+		.auth = &c->drec.auth,
+		.login_timeout = c->drec.login_timeout > 0 ? (unsigned)c->drec.login_timeout : 15,
+		.active_timeout = c->drec.active_timeout > 0 ? (unsigned)c->drec.active_timeout : 30,
+		.max_recv_dlength = c->drec.max_recv_dlength >= 512 ? (uint32_t)c->drec.max_recv_dlength : 32768,
+		.debug = a->debug,
+	};
+	st_result_init(&res);
+	r = discover_sendtargets(&o, &res, msg, sizeof(msg));
+	if (r) {
+		adm_err("%s", msg);
+		adm_err("Could not perform SendTargets discovery: %s", iscsi_err_str(r));
+		return r;
+	}
+
+	size_t n = 0;
+	struct node_id *v = result_nodes(c, &res, &n);
+	if (!v) {
+		st_result_free(&res);
+		return ISCSI_ERR_NOMEM;
+	}
+	if (!(ops & ADM_OP_NONPERSISTENT)) {
+		unsigned flags = 0;
+		if (ops & ADM_OP_NEW)
+			flags |= NODEDB_MERGE_NEW;
+		if (ops & ADM_OP_DELETE)
+			flags |= NODEDB_MERGE_DELETE;
+		if (ops & ADM_OP_UPDATE)
+			flags |= NODEDB_MERGE_UPDATE;
+		if (!flags)
+			flags = NODEDB_MERGE_NEW | NODEDB_MERGE_DELETE;   /* never UPDATE: see top */
+		size_t nf = 0;
+		for (size_t i = 0; i < res.n; i++)
+			nf += res.targets[i].n_portals;
+		struct disc_target *found = calloc(nf ? nf : 1, sizeof(*found));
+		if (!found) {
+			free(v);
+			st_result_free(&res);
+			return ISCSI_ERR_NOMEM;
+		}
+		size_t k = 0;
+		for (size_t i = 0; i < res.n; i++)
+			for (size_t p = 0; p < res.targets[i].n_portals; p++)
+				found[k++] = (struct disc_target){ res.targets[i].name, res.targets[i].portals[p].host,
+								   res.targets[i].portals[p].port,
+								   res.targets[i].portals[p].tpgt };
+		if (flags & NODEDB_MERGE_DELETE) {
+			r = sessions_load(a, 0, false, &c->sv, &c->nsv);
+			if (r) {
+				free(found);
+				free(v);
+				st_result_free(&res);
+				return r;
+			}
+		}
+		r = adm_config(a);
+		struct nodedb_merge_result mr;
+		struct rec_diags d;
+		rec_diags_init(&d);
+		if (!r) {
+			int e = nodedb_disc_merge(c->db, &c->drec, &a->config.node, c->ifaces, c->n_ifaces, found, nf,
+						  flags, in_use_cb, c, &mr, &d);
+			if (e) {
+				adm_err("could not store the discovered nodes: %s", strerror(-e));
+				r = nodedb_exit_code(e);
+			} else {
+				adm_dbg(a, 1, "nodes: %zu added, %zu kept, %zu updated, %zu deleted, %zu in use",
+					mr.added, mr.kept, mr.updated, mr.deleted, mr.busy);
+			}
+		}
+		adm_print_diags(a, &d);
+		rec_diags_free(&d);
+		free(found);
+		if (r) {
+			free(v);
+			st_result_free(&res);
+			return r;
+		}
+	}
+
+	if (n == 0 && !a->json) {
+		adm_err("No portals found");
+		r = ISCSI_ERR_NO_OBJS_FOUND;
+	} else {
+		print_result(c, v, n);
+		if (n == 0)
+			r = ISCSI_ERR_NO_OBJS_FOUND;
+	}
+	if (r == 0 && c->in_use_failed)
+		r = ISCSI_ERR_SESS_EXISTS;
+	fflush(stdout);
+
+	if (a->login && n) {
+		int e = login_result(c, v, n);
+		if (e && !r)
+			r = e;
+	}
+	free(v);
+	st_result_free(&res);
+	return r;
+}
+
+static int disc_print_tree(struct adm *a, struct nodedb *db, const struct disc_list *l);
+
+static int list_disc(struct adm *a, struct nodedb *db)
+{
+	struct disc_list l = { 0 };
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	int r = nodedb_disc_list(db, &l, &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	if (r) {
+		adm_err("could not list discovery records: %s", strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	if (a->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "discovery");
+		json_array_begin(&j);
+		for (size_t i = 0; i < l.n; i++)
+			json_disc(&j, &l.v[i]);
+		json_array_end(&j);
+		json_object_end(&j);
+		r = json_end(&j) ? ISCSI_ERR : 0;
+	} else if (a->print_level >= 1) {
+		r = disc_print_tree(a, db, &l);
+	} else {
+		for (size_t i = 0; i < l.n; i++)
+			print_disc_flat(stdout, &l.v[i]);
+	}
+	if (l.n == 0 && !a->json && a->print_level < 1) {
+		adm_err("No discovery records found");
+		r = ISCSI_ERR_NO_OBJS_FOUND;
+	}
+	disc_list_free(&l);
+	return r;
+}
+
+/* The node tree of the records a filter selects, or "No targets found.". */
+static void print_source_nodes(struct adm *a, struct nodedb *db, const struct node_filter *f)
+{
+	struct node_list nl = { 0 };
+
+	if (node_find(a, db, f, &nl) == 0 && nl.n) {
+		const struct node_rec **p = node_ptrs(&nl);
+		if (p)
+			print_node_tree(stdout, p, nl.n, "");
+		free(p);
+	} else {
+		printf("No targets found.\n");
+	}
+	node_list_free(&nl);
+}
+
+static int disc_print_tree(struct adm *a, struct nodedb *db, const struct disc_list *l)
+{
+	struct node_filter f;
+	bool any_st = false, any_isns = false;
+
+	printf("SENDTARGETS:\n");
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].type != REC_DISC_SENDTARGETS)
+			continue;
+		any_st = true;
+		printf("DiscoveryAddress: %s,%d\n", l->v[i].address, l->v[i].port);
+		node_filter_init(&f);
+		f.disc_type = REC_DISC_SENDTARGETS;
+		f.disc_address = l->v[i].address;
+		f.disc_port = l->v[i].port;
+		struct node_list nl = { 0 };
+		if (node_find(a, db, &f, &nl) == 0 && nl.n) {
+			const struct node_rec **p = node_ptrs(&nl);
+			if (p)
+				print_node_tree(stdout, p, nl.n, "");
+			free(p);
+		}
+		node_list_free(&nl);
+	}
+	if (!any_st)
+		printf("No targets found.\n");
+	printf("iSNS:\n");
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].type == REC_DISC_ISNS) {
+			any_isns = true;
+			printf("IP Address: %s\nPort: %d\n", l->v[i].address, l->v[i].port);
+		}
+	if (!any_isns)
+		printf("No targets found.\n");
+	printf("STATIC:\n");
+	node_filter_init(&f);
+	f.disc_type = REC_DISC_STATIC;
+	print_source_nodes(a, db, &f);
+	printf("FIRMWARE:\n");
+	node_filter_init(&f);
+	f.disc_type = REC_DISC_FW;
+	print_source_nodes(a, db, &f);
+	return 0;
+}
+
+static int load_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type, struct discovery_rec *ret)
+{
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	int r = nodedb_disc_load(db, type, a->portal.host, a->portal.port, ret, &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	if (r == -ENOENT) {
+		adm_err("Discovery record [%s,%d] not found.", a->portal.host, a->portal.port);
+		return ISCSI_ERR_NO_OBJS_FOUND;
+	}
+	if (r) {
+		adm_err("could not read discovery record [%s,%d]: %s", a->portal.host, a->portal.port,
+			strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	return 0;
+}
+
+static int show_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type)
+{
+	struct discovery_rec drec;
+	int r = load_disc(a, db, type, &drec);
+
+	if (r)
+		return r;
+	if (a->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "records");
+		json_array_begin(&j);
+		json_record(&j, REC_KIND_DISCOVERY, &drec, a->show_secrets);
+		json_array_end(&j);
+		json_object_end(&j);
+		r = json_end(&j) ? ISCSI_ERR : 0;
+	} else {
+		r = rec_fprint(REC_KIND_DISCOVERY, &drec, a->show_secrets ? REC_FMT_SECRETS : REC_FMT_SHOW, stdout)
+			    ? ISCSI_ERR
+			    : 0;
+	}
+	explicit_bzero(&drec, sizeof(drec));
+	return r;
+}
+
+/* Deletes the record and the node records it discovered (refusing those
+ * a session uses, 15). */
+static int delete_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type)
+{
+	struct discovery_rec drec;
+	struct node_filter f;
+	struct node_list nl = { 0 };
+	struct sess_view *sv = NULL;
+	size_t nsv = 0;
+	int r = load_disc(a, db, type, &drec);
+
+	if (r)
+		return r;
+	explicit_bzero(&drec, sizeof(drec));
+	node_filter_init(&f);
+	f.disc_type = type;
+	f.disc_address = a->portal.host;
+	f.disc_port = a->portal.port;
+	if (nodedb_lock(db))
+		return ISCSI_ERR_IDBM;
+	r = node_find(a, db, &f, &nl);
+	if (!r)
+		r = sessions_load(a, 0, false, &sv, &nsv);
+	for (size_t i = 0; !r && i < nl.n; i++)
+		if (sessions_match_rec(sv, nsv, &nl.v[i].rec)) {
+			char what[700];
+			snprintf(what, sizeof(what), "[iface: %s, target: %s, portal: %s,%d]", nl.v[i].rec.iface.name,
+				 nl.v[i].rec.name, nl.v[i].rec.conn.address, nl.v[i].rec.conn.port);
+			adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
+				what);
+			r = ISCSI_ERR_SESS_EXISTS;
+		}
+	for (size_t i = 0; !r && i < nl.n; i++) {
+		int e = nodedb_node_delete(db, &nl.v[i].rec);
+		if (e && e != -ENOENT)
+			r = nodedb_exit_code(e);
+	}
+	if (!r) {
+		int e = nodedb_disc_delete(db, type, a->portal.host, a->portal.port);
+		if (e) {
+			adm_err("could not delete discovery record [%s,%d]: %s", a->portal.host, a->portal.port,
+				strerror(-e));
+			r = nodedb_exit_code(e);
+		}
+	}
+	nodedb_unlock(db);
+	node_list_free(&nl);
+	sessions_free(sv, nsv);
+	return r;
+}
+
+static int disc_from_config(struct adm *a, enum rec_disc_type type, struct discovery_rec *ret)
+{
+	int r = adm_config(a);
+
+	if (r)
+		return r;
+	*ret = type == REC_DISC_ISNS ? a->config.isns : a->config.sendtargets;
+	ret->type = type;
+	snprintf(ret->address, sizeof(ret->address), "%s", a->portal.host);
+	ret->port = a->portal.port;
+	return 0;
+}
+
+static int open_db(struct adm *a, struct nodedb **ret)
+{
+	int r = nodedb_open(&a->paths, ret);
+
+	if (r) {
+		adm_err("cannot open the node database: %s", strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	return 0;
+}
+
+static int discover_with(struct adm *a, struct nodedb *db, const struct discovery_rec *drec)
+{
+	struct disc_ctx *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return ISCSI_ERR_NOMEM;
+	c->a = a;
+	c->db = db;
+	c->drec = *drec;
+	int r = run_discovery(c);
+	sessions_free(c->sv, c->nsv);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+	return r;
+}
+
+int cmd_discovery(struct adm *a)
+{
+	struct nodedb *db = NULL;
+	struct discovery_rec drec;
+	enum rec_disc_type type;
+	int r;
+
+	if (a->discover) {
+		adm_err("-D is for discoverydb mode: iscsiadm -m discoverydb -t st -p %s -D",
+			a->portal_arg ? a->portal_arg : "<portal>");
+		return ISCSI_ERR_INVAL;
+	}
+	r = open_db(a, &db);
+	if (r)
+		return r;
+	if (!a->disc_type && !a->portal_arg) {
+		r = list_disc(a, db);
+	} else if (!a->portal_arg) {
+		adm_err("Please specify portal as <ipaddr>[:<ipport>]");
+		r = ISCSI_ERR_INVAL;
+	} else if (!a->disc_type) {
+		/* -p alone: the record of that portal */
+		if (a->ops & (ADM_OP_NEW | ADM_OP_UPDATE)) {
+			adm_err("discovery mode cannot create or change records: use -m discoverydb -t st -p %s -o %s",
+				a->portal_arg, (a->ops & ADM_OP_NEW) ? "new" : "update");
+			r = ISCSI_ERR_INVAL;
+		} else if (a->ops & ADM_OP_DELETE) {
+			r = delete_disc(a, db, REC_DISC_SENDTARGETS);
+		} else {
+			r = show_disc(a, db, REC_DISC_SENDTARGETS);
+		}
+	} else if ((r = disc_type_arg(a, &type)) == 0) {
+		/* open-iscsi's discovery mode takes its settings (CHAP,
+		 * timeouts) from iscsid.conf every time and stores them. */
+		r = disc_from_config(a, type, &drec);
+		if (!r && !(a->ops & ADM_OP_NONPERSISTENT)) {
+			int e = nodedb_disc_save(db, &drec);
+			if (e) {
+				adm_err("could not store the discovery record: %s", strerror(-e));
+				r = nodedb_exit_code(e);
+			}
+		}
+		if (!r)
+			r = discover_with(a, db, &drec);
+		explicit_bzero(&drec, sizeof(drec));
+	}
+	nodedb_free(db);
+	return r;
+}
+
+static int disc_update(struct adm *a, struct nodedb *db, enum rec_disc_type type)
+{
+	struct rec_kv kv[ADM_MAX_PARAMS];
+	struct rec_diags d;
+	char err[256] = "";
+
+	if (a->n_params == 0) {
+		adm_err("update requires name and value");
+		return ISCSI_ERR_INVAL;
+	}
+	struct discovery_rec drec;
+	int r = load_disc(a, db, type, &drec);
+	explicit_bzero(&drec, sizeof(drec));
+	if (r)
+		return r;
+	for (size_t i = 0; i < a->n_params; i++)
+		kv[i] = (struct rec_kv){ a->params[i].name, a->params[i].value };
+	rec_diags_init(&d);
+	r = nodedb_disc_update(db, type, a->portal.host, a->portal.port, kv, a->n_params, err, sizeof(err), &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	if (r) {
+		/* the record exists: ENOENT here is an unknown key */
+		if (r == -ENOENT) {
+			adm_err("Could not update the discovery record: %s", err[0] ? err : "unknown key");
+			return ISCSI_ERR_INVAL;
+		}
+		adm_err("Could not update the discovery record: %s", err[0] ? err : strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	return 0;
+}
+
+int cmd_discoverydb(struct adm *a)
+{
+	struct nodedb *db = NULL;
+	struct discovery_rec drec;
+	enum rec_disc_type type;
+	unsigned op = a->ops;
+	int r;
+
+	r = open_db(a, &db);
+	if (r)
+		return r;
+	if (!a->portal_arg) {
+		if (a->disc_type || a->discover || (op & ~ADM_OP_SHOW)) {
+			adm_err("Please specify portal as <ipaddr>[:<ipport>]");
+			r = ISCSI_ERR_INVAL;
+		} else {
+			r = list_disc(a, db);
+		}
+		nodedb_free(db);
+		return r;
+	}
+	r = disc_type_arg(a, &type);
+	if (r) {
+		nodedb_free(db);
+		return r;
+	}
+	if (a->discover) {
+		/* Discovery with the stored record, made from iscsid.conf
+		 * when there is none yet. */
+		r = nodedb_disc_load(db, type, a->portal.host, a->portal.port, &drec, NULL);
+		if (r == -ENOENT) {
+			r = disc_from_config(a, type, &drec);
+			if (!r && !(op & ADM_OP_NONPERSISTENT)) {
+				int e = nodedb_disc_save(db, &drec);
+				if (e) {
+					adm_err("could not store the discovery record: %s", strerror(-e));
+					r = nodedb_exit_code(e);
+				}
+			}
+		} else if (r) {
+			adm_err("could not read discovery record [%s,%d]: %s", a->portal.host, a->portal.port,
+				strerror(-r));
+			r = nodedb_exit_code(r);
+		}
+		if (!r)
+			r = discover_with(a, db, &drec);
+		explicit_bzero(&drec, sizeof(drec));
+	} else if (op == ADM_OP_NEW) {
+		if (nodedb_disc_load(db, type, a->portal.host, a->portal.port, &drec, NULL) == 0) {
+			adm_info(a, "Discovery record [%s,%d] already exists; left unchanged.", a->portal.host,
+				 a->portal.port);
+		} else if ((r = disc_from_config(a, type, &drec)) == 0) {
+			int e = nodedb_disc_save(db, &drec);
+			if (e) {
+				adm_err("could not store the discovery record: %s", strerror(-e));
+				r = nodedb_exit_code(e);
+			} else {
+				adm_info(a, "New discovery record for [%s,%d] added.", a->portal.host, a->portal.port);
+			}
+		}
+		explicit_bzero(&drec, sizeof(drec));
+	} else if (op == ADM_OP_UPDATE) {
+		r = disc_update(a, db, type);
+	} else if (op == ADM_OP_DELETE) {
+		r = delete_disc(a, db, type);
+	} else if (op == 0 || op == ADM_OP_SHOW) {
+		r = show_disc(a, db, type);
+	} else {
+		adm_err("operation is not supported.");
+		r = ISCSI_ERR_INVAL;
+	}
+	nodedb_free(db);
+	return r;
+}

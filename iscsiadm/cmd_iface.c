@@ -1,0 +1,294 @@
+/* -m iface: the iface records that bind sessions and discovery to a
+ * network interface (iface.net_ifacename), a MAC address
+ * (iface.hwaddress) or a local IP address (iface.ipaddress). "default"
+ * (tcp) and "iser" are built in. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adm.h"
+#include "errors.h"
+#include "json.h"
+#include "nodedb.h"
+#include "print.h"
+#include "sessions.h"
+
+/* The node records bound to iface name. */
+static int bound_nodes(struct adm *a, struct nodedb *db, const char *name, struct node_list *ret)
+{
+	struct node_filter f;
+	struct rec_diags d;
+
+	node_filter_init(&f);
+	f.iface = name;
+	rec_diags_init(&d);
+	int r = nodedb_node_find(db, &f, ret, &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	return r;
+}
+
+static int list_ifaces(struct adm *a, struct nodedb *db)
+{
+	struct iface_list l = { 0 };
+	struct rec_diags d;
+	struct json j;
+	int r;
+
+	rec_diags_init(&d);
+	r = nodedb_iface_list(db, &l, &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	if (r) {
+		adm_err("could not list iface records: %s", strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	if (a->json) {
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "ifaces");
+		json_array_begin(&j);
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct iface_rec *ir = &l.v[i];
+		struct node_list nl = { 0 };
+		if (a->print_level >= 1)
+			bound_nodes(a, db, ir->name, &nl);
+		if (a->json) {
+			/* json_iface() closes its object: write the fields here
+			 * to add the bound nodes at -P 1. */
+			json_object_begin(&j);
+			json_kv_str(&j, "name", ir->name);
+			json_kv_str_or_null(&j, "transport", ir->transport_name);
+			json_kv_str_or_null(&j, "hwaddress", ir->hwaddress);
+			json_kv_str_or_null(&j, "ipaddress", ir->ipaddress);
+			json_kv_str_or_null(&j, "netdev", ir->netdev);
+			json_kv_str_or_null(&j, "initiatorname", ir->iname);
+			if (a->print_level >= 1) {
+				json_key(&j, "nodes");
+				json_array_begin(&j);
+				for (size_t k = 0; k < nl.n; k++)
+					json_node(&j, &nl.v[k].rec);
+				json_array_end(&j);
+			}
+			json_object_end(&j);
+		} else if (a->print_level >= 1) {
+			printf("Iface: %s\n", ir->name);
+			const struct node_rec **recs = calloc(nl.n ? nl.n : 1, sizeof(*recs));
+			if (recs) {
+				for (size_t k = 0; k < nl.n; k++)
+					recs[k] = &nl.v[k].rec;
+				print_node_tree(stdout, recs, nl.n, "\t");
+				free(recs);
+			}
+		} else {
+			print_iface_flat(stdout, ir);
+		}
+		node_list_free(&nl);
+	}
+	r = 0;
+	if (a->json) {
+		json_array_end(&j);
+		json_object_end(&j);
+		r = json_end(&j) ? ISCSI_ERR : 0;
+	}
+	iface_list_free(&l);
+	return r;
+}
+
+static int load_iface(struct adm *a, struct nodedb *db, const char *name, struct iface_rec *ret)
+{
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	int r = nodedb_iface_load(db, name, ret, &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	if (r == -ENOENT)
+		adm_err("iface %s not found: there is no record %s/ifaces/%s", name, nodedb_root(db), name);
+	else if (r)
+		adm_err("could not read iface %s: %s", name, strerror(-r));
+	return r ? (r == -ENOENT ? ISCSI_ERR_NO_OBJS_FOUND : nodedb_exit_code(r)) : 0;
+}
+
+static int show_iface(struct adm *a, struct nodedb *db, const char *name)
+{
+	struct iface_rec ir;
+	int r = load_iface(a, db, name, &ir);
+
+	if (r)
+		return r;
+	if (a->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "records");
+		json_array_begin(&j);
+		json_record(&j, REC_KIND_IFACE, &ir, a->show_secrets);
+		json_array_end(&j);
+		json_object_end(&j);
+		return json_end(&j) ? ISCSI_ERR : 0;
+	}
+	return rec_fprint(REC_KIND_IFACE, &ir, REC_FMT_SHOW, stdout) ? ISCSI_ERR : 0;
+}
+
+static int new_iface(struct adm *a, struct nodedb *db, const char *name)
+{
+	struct iface_rec ir;
+
+	if (iface_is_builtin(name)) {
+		adm_err("Could not add interface %s: the name is taken by a built-in iface.", name);
+		return ISCSI_ERR_INVAL;
+	}
+	if (nodedb_iface_load(db, name, &ir, NULL) == 0) {
+		adm_err("Could not add interface %s: it already exists.", name);
+		return ISCSI_ERR_INVAL;
+	}
+	iface_rec_init(&ir, name);
+	int r = nodedb_iface_save(db, &ir);
+	if (r) {
+		adm_err("Could not add interface %s: %s", name, strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	adm_info(a, "New interface %s added", name);
+	return 0;
+}
+
+static int update_iface(struct adm *a, struct nodedb *db, const char *name)
+{
+	struct rec_kv kv[ADM_MAX_PARAMS];
+	struct rec_diags d;
+	char err[256] = "";
+
+	if (a->n_params == 0) {
+		adm_err("update requires name and value");
+		return ISCSI_ERR_INVAL;
+	}
+	if (iface_is_builtin(name)) {
+		adm_err("Could not update iface %s: built-in ifaces cannot be changed; create one with -o new",
+			name);
+		return ISCSI_ERR_INVAL;
+	}
+	struct iface_rec ir;
+	int r = load_iface(a, db, name, &ir);
+	if (r)
+		return r;
+	for (size_t i = 0; i < a->n_params; i++)
+		kv[i] = (struct rec_kv){ a->params[i].name, a->params[i].value };
+	rec_diags_init(&d);
+	r = nodedb_iface_update(db, name, kv, a->n_params, err, sizeof(err), &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	if (r) {
+		adm_err("Could not update iface %s: %s", name, err[0] ? err : strerror(-r));
+		/* the iface exists: ENOENT names an unknown key */
+		return r == -ENOENT ? ISCSI_ERR_INVAL : nodedb_exit_code(r);
+	}
+	adm_info(a, "%s updated.", name);
+	return 0;
+}
+
+static int delete_iface(struct adm *a, struct nodedb *db, const char *name)
+{
+	struct iface_rec ir;
+	struct node_list nl = { 0 };
+	struct sess_view *sv = NULL;
+	size_t nsv = 0;
+	int r;
+
+	if (iface_is_builtin(name)) {
+		adm_err("Could not delete iface %s: built-in ifaces cannot be deleted.", name);
+		return ISCSI_ERR_INVAL;
+	}
+	r = load_iface(a, db, name, &ir);
+	if (r)
+		return r;
+	/* Deleting an iface deletes the node records bound to it; refuse
+	 * while a session uses one of them. */
+	r = nodedb_lock(db);
+	if (r) {
+		adm_err("could not lock the node database: %s", strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	int rc = bound_nodes(a, db, name, &nl) ? ISCSI_ERR_IDBM : 0;
+	if (!rc)
+		rc = sessions_load(a, 0, false, &sv, &nsv);
+	for (size_t i = 0; !rc && i < nl.n; i++)
+		if (sessions_match_rec(sv, nsv, &nl.v[i].rec)) {
+			char what[700];
+			snprintf(what, sizeof(what), "[iface: %s, target: %s, portal: %s,%d]", name,
+				 nl.v[i].rec.name, nl.v[i].rec.conn.address, nl.v[i].rec.conn.port);
+			adm_err("iface %s is used by a session of %s; log it out first.", name, what);
+			rc = ISCSI_ERR_SESS_EXISTS;
+		}
+	for (size_t i = 0; !rc && i < nl.n; i++) {
+		r = nodedb_node_delete(db, &nl.v[i].rec);
+		if (r && r != -ENOENT) {
+			adm_err("could not delete a node bound to %s: %s", name, strerror(-r));
+			rc = nodedb_exit_code(r);
+		}
+	}
+	if (!rc) {
+		r = nodedb_iface_delete(db, name);
+		if (r) {
+			adm_err("Could not delete iface %s: %s", name, strerror(-r));
+			rc = nodedb_exit_code(r);
+		}
+	}
+	nodedb_unlock(db);
+	node_list_free(&nl);
+	sessions_free(sv, nsv);
+	if (!rc)
+		adm_info(a, "%s unbound and deleted.", name);
+	return rc;
+}
+
+int cmd_iface(struct adm *a)
+{
+	struct nodedb *db = NULL;
+	int r;
+
+	if (a->submode || a->host_arg || (a->ops & (ADM_OP_APPLY | ADM_OP_APPLYALL))) {
+		adm_err("iface mode: %s configures offload HBAs, which this initiator does not manage",
+			a->submode ? "-C" : a->host_arg ? "-H" : "-o apply");
+		return ISCSI_ERR_OP_NOT_SUPP;
+	}
+	if (a->print_level > 1) {
+		adm_err("Invalid info level %d. Try 0 - 1.", a->print_level);
+		return ISCSI_ERR_INVAL;
+	}
+	if (a->ops & ~(ADM_OP_NEW | ADM_OP_DELETE | ADM_OP_UPDATE | ADM_OP_SHOW)) {
+		adm_err("operation is not supported.");
+		return ISCSI_ERR_INVAL;
+	}
+	if (a->n_ifaces > 1)
+		adm_err("iface mode only uses one -I; using %s", a->ifaces[0]);
+	r = nodedb_open(&a->paths, &db);
+	if (r) {
+		adm_err("cannot open the node database: %s", strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	const char *name = a->n_ifaces ? a->ifaces[0] : NULL;
+	unsigned op = a->ops;
+	if ((op & (op - 1)) != 0) {
+		adm_err("operation is not supported.");
+		r = ISCSI_ERR_INVAL;
+	} else if (!name && (op & (ADM_OP_NEW | ADM_OP_DELETE | ADM_OP_UPDATE))) {
+		adm_err("Could not %s interface. No interface passed in.",
+			op == ADM_OP_NEW ? "add" : op == ADM_OP_DELETE ? "delete" : "update");
+		r = ISCSI_ERR_INVAL;
+	} else if (!name) {
+		r = list_ifaces(a, db);
+	} else if (op == ADM_OP_NEW) {
+		r = new_iface(a, db, name);
+	} else if (op == ADM_OP_UPDATE) {
+		r = update_iface(a, db, name);
+	} else if (op == ADM_OP_DELETE) {
+		r = delete_iface(a, db, name);
+	} else {
+		r = show_iface(a, db, name);
+	}
+	nodedb_free(db);
+	return r;
+}

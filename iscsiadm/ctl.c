@@ -1,0 +1,207 @@
+/* Requests to iscsid (see ctl.h). */
+#include "ctl.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "ipc_client.h"
+
+void ctl_node_what(const struct node_rec *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "[iface: %s, target: %s, portal: %s,%d]", r->iface.name[0] ? r->iface.name : "default",
+		 r->name, r->conn.address, r->conn.port);
+}
+
+struct login_pool {
+	struct adm *a;
+	struct ctl_login *v;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void login_one(struct adm *a, struct ctl_login *l)
+{
+	struct ipc_reply rep;
+	char *text = NULL;
+	size_t len;
+
+	memset(&rep, 0, sizeof(rep));
+	/* The daemon gets the whole record, secrets included: the socket is
+	 * root-only (ipc_client.h). */
+	int r = rec_format(REC_KIND_NODE, l->rec, REC_FMT_DISK, &text, &len);
+	if (r) {
+		l->status = ISCSI_ERR_NOMEM;
+		snprintf(l->message, sizeof(l->message), "cannot format the node record: %s", strerror(-r));
+		return;
+	}
+	l->status = ipc_client_login(a->paths.control_socket, text, 0, &rep);
+	explicit_bzero(text, len);
+	free(text);
+	snprintf(l->message, sizeof(l->message), "%s", rep.message);
+	uint32_t sid;
+	if (l->status == 0 && rep.msg && ipc_get_u32(&rep.msg->fields, IPC_TAG_SID, &sid) == 0)
+		l->sid = sid;
+	ipc_reply_free(&rep);
+}
+
+static void *login_worker(void *data)
+{
+	struct login_pool *p = data;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->n)
+			return NULL;
+		login_one(p->a, &p->v[i]);
+	}
+}
+
+int ctl_login_many(struct adm *a, struct ctl_login *v, size_t n)
+{
+	struct login_pool pool = { .a = a, .v = v, .n = n };
+	pthread_t th[CTL_MAX_PARALLEL];
+	size_t nth = n < CTL_MAX_PARALLEL ? n : CTL_MAX_PARALLEL, started = 0;
+
+	atomic_init(&pool.next, 0);
+	/* One control connection per login, each waiting in its own thread:
+	 * iscsid runs the logins side by side (open-iscsi sends all requests,
+	 * then collects the answers). */
+	for (size_t i = 0; i < nth; i++) {
+		if (pthread_create(&th[i], NULL, login_worker, &pool))
+			break;
+		started++;
+	}
+	if (started == 0)
+		login_worker(&pool);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}
+
+int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n)
+{
+	struct ctl_login *v = calloc(n ? n : 1, sizeof(*v));
+	char what[700];
+	int first = 0;
+
+	if (!v) {
+		adm_err("out of memory");
+		return ISCSI_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].rec = recs[i];
+		ctl_node_what(recs[i], what, sizeof(what));
+		adm_info(a, "Logging in to %s", what);
+	}
+	fflush(stdout);
+	ctl_login_many(a, v, n);
+	for (size_t i = 0; i < n; i++) {
+		ctl_node_what(recs[i], what, sizeof(what));
+		if (v[i].status == 0) {
+			adm_info(a, "Login to %s successful.", what);
+			continue;
+		}
+		adm_err("Could not login to %s.", what);
+		adm_err("initiator reported error (%d - %s)", v[i].status, iscsi_err_str(v[i].status));
+		/* Our addition: the daemon's own sentence says what went wrong. */
+		if (v[i].message[0] && strcmp(v[i].message, iscsi_err_str(v[i].status)))
+			adm_err("%s", v[i].message);
+		if (!first)
+			first = v[i].status;
+	}
+	free(v);
+	return first;
+}
+
+int ctl_logout_sid(struct adm *a, uint32_t sid, char *msg, size_t msglen)
+{
+	struct ipc_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	int r = ipc_client_logout_sid(a->paths.control_socket, sid, &rep);
+	snprintf(msg, msglen, "%s", rep.message);
+	ipc_reply_free(&rep);
+	return r;
+}
+
+/* iscsid's internal session states as open-iscsi prints them. */
+static void map_session_state(const char *s, char *buf, size_t len)
+{
+	if (!s || !strcmp(s, "UNKNOWN"))
+		snprintf(buf, len, "%s", "");
+	else if (!strcmp(s, "LOGGED_IN") || !strcmp(s, "LOGGED IN"))
+		snprintf(buf, len, "%s", "NO CHANGE");
+	else
+		snprintf(buf, len, "%s", s);
+}
+
+int ctl_session_states(struct adm *a, struct ctl_state **ret, size_t *ret_n)
+{
+	struct ipc_reply rep;
+	struct ctl_state *v = NULL;
+	size_t n = 0;
+
+	memset(&rep, 0, sizeof(rep));
+	int r = ipc_client_session_state(a->paths.control_socket, &rep);
+	if (r) {
+		adm_dbg(a, 1, "session states from iscsid: %s", rep.message);
+		ipc_reply_free(&rep);
+		return r;
+	}
+	if (rep.msg) {
+		const struct ipc_fields *f = &rep.msg->fields;
+		size_t cnt = ipc_count(f, IPC_TAG_SESSION);
+		v = calloc(cnt ? cnt : 1, sizeof(*v));
+		if (!v) {
+			ipc_reply_free(&rep);
+			return ISCSI_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < f->n; i++) {
+			const struct ipc_field *fl = &f->v[i];
+			uint32_t sid;
+			if (fl->tag != IPC_TAG_SESSION || !fl->group)
+				continue;
+			if (ipc_get_u32(fl->group, IPC_TAG_SID, &sid))
+				continue;
+			v[n].sid = sid;
+			const char *cs = ipc_get_str(fl->group, IPC_TAG_CONN_STATE);
+			snprintf(v[n].conn_state, sizeof(v[n].conn_state), "%s",
+				 cs && strcmp(cs, "UNKNOWN") ? cs : "");
+			map_session_state(ipc_get_str(fl->group, IPC_TAG_SESSION_STATE), v[n].session_state,
+					  sizeof(v[n].session_state));
+			n++;
+		}
+	}
+	ipc_reply_free(&rep);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int ctl_rescan(struct adm *a, const uint32_t *sid, char *msg, size_t msglen)
+{
+	struct ipc_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	int r = ipc_client_rescan(a->paths.control_socket, sid, &rep);
+	snprintf(msg, msglen, "%s", rep.message);
+	ipc_reply_free(&rep);
+	return r;
+}
+
+int ctl_stop_daemon(struct adm *a)
+{
+	struct ipc_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	int r = ipc_client_stop(a->paths.control_socket, &rep);
+	if (r)
+		adm_err("%s", rep.message[0] ? rep.message : iscsi_err_str(r));
+	ipc_reply_free(&rep);
+	return r;
+}

@@ -1,0 +1,60 @@
+/* iscsiadm's requests to iscsid, on top of ipc_client.h, with open-iscsi's
+ * messages: logins and logouts of node records (many at once), session
+ * states for `-m session -P 1`, rescans, stopping the daemon. */
+#ifndef ISCSIADM_CTL_H
+#define ISCSIADM_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adm.h"
+#include "ipc.h"
+#include "record.h"
+
+/* Logins that run in iscsid at once from one iscsiadm (iscsid accepts 64
+ * control clients; leave room for others). */
+#define CTL_MAX_PARALLEL 32
+
+struct ctl_login {
+	const struct node_rec *rec;
+	int status;                        /* exit code; 0 = logged in */
+	char message[IPC_MESSAGE_MAX + 1];
+	uint32_t sid;
+};
+
+/* Sends every login request before waiting for any answer (up to
+ * CTL_MAX_PARALLEL in flight), then fills status/message/sid of each.
+ * Returns 0, or an exit code when nothing could be attempted. */
+int ctl_login_many(struct adm *a, struct ctl_login *v, size_t n);
+
+/* Prints open-iscsi's login lines for recs: "Logging in to [...]" for
+ * each, then "Login to [...] successful." or the two error lines.
+ * Returns the first error (exit code), 0 when all succeeded. */
+int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n);
+
+/* "[iface: I, target: T, portal: A,P]" */
+void ctl_node_what(const struct node_rec *r, char *buf, size_t len);
+
+/* Logout of one session (sid != 0) or of every session of a node. */
+int ctl_logout_sid(struct adm *a, uint32_t sid, char *msg, size_t msglen);
+
+/* iscsid's view of one session: "LOGGED IN"/"NO CHANGE"... "" when the
+ * daemon does not know it or is not running. */
+struct ctl_state {
+	uint32_t sid;
+	char conn_state[32];
+	char session_state[32];
+};
+
+/* All sessions iscsid knows. 0 (even with none) or an exit code (iscsid
+ * not reachable: 20 ...), *ret malloc'd. */
+int ctl_session_states(struct adm *a, struct ctl_state **ret, size_t *ret_n);
+
+/* sid NULL: every session. Exit code; msg says why on failure. */
+int ctl_rescan(struct adm *a, const uint32_t *sid, char *msg, size_t msglen);
+
+/* -k 0 */
+int ctl_stop_daemon(struct adm *a);
+
+#endif

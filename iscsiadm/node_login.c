@@ -1,0 +1,259 @@
+/* Session operations on node records: login (-l, -L), logout (-u, -U),
+ * rescan (-R), statistics (-s). Logins and logouts run in iscsid. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "adm.h"
+#include "ctl.h"
+#include "errors.h"
+#include "node_ops.h"
+#include "sessions.h"
+
+void node_session_what(const struct sess_view *v, char *buf, size_t len)
+{
+	const char *addr = v->have_conn && v->c.persistent_address[0] ? v->c.persistent_address : v->c.address;
+	int port = v->have_conn && v->c.persistent_address[0] ? v->c.persistent_port : v->c.port;
+
+	snprintf(buf, len, "[sid: %" PRIu32 ", target: %s, portal: %s,%d]", v->s.sid, v->s.targetname,
+		 v->have_conn ? addr : "", v->have_conn ? port : 0);
+}
+
+int node_logout_sessions(struct adm *a, const struct sess_view *v, size_t n)
+{
+	char what[600], msg[IPC_MESSAGE_MAX + 1];
+	int first = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		node_session_what(&v[i], what, sizeof(what));
+		adm_info(a, "Logging out of session %s", what);
+	}
+	fflush(stdout);
+	for (size_t i = 0; i < n; i++) {
+		node_session_what(&v[i], what, sizeof(what));
+		int r = ctl_logout_sid(a, v[i].s.sid, msg, sizeof(msg));
+		if (r == 0) {
+			adm_info(a, "Logout of %s successful.", what);
+			continue;
+		}
+		adm_err("Could not logout of %s.", what);
+		adm_err("initiator reported error (%d - %s)", r, iscsi_err_str(r));
+		if (msg[0] && strcmp(msg, iscsi_err_str(r)))
+			adm_err("%s", msg);
+		if (!first)
+			first = r;
+	}
+	return first;
+}
+
+int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *const *recs, size_t n)
+{
+	struct node_rec *copy = calloc(n ? n : 1, sizeof(*copy));
+	const struct node_rec **todo = calloc(n ? n : 1, sizeof(*todo));
+	struct sess_view *sv = NULL;
+	size_t nsv = 0, k = 0;
+	int first = 0;
+
+	if (!copy || !todo) {
+		free(copy);
+		free(todo);
+		adm_err("out of memory");
+		return ISCSI_ERR_NOMEM;
+	}
+	/* A sysfs that cannot be read just means no sessions to skip. */
+	if (sessions_load(a, 0, false, &sv, &nsv)) {
+		sv = NULL;
+		nsv = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = *recs[i];
+		/* The iface file is the truth for the binding: a record keeps
+		 * a copy from the day it was written. */
+		struct iface_rec ir;
+		if (db && copy[i].iface.name[0] && !iface_is_builtin(copy[i].iface.name) &&
+		    nodedb_iface_load(db, copy[i].iface.name, &ir, NULL) == 0)
+			copy[i].iface = ir;
+		if (sessions_match_rec(sv, nsv, &copy[i])) {
+			adm_err("%s: 1 session requested, but 1 already present.",
+				copy[i].iface.name[0] ? copy[i].iface.name : "default");
+			if (!first)
+				first = ISCSI_ERR_SESS_EXISTS;
+			continue;
+		}
+		todo[k++] = &copy[i];
+	}
+	sessions_free(sv, nsv);
+	if (k) {
+		int r = ctl_login_recs(a, todo, k);
+		/* The first failure wins; "already logged in" only when it
+		 * is the only trouble. */
+		if (r && (!first || first == ISCSI_ERR_SESS_EXISTS))
+			first = r;
+	}
+	for (size_t i = 0; i < n; i++)
+		explicit_bzero(&copy[i].session.auth, sizeof(copy[i].session.auth));
+	free(copy);
+	free(todo);
+	return first;
+}
+
+static bool startup_matches(const struct node_rec *r, const char *mode)
+{
+	if (!strcmp(mode, "all"))
+		return true;
+	enum rec_startup want = !strcmp(mode, "manual")      ? REC_STARTUP_MANUAL
+				: !strcmp(mode, "automatic") ? REC_STARTUP_AUTOMATIC
+							     : REC_STARTUP_ONBOOT;
+	return r->startup == want || r->conn.startup == want;
+}
+
+static bool same_address(const char *x, const char *y)
+{
+	unsigned char bx[16], by[16];
+
+	if (inet_pton(AF_INET6, x, bx) == 1 && inet_pton(AF_INET6, y, by) == 1)
+		return !memcmp(bx, by, 16);
+	return !strcasecmp(x, y);
+}
+
+static bool session_matches_filter(const struct sess_view *v, const struct node_filter *f)
+{
+	const char *addr = v->have_conn && v->c.persistent_address[0] ? v->c.persistent_address : v->c.address;
+	int port = v->have_conn && v->c.persistent_address[0] ? v->c.persistent_port : v->c.port;
+	const char *iface = v->s.ifacename[0] ? v->s.ifacename : "default";
+
+	if (f->target && strcmp(f->target, v->s.targetname))
+		return false;
+	if (f->address && (!v->have_conn || !same_address(f->address, addr)))
+		return false;
+	if (f->port != NODEDB_ANY && port != f->port)
+		return false;
+	if (f->tpgt != NODEDB_ANY && v->s.tpgt != f->tpgt)
+		return false;
+	return !f->iface || !strcmp(f->iface, iface);
+}
+
+static int do_login(struct adm *a, struct nodedb *db, const struct node_filter *f, const char *mode)
+{
+	struct node_list l = { 0 };
+	int r = node_find(a, db, f, &l);
+
+	if (r)
+		return r;
+	size_t k = 0;
+	const struct node_rec **p = node_ptrs(&l);
+	if (!p) {
+		node_list_free(&l);
+		return ISCSI_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if (!mode || startup_matches(&l.v[i].rec, mode))
+			p[k++] = &l.v[i].rec;
+	if (k == 0) {
+		adm_err("No records found");
+		r = ISCSI_ERR_NO_OBJS_FOUND;
+	} else {
+		r = node_login_recs(a, db, p, k);
+	}
+	free(p);
+	node_list_free(&l);
+	return r;
+}
+
+/* The sessions of f; for -U only those whose record's startup matches
+ * (and never "onboot" records: the root disk may be one). */
+static int select_sessions(struct adm *a, struct nodedb *db, const struct node_filter *f, const char *mode,
+			   struct sess_view **ret, size_t *ret_n, size_t *ret_k)
+{
+	struct sess_view *v = NULL;
+	size_t n = 0, k = 0;
+	struct node_list l = { 0 };
+	int r = sessions_load(a, 0, false, &v, &n);
+
+	if (r)
+		return r;
+	if (mode) {
+		r = node_find(a, db, f, &l);
+		if (r) {
+			sessions_free(v, n);
+			return r;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool keep = session_matches_filter(&v[i], f);
+		if (keep && mode) {
+			keep = false;
+			for (size_t j = 0; j < l.n; j++)
+				if (session_matches_rec(&v[i], &l.v[j].rec) && l.v[j].rec.startup != REC_STARTUP_ONBOOT &&
+				    startup_matches(&l.v[j].rec, mode))
+					keep = true;
+		}
+		if (keep) {
+			struct sess_view tmp = v[k];
+			v[k] = v[i];
+			v[i] = tmp;
+			k++;
+		}
+	}
+	node_list_free(&l);
+	*ret = v;
+	*ret_n = n;
+	*ret_k = k;
+	return 0;
+}
+
+int node_session_ops(struct adm *a, struct nodedb *db, const struct node_filter *f)
+{
+	if (a->loginall && strcmp(a->loginall, "all") && strcmp(a->loginall, "manual") &&
+	    strcmp(a->loginall, "automatic") && strcmp(a->loginall, "onboot")) {
+		adm_err("Invalid loginall option %s.", a->loginall);
+		fputs("Try `iscsiadm --help' for more information.\n", stderr);
+		return ISCSI_ERR_INVAL;
+	}
+	if (a->logoutall && strcmp(a->logoutall, "all") && strcmp(a->logoutall, "manual") &&
+	    strcmp(a->logoutall, "automatic")) {
+		adm_err("Invalid logoutall option %s.", a->logoutall);
+		fputs("Try `iscsiadm --help' for more information.\n", stderr);
+		return ISCSI_ERR_INVAL;
+	}
+	if (a->login && a->logout) {
+		adm_err("--login and --logout cannot be used together");
+		return ISCSI_ERR_INVAL;
+	}
+	if (a->loginall || a->login)
+		return do_login(a, db, f, a->loginall);
+
+	struct sess_view *v = NULL;
+	size_t n = 0, k = 0;
+	/* The selected sessions end up at the front of v. */
+	int r = select_sessions(a, db, f, a->logoutall, &v, &n, &k);
+	if (r)
+		return r;
+	if (k == 0) {
+		adm_err("No matching sessions found");
+		r = ISCSI_ERR_NO_OBJS_FOUND;
+	} else if (a->logout || a->logoutall) {
+		r = node_logout_sessions(a, v, k);
+	} else if (a->rescan) {
+		char what[600], msg[IPC_MESSAGE_MAX + 1];
+		r = 0;
+		for (size_t i = 0; i < k; i++) {
+			node_session_what(&v[i], what, sizeof(what));
+			adm_info(a, "Rescanning session %s", what);
+			int e = ctl_rescan(a, &v[i].s.sid, msg, sizeof(msg));
+			if (e) {
+				adm_err("Could not rescan session %s: %s", what, msg[0] ? msg : iscsi_err_str(e));
+				if (!r)
+					r = e;
+			}
+		}
+	} else {
+		adm_err("session statistics are not supported yet: iscsid has no statistics request");
+		r = ISCSI_ERR_OP_NOT_SUPP;
+	}
+	sessions_free(v, n);
+	return r;
+}

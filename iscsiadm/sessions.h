@@ -1,0 +1,29 @@
+/* Sessions as sysfs shows them (kmod-glue/sysfs.h, root from --sysfs or
+ * $ISCSI_SYSFS_ROOT), completed with iscsid's states when it answers. */
+#ifndef ISCSIADM_SESSIONS_H
+#define ISCSIADM_SESSIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adm.h"
+#include "print.h"
+
+/* Every session, in sid order. level: what to read besides the basics
+ * (>= 1 host and iscsid states, >= 3 LUNs). show_secrets: read the CHAP
+ * secrets (root only). Returns an exit code; *ret_n may be 0. */
+int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view **ret, size_t *ret_n);
+/* One session; 2 (ISCSI_ERR_SESS_NOT_FOUND) when there is none. */
+int sessions_load_one(struct adm *a, uint32_t sid, int level, bool show_secrets, struct sess_view *ret);
+void sessions_free(struct sess_view *v, size_t n);
+
+/* True when a session runs for the record's target, portal (persistent
+ * address and port) and iface. */
+bool sessions_match_rec(const struct sess_view *v, size_t n, const struct node_rec *rec);
+bool session_matches_rec(const struct sess_view *v, const struct node_rec *rec);
+
+/* -r: a number or a sysfs path ending in .../sessionN[/...]. 0 or 7. */
+int sessions_parse_sid(const char *arg, uint32_t *ret);
+
+#endif

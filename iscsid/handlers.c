@@ -1,0 +1,413 @@
+/* Control requests: one handler per message type (doc/ipc.md lists what
+ * each carries). Handlers validate what the client sent, then either
+ * answer at once or hand the work to the transport and answer from its
+ * completion callback. Every request gets exactly one answer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "errors.h"
+#include "ipc.h"
+#include "iscsid.h"
+#include "log.h"
+#include "record.h"
+#include "transport.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+typedef void (*handler_fn)(struct iscsid *d, struct ctl_request *req);
+
+static const struct ipc_fields *req_fields(const struct ctl_request *req)
+{
+	return &ctl_request_msg(req)->fields;
+}
+
+/* "address:port", brackets around IPv6 (no tpgt: that is how clients name
+ * a portal when they select sessions). */
+static void format_portal(const char *addr, int port, char *buf, size_t len)
+{
+	if (strchr(addr, ':'))
+		snprintf(buf, len, "[%s]:%d", addr, port);
+	else
+		snprintf(buf, len, "%s:%d", addr, port);
+}
+
+/* The answer for a finished transport operation. */
+static void reply_result(struct ctl_request *req, const struct transport_result *res,
+			 const char *success_msg)
+{
+	struct ipc_writer w;
+	const char *msg = res->message[0] ? res->message : NULL;
+	if (res->status != 0) {
+		ctl_reply_error(req, (uint32_t)res->status, "%s", msg ? msg : iscsi_err_str(res->status));
+		return;
+	}
+	ctl_reply_init(req, &w, 0, msg ? msg : success_msg);
+	if (res->sid)
+		ipc_put_u32(&w, IPC_TAG_SID, res->sid);
+	if (res->sid)
+		ipc_put_u32(&w, IPC_TAG_HOST_NO, res->host_no);
+	for (size_t i = 0; i < res->ndevices; i++)
+		ipc_put_str(&w, IPC_TAG_DEVICE, res->devices[i]);
+	ctl_reply(req, &w);
+}
+
+/* ---- HELLO ---- */
+
+static void h_hello(struct iscsid *d, struct ctl_request *req)
+{
+	struct ipc_writer w;
+	ctl_reply_init(req, &w, 0, NULL);
+	ipc_put_str(&w, IPC_TAG_DAEMON_VERSION, PACKAGE_VERSION);
+	ipc_put_u32(&w, IPC_TAG_PROTO_VERSION, IPC_PROTO_VERSION);
+	if (d->have_iname) {
+		ipc_put_str(&w, IPC_TAG_INITIATOR_NAME, d->iname.name);
+		if (d->iname.alias[0])
+			ipc_put_str(&w, IPC_TAG_INITIATOR_ALIAS, d->iname.alias);
+	}
+	ipc_put_str(&w, IPC_TAG_CONFIG_FILE, d->paths.config_file);
+	ctl_reply(req, &w);
+}
+
+/* ---- LOGIN ---- */
+
+struct login_op {
+	struct iscsid *d;
+	struct ctl_request *req;
+	struct node_rec rec;
+	char what[600];                 /* "[iface: ..., target: ..., portal: ...]" */
+};
+
+static void login_done(void *data, const struct transport_result *res)
+{
+	struct login_op *op = data;
+	char ok[700];
+	if (res->status == 0) {
+		log_info("login to %s successful (sid %u)", op->what, res->sid);
+		/* Track it for LOGOUT by node, duplicate checks and
+		 * SESSION_LIST_STATE. */
+		struct session s;
+		memset(&s, 0, sizeof(s));
+		s.sid = res->sid;
+		s.host_no = res->host_no;
+		snprintf(s.target, sizeof(s.target), "%s", op->rec.name);
+		format_portal(op->rec.conn.address, op->rec.conn.port, s.portal, sizeof(s.portal));
+		snprintf(s.iface, sizeof(s.iface), "%s", op->rec.iface.name[0] ? op->rec.iface.name : "default");
+		s.state = "LOGGED_IN";
+		s.conn_state = "LOGGED IN";
+		int r = session_add(&op->d->sessions, &s);
+		if (r < 0)
+			log_warnx("cannot track session %u: %s", res->sid, strerror(-r));
+	} else
+		log_warnx("login to %s failed: %s", op->what,
+			  res->message[0] ? res->message : iscsi_err_str(res->status));
+	snprintf(ok, sizeof(ok), "Login to %s successful.", op->what);
+	reply_result(op->req, res, ok);
+	free(op);
+}
+
+static void h_login(struct iscsid *d, struct ctl_request *req)
+{
+	const char *text = ipc_get_str(req_fields(req), IPC_TAG_RECORD);
+	uint32_t flags = 0;
+	struct rec_diags diags;
+	char portal[300];
+
+	if (!text) {
+		ctl_reply_error(req, ISCSI_ERR_INVAL, "LOGIN request without a node record");
+		return;
+	}
+	(void)ipc_get_u32(req_fields(req), IPC_TAG_LOGIN_FLAGS, &flags);
+	struct login_op *op = calloc(1, sizeof(*op));
+	if (!op) {
+		ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
+		return;
+	}
+	op->d = d;
+	op->req = req;
+	node_rec_init(&op->rec);
+	rec_diags_init(&diags);
+	int r = rec_parse(REC_KIND_NODE, &op->rec, text, strlen(text), NULL, &diags);
+	if (r < 0) {
+		char why[300] = "unreadable record";
+		for (size_t i = 0; i < diags.n; i++)
+			if (diags.v[i].level == REC_DIAG_ERROR) {
+				rec_diag_format(&diags.v[i], why, sizeof(why));
+				break;
+			}
+		rec_diags_free(&diags);
+		free(op);
+		ctl_reply_error(req, ISCSI_ERR_INVAL, "invalid node record: %s", why);
+		return;
+	}
+	rec_diags_free(&diags);
+
+	char err[200];
+	if (!op->rec.name[0] || name_validate(op->rec.name, err, sizeof(err)) < 0) {
+		const char *why = op->rec.name[0] ? "node.name is not a valid iSCSI name" : "node.name is missing";
+		free(op);
+		ctl_reply_error(req, ISCSI_ERR_INVAL, "invalid node record: %s", why);
+		return;
+	}
+	if (!op->rec.conn.address[0] || !rec_address_valid(op->rec.conn.address) ||
+	    op->rec.conn.port < 1 || op->rec.conn.port > 65535) {
+		free(op);
+		ctl_reply_error(req, ISCSI_ERR_INVAL,
+				"invalid node record: node.conn[0].address/port do not name a portal");
+		return;
+	}
+	const char *iface = op->rec.iface.name[0] ? op->rec.iface.name : "default";
+	format_portal(op->rec.conn.address, op->rec.conn.port, portal, sizeof(portal));
+	/* open-iscsi's words, which scripts match: "portal: 192.0.2.1,3260" */
+	snprintf(op->what, sizeof(op->what), "[iface: %s, target: %s, portal: %s,%d]", iface, op->rec.name,
+		 op->rec.conn.address, op->rec.conn.port);
+
+	if (session_match(&d->sessions, op->rec.name, portal, iface, NULL) > 0) {
+		ctl_reply_error(req, ISCSI_ERR_SESS_EXISTS, "session already exists for %s", op->what);
+		free(op);
+		return;
+	}
+	log_debug(1, "login to %s requested by pid %ld", op->what, (long)ctl_request_peer(req)->pid);
+	struct transport_login tl = { .rec = &op->rec, .flags = flags };
+	r = d->transport->ops->login(d->transport, &tl, login_done, op);
+	if (r < 0) {
+		free(op);
+		ctl_reply_error(req, ISCSI_ERR_INTERNAL, "cannot start the login: %s", strerror(-r));
+	}
+}
+
+/* ---- LOGOUT / RESCAN: one session, or several ---- */
+
+struct multi_op {
+	struct iscsid *d;
+	struct ctl_request *req;
+	enum ipc_msg_type type;
+	size_t pending;
+	uint32_t single_sid;            /* the sid when there is one session */
+	int status;                     /* first failure */
+	char message[TRANSPORT_MSG_MAX];
+};
+
+static void multi_finish(struct multi_op *m)
+{
+	struct transport_result res;
+	memset(&res, 0, sizeof(res));
+	res.status = m->status;
+	snprintf(res.message, sizeof(res.message), "%s", m->message);
+	reply_result(m->req, &res, m->type == IPC_MSG_LOGOUT ? "Logout successful." : "Rescan started.");
+	free(m);
+}
+
+static void multi_done(void *data, const struct transport_result *res, uint32_t sid)
+{
+	struct multi_op *m = data;
+	if (res->status != 0 && m->status == 0) {
+		m->status = res->status;
+		snprintf(m->message, sizeof(m->message), "%s",
+			 res->message[0] ? res->message : iscsi_err_str(res->status));
+	}
+	if (res->status == 0 && m->type == IPC_MSG_LOGOUT)
+		session_remove(&m->d->sessions, sid);
+	if (--m->pending == 0)
+		multi_finish(m);
+}
+
+/* The transport callbacks carry one pointer: give each operation a small
+ * record of which sid it was for. */
+struct multi_part {
+	struct multi_op *m;
+	uint32_t sid;
+};
+
+static void part_done(void *data, const struct transport_result *res)
+{
+	struct multi_part *p = data;
+	struct multi_op *m = p->m;
+	uint32_t sid = p->sid;
+	free(p);
+	multi_done(m, res, sid);
+}
+
+/* Starts the operation on each sid; answers when all have finished. */
+static void multi_start(struct iscsid *d, struct ctl_request *req, const uint32_t *sids, size_t n)
+{
+	struct multi_op *m = calloc(1, sizeof(*m));
+	if (!m) {
+		ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
+		return;
+	}
+	m->d = d;
+	m->req = req;
+	m->type = ctl_request_msg(req)->hdr.type;
+	m->pending = 1;             /* held until every part is started */
+	for (size_t i = 0; i < n; i++) {
+		struct multi_part *p = malloc(sizeof(*p));
+		int r = -ENOMEM;
+		if (p) {
+			p->m = m;
+			p->sid = sids[i];
+			m->pending++;
+			r = m->type == IPC_MSG_LOGOUT
+				    ? d->transport->ops->logout(d->transport, sids[i], part_done, p)
+				    : d->transport->ops->rescan(d->transport, sids[i], part_done, p);
+			if (r < 0) {
+				m->pending--;
+				free(p);
+			}
+		}
+		if (r < 0 && m->status == 0) {
+			m->status = ISCSI_ERR_INTERNAL;
+			snprintf(m->message, sizeof(m->message), "cannot start the request for sid %u: %s",
+				 sids[i], strerror(-r));
+		}
+	}
+	/* Parts never complete from inside the calls above (transport.h), so
+	 * this is where the last one can be counted down at the earliest. */
+	if (--m->pending == 0)
+		multi_finish(m);
+}
+
+/* Resolves the sessions a LOGOUT or RESCAN names; answers and returns
+ * -1 when there are none; else fills *ret (malloc'd) and returns n. */
+static long select_sessions(struct iscsid *d, struct ctl_request *req, bool all_when_empty,
+			    uint32_t **ret)
+{
+	const struct ipc_fields *f = req_fields(req);
+	const char *target = ipc_get_str(f, IPC_TAG_TARGET_NAME);
+	const char *portal = ipc_get_str(f, IPC_TAG_PORTAL);
+	const char *iface = ipc_get_str(f, IPC_TAG_IFACE);
+	uint32_t sid;
+	size_t n = 0;
+	uint32_t *v;
+
+	if (ipc_get_u32(f, IPC_TAG_SID, &sid) == 0) {
+		if (!session_find(&d->sessions, sid)) {
+			ctl_reply_error(req, ISCSI_ERR_SESS_NOT_FOUND, "no session with sid %u", sid);
+			return -1;
+		}
+		v = malloc(sizeof(*v));
+		if (!v)
+			goto nomem;
+		v[0] = sid;
+		*ret = v;
+		return 1;
+	}
+	if (!target && !all_when_empty) {
+		ctl_reply_error(req, ISCSI_ERR_INVAL, "%s needs a sid or a target name",
+				ipc_msg_type_name(ctl_request_msg(req)->hdr.type));
+		return -1;
+	}
+	n = target ? session_match(&d->sessions, target, portal, iface, NULL) : d->sessions.n;
+	if (n == 0) {
+		if (target)
+			ctl_reply_error(req, ISCSI_ERR_NO_OBJS_FOUND,
+					"no matching session for target %s%s%s%s%s", target,
+					portal ? " portal " : "", portal ? portal : "", iface ? " iface " : "",
+					iface ? iface : "");
+		else
+			ctl_reply_error(req, ISCSI_ERR_NO_OBJS_FOUND, "no active sessions");
+		return -1;
+	}
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		goto nomem;
+	size_t i = 0;
+	for (struct session *s = d->sessions.head; s && i < n; s = s->next)
+		if (!target || session_matches(s, target, portal, iface))
+			v[i++] = s->sid;
+	*ret = v;
+	return (long)i;
+nomem:
+	ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
+	return -1;
+}
+
+static void h_logout(struct iscsid *d, struct ctl_request *req)
+{
+	uint32_t *sids;
+	long n = select_sessions(d, req, false, &sids);
+	if (n < 0)
+		return;
+	multi_start(d, req, sids, (size_t)n);
+	free(sids);
+}
+
+static void h_rescan(struct iscsid *d, struct ctl_request *req)
+{
+	uint32_t *sids;
+	long n = select_sessions(d, req, true, &sids);
+	if (n < 0)
+		return;
+	multi_start(d, req, sids, (size_t)n);
+	free(sids);
+}
+
+/* ---- SESSION_LIST_STATE ---- */
+
+static void h_session_list_state(struct iscsid *d, struct ctl_request *req)
+{
+	struct ipc_writer w;
+	ctl_reply_init(req, &w, 0, NULL);
+	for (struct session *s = d->sessions.head; s; s = s->next) {
+		ipc_group_begin(&w, IPC_TAG_SESSION);
+		ipc_put_u32(&w, IPC_TAG_SID, s->sid);
+		ipc_put_u32(&w, IPC_TAG_HOST_NO, s->host_no);
+		ipc_put_str(&w, IPC_TAG_TARGET_NAME, s->target);
+		ipc_put_str(&w, IPC_TAG_PORTAL, s->portal);
+		ipc_put_str(&w, IPC_TAG_IFACE, s->iface);
+		ipc_put_str(&w, IPC_TAG_SESSION_STATE, s->state ? s->state : "UNKNOWN");
+		ipc_put_str(&w, IPC_TAG_CONN_STATE, s->conn_state ? s->conn_state : "UNKNOWN");
+		ipc_group_end(&w);
+	}
+	ctl_reply(req, &w);
+}
+
+/* ---- RELOAD, STOP ---- */
+
+static void h_reload(struct iscsid *d, struct ctl_request *req)
+{
+	char err[300];
+	if (iscsid_reload(d, err, sizeof(err)) < 0) {
+		ctl_reply_error(req, ISCSI_ERR_INVAL, "configuration not reloaded: %s", err);
+		return;
+	}
+	ctl_reply_error(req, 0, "configuration reloaded from %s", d->paths.config_file);
+}
+
+static void h_stop(struct iscsid *d, struct ctl_request *req)
+{
+	log_info("stop requested by pid %ld", (long)ctl_request_peer(req)->pid);
+	ctl_reply_error(req, 0, "iscsid is stopping");
+	iscsid_stop(d);
+}
+
+static const handler_fn handlers[IPC_MSG_MAX] = {
+	[IPC_MSG_HELLO] = h_hello,
+	[IPC_MSG_LOGIN] = h_login,
+	[IPC_MSG_LOGOUT] = h_logout,
+	[IPC_MSG_SESSION_LIST_STATE] = h_session_list_state,
+	[IPC_MSG_RESCAN] = h_rescan,
+	[IPC_MSG_RELOAD] = h_reload,
+	[IPC_MSG_STOP] = h_stop,
+};
+
+void iscsid_dispatch(void *data, struct ctl_request *req)
+{
+	struct iscsid *d = data;
+	uint16_t type = ctl_request_msg(req)->hdr.type;
+	if (type >= IPC_MSG_MAX || !handlers[type]) {
+		ctl_reply_error(req, ISCSI_ERR_INVALID_MGMT_REQ,
+				"unknown request type %u (this iscsid knows types 1 to %u)", type,
+				IPC_MSG_MAX - 1);
+		return;
+	}
+	if (d->stopping) {
+		ctl_reply_error(req, ISCSI_ERR_AGAIN, "iscsid is stopping");
+		return;
+	}
+	handlers[type](d, req);
+}

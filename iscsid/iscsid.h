@@ -1,0 +1,43 @@
+/* The daemon's state, passed to every part of it (no globals). */
+#ifndef ISCSID_ISCSID_H
+#define ISCSID_ISCSID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "iname.h"
+#include "paths.h"
+#include "session.h"
+
+struct loop;
+struct control;
+struct transport;
+struct ctl_request;
+
+struct iscsid {
+	struct loop *loop;
+	struct iscsi_paths paths;
+	struct iscsi_config config;
+	struct initiator_name iname;
+	bool have_iname;
+	long allow_gid;                 /* --ipc-allow-gid, -1 = none */
+	struct control *ctl;
+	struct transport *transport;
+	struct session_table sessions;
+	bool stopping;
+};
+
+/* Reads iscsid.conf and the initiator name file again (SIGHUP, RELOAD).
+ * On a parse error the previous settings stay and err says why (one
+ * line); returns -EINVAL then. A missing file means defaults (config) or
+ * no initiator name (logins will fail), not an error. */
+int iscsid_reload(struct iscsid *d, char *err, size_t errlen);
+
+/* Leaves the event loop; main() then tears everything down. */
+void iscsid_stop(struct iscsid *d);
+
+/* The control request dispatcher (handlers.c). */
+void iscsid_dispatch(void *data, struct ctl_request *req);
+
+#endif

@@ -1,0 +1,373 @@
+/* The kernel transport (iscsi_tcp), as far as it exists today: find out
+ * whether the kernel can carry sessions, load the module once if not, and
+ * answer every request with what is true. The kernel session path (netlink
+ * CREATE_SESSION ... START_CONN) plugs in behind these same operations. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "log.h"
+#include "loop.h"
+#include "transport.h"
+
+extern char **environ;
+
+#define TK_MODULE "iscsi_tcp"
+#define TK_NAME "tcp"
+#define TK_DEFAULT_TIMEOUT_MS 10000u
+
+enum op_kind { OP_PROBE, OP_LOGIN, OP_LOGOUT, OP_RESCAN };
+
+struct op {
+	enum op_kind kind;
+	transport_done_fn done;
+	void *data;
+	uint32_t sid;
+	struct transport_result res;
+	struct op *next;
+};
+
+struct op_queue {
+	struct op *head;
+	struct op **tail;
+};
+
+struct tk {
+	struct transport base;          /* first: the ops table */
+	struct loop *loop;
+	char *modprobe;                 /* "" = never load modules */
+	unsigned timeout_ms;
+	char class_path[512];           /* <sysfs>/class/iscsi_transport/tcp */
+
+	bool modprobe_tried;
+	char modprobe_outcome[160];     /* why loading did not help */
+	pid_t child;                    /* modprobe running, or 0 */
+	struct loop_timer child_timer;
+
+	struct op_queue waiting;        /* for modprobe to finish */
+	struct op_queue ready;          /* results to deliver from the loop */
+	struct loop_timer kick;
+};
+
+static void queue_init(struct op_queue *q)
+{
+	q->head = NULL;
+	q->tail = &q->head;
+}
+
+static void queue_push(struct op_queue *q, struct op *o)
+{
+	o->next = NULL;
+	*q->tail = o;
+	q->tail = &o->next;
+}
+
+static struct op *queue_pop(struct op_queue *q)
+{
+	struct op *o = q->head;
+	if (o) {
+		q->head = o->next;
+		if (!q->head)
+			q->tail = &q->head;
+	}
+	return o;
+}
+
+static bool transport_present(const struct tk *t)
+{
+	struct stat st;
+	return stat(t->class_path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void result_missing(const struct tk *t, struct transport_result *r)
+{
+	r->status = ISCSI_ERR_TRANS_NOT_FOUND;
+	snprintf(r->message, sizeof(r->message),
+		 "iSCSI transport '" TK_NAME "' not available: %s does not exist (kernel module "
+		 TK_MODULE " not loaded and %s)",
+		 t->class_path, t->modprobe_outcome[0] ? t->modprobe_outcome : "modprobe " TK_MODULE " failed");
+}
+
+static void result_for(const struct tk *t, struct op *o)
+{
+	memset(&o->res, 0, sizeof(o->res));
+	if (!transport_present(t)) {
+		result_missing(t, &o->res);
+		return;
+	}
+	static const char *const what[] = {
+		[OP_LOGIN] = "login", [OP_LOGOUT] = "logout", [OP_RESCAN] = "rescan",
+	};
+	if (o->kind == OP_PROBE)
+		return;
+	o->res.status = ISCSI_ERR_OP_NOT_SUPP;
+	snprintf(o->res.message, sizeof(o->res.message),
+		 "iSCSI transport '" TK_NAME "' is available, but %s through the kernel is not implemented "
+		 "in this version of iscsid", what[o->kind]);
+}
+
+static void kick_fire(struct loop *l, void *data)
+{
+	struct tk *t = data;
+	struct op *o;
+	/* done() may submit new operations; they queue behind. */
+	while ((o = queue_pop(&t->ready))) {
+		o->done(o->data, &o->res);
+		free(o);
+	}
+}
+
+/* Decide the outcome of every waiting operation now. */
+static void resolve_waiting(struct tk *t)
+{
+	struct op *o;
+	while ((o = queue_pop(&t->waiting))) {
+		result_for(t, o);
+		queue_push(&t->ready, o);
+	}
+	if (t->ready.head && loop_timer_arm(t->loop, &t->kick, 0) < 0)
+		log_warnx("transport: cannot arm a timer; results delayed");
+}
+
+static void modprobe_finished(struct tk *t)
+{
+	t->child = 0;
+	loop_timer_disarm(t->loop, &t->child_timer);
+	if (transport_present(t))
+		log_info("loaded kernel module " TK_MODULE);
+	resolve_waiting(t);
+}
+
+static void on_modprobe_exit(struct loop *l, pid_t pid, int st, void *data)
+{
+	struct tk *t = data;
+	if (pid != t->child)
+		return;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		snprintf(t->modprobe_outcome, sizeof(t->modprobe_outcome),
+			 "modprobe " TK_MODULE " succeeded but the transport did not appear");
+	else if (WIFEXITED(st))
+		snprintf(t->modprobe_outcome, sizeof(t->modprobe_outcome),
+			 "modprobe " TK_MODULE " failed with exit status %d", WEXITSTATUS(st));
+	else
+		snprintf(t->modprobe_outcome, sizeof(t->modprobe_outcome),
+			 "modprobe " TK_MODULE " was killed by signal %d", WTERMSIG(st));
+	modprobe_finished(t);
+}
+
+static void on_modprobe_timeout(struct loop *l, void *data)
+{
+	struct tk *t = data;
+	if (t->child <= 0)
+		return;
+	log_warnx("modprobe " TK_MODULE " did not finish within %u ms; killing it", t->timeout_ms);
+	kill(t->child, SIGKILL);
+	/* The loop still reaps it; we no longer wait for it. */
+	loop_child_forget(l, t->child);
+	snprintf(t->modprobe_outcome, sizeof(t->modprobe_outcome),
+		 "modprobe " TK_MODULE " timed out after %u ms", t->timeout_ms);
+	modprobe_finished(t);
+}
+
+/* posix_spawn: the child starts with the signal mask and dispositions a
+ * normal program expects (the daemon blocks its signals for signalfd). */
+static int spawn_modprobe(struct tk *t, pid_t *ret)
+{
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_t fa;
+	sigset_t none, defs;
+	char *argv[] = { t->modprobe, (char *)"-q", (char *)TK_MODULE, NULL };
+	int r;
+
+	sigemptyset(&none);
+	sigemptyset(&defs);
+	sigaddset(&defs, SIGPIPE);
+	sigaddset(&defs, SIGTERM);
+	sigaddset(&defs, SIGINT);
+	sigaddset(&defs, SIGHUP);
+	sigaddset(&defs, SIGCHLD);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defs);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+
+	if (strchr(t->modprobe, '/'))
+		r = posix_spawn(ret, t->modprobe, &fa, &attr, argv, environ);
+	else
+		r = posix_spawnp(ret, t->modprobe, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return -r;
+}
+
+/* Called with the new operation queued in waiting. */
+static void evaluate(struct tk *t)
+{
+	if (t->child)
+		return;                         /* modprobe running: wait for it */
+	if (transport_present(t) || t->modprobe_tried) {
+		resolve_waiting(t);
+		return;
+	}
+	t->modprobe_tried = true;
+	if (!t->modprobe[0]) {
+		snprintf(t->modprobe_outcome, sizeof(t->modprobe_outcome),
+			 "loading kernel modules is disabled");
+		resolve_waiting(t);
+		return;
+	}
+	pid_t pid;
+	int r = spawn_modprobe(t, &pid);
+	if (r < 0) {
+		snprintf(t->modprobe_outcome, sizeof(t->modprobe_outcome),
+			 "modprobe " TK_MODULE " could not be run: %s", strerror(-r));
+		resolve_waiting(t);
+		return;
+	}
+	log_debug(1, "transport: %s missing, running %s -q " TK_MODULE " (pid %ld)", t->class_path,
+		  t->modprobe, (long)pid);
+	t->child = pid;
+	/* Timer first: loop_child_watch() may reap a quick child at once,
+	 * and that must disarm the timer, not be followed by arming it. */
+	if (loop_timer_arm(t->loop, &t->child_timer, t->timeout_ms) < 0 ||
+	    loop_child_watch(t->loop, pid, on_modprobe_exit, t) < 0) {
+		/* cannot wait for it: treat as failed, the loop still reaps it */
+		loop_child_forget(t->loop, pid);
+		snprintf(t->modprobe_outcome, sizeof(t->modprobe_outcome), "iscsid ran out of memory");
+		modprobe_finished(t);
+	}
+	/* loop_child_watch() may have reaped it already and resolved */
+}
+
+static int submit(struct transport *base, enum op_kind kind, uint32_t sid, transport_done_fn done,
+		  void *data)
+{
+	struct tk *t = (struct tk *)base;
+	if (!done)
+		return -EINVAL;
+	struct op *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->kind = kind;
+	o->done = done;
+	o->data = data;
+	o->sid = sid;
+	queue_push(&t->waiting, o);
+	evaluate(t);
+	return 0;
+}
+
+static int tk_probe(struct transport *t, transport_done_fn done, void *data)
+{
+	return submit(t, OP_PROBE, 0, done, data);
+}
+
+static int tk_login(struct transport *t, const struct transport_login *req, transport_done_fn done,
+		    void *data)
+{
+	if (!req || !req->rec)
+		return -EINVAL;
+	return submit(t, OP_LOGIN, 0, done, data);
+}
+
+static int tk_logout(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
+{
+	return submit(t, OP_LOGOUT, sid, done, data);
+}
+
+static int tk_rescan(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
+{
+	return submit(t, OP_RESCAN, sid, done, data);
+}
+
+static void tk_reload(struct transport *base)
+{
+	struct tk *t = (struct tk *)base;
+	if (!t->child) {
+		t->modprobe_tried = false;
+		t->modprobe_outcome[0] = '\0';
+	}
+}
+
+static void complete_stopping(struct op_queue *q)
+{
+	struct op *o;
+	while ((o = queue_pop(q))) {
+		memset(&o->res, 0, sizeof(o->res));
+		o->res.status = ISCSI_ERR_INTERNAL;
+		snprintf(o->res.message, sizeof(o->res.message), "iscsid is stopping");
+		o->done(o->data, &o->res);
+		free(o);
+	}
+}
+
+static void tk_free(struct transport *base)
+{
+	struct tk *t = (struct tk *)base;
+	loop_timer_disarm(t->loop, &t->kick);
+	loop_timer_disarm(t->loop, &t->child_timer);
+	if (t->child)
+		loop_child_forget(t->loop, t->child);
+	/* Already decided results are delivered as they are. */
+	struct op *o;
+	while ((o = queue_pop(&t->ready))) {
+		o->done(o->data, &o->res);
+		free(o);
+	}
+	complete_stopping(&t->waiting);
+	free(t->modprobe);
+	free(t);
+}
+
+static const struct transport_ops tk_ops = {
+	.name = TK_NAME,
+	.probe = tk_probe,
+	.login = tk_login,
+	.logout = tk_logout,
+	.rescan = tk_rescan,
+	.reload = tk_reload,
+	.free = tk_free,
+};
+
+int transport_kernel_new(struct loop *l, const struct transport_kernel_config *cfg,
+			 struct transport **ret)
+{
+	const char *root = cfg && cfg->sysfs_root ? cfg->sysfs_root : "/sys";
+	struct tk *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->base.ops = &tk_ops;
+	t->loop = l;
+	t->timeout_ms = cfg && cfg->modprobe_timeout_ms ? cfg->modprobe_timeout_ms : TK_DEFAULT_TIMEOUT_MS;
+	t->modprobe = strdup(cfg && cfg->modprobe ? cfg->modprobe : "modprobe");
+	if (!t->modprobe) {
+		free(t);
+		return -ENOMEM;
+	}
+	int n = snprintf(t->class_path, sizeof(t->class_path), "%s/class/iscsi_transport/" TK_NAME,
+			 strcmp(root, "/") == 0 ? "" : root);
+	if (n < 0 || (size_t)n >= sizeof(t->class_path)) {
+		free(t->modprobe);
+		free(t);
+		return -ENAMETOOLONG;
+	}
+	queue_init(&t->waiting);
+	queue_init(&t->ready);
+	loop_timer_init(&t->kick, kick_fire, t);
+	loop_timer_init(&t->child_timer, on_modprobe_timeout, t);
+	*ret = &t->base;
+	return 0;
+}

@@ -1,0 +1,407 @@
+/* SendTargets discovery (RFC 7143 §13.3, §13.8, Appendix C, §11.10, §11.11).
+ * See sendtargets.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sendtargets.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void st_result_init(struct st_result *r)
+{
+	r->targets = NULL;
+	r->n = 0;
+}
+
+void st_result_free(struct st_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->targets[i].portals);
+	free(r->targets);
+	st_result_init(r);
+}
+
+static bool key_is(const struct text_pair *kv, const char *key)
+{
+	size_t n = strlen(key);
+	return kv->key_len == n && memcmp(kv->key, key, n) == 0;
+}
+
+/* Index of the target named name, or r->n. Linear: at most
+ * ST_MAX_TARGETS names, and a repeated name is rare. */
+static size_t target_find(const struct st_result *r, const char *name)
+{
+	size_t i;
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->targets[i].name, name) == 0)
+			break;
+	return i;
+}
+
+static int target_add(struct st_result *r, size_t *cap, const char *name,
+		      char *err, size_t errlen)
+{
+	if (r->n >= ST_MAX_TARGETS) {
+		set_err(err, errlen, "SendTargets response lists more than %d targets",
+			ST_MAX_TARGETS);
+		return -E2BIG;
+	}
+	if (r->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct st_target *nt = realloc(r->targets, ncap * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		r->targets = nt;
+		*cap = ncap;
+	}
+	struct st_target *t = &r->targets[r->n++];
+	memset(t, 0, sizeof(*t));
+	/* name passed name_validate(): at most NAME_MAX_LEN bytes. */
+	size_t n = strnlen(name, NAME_MAX_LEN);
+	memcpy(t->name, name, n);
+	t->name[n] = '\0';
+	return 0;
+}
+
+static int portal_add(struct st_target *t, const struct portal *p, size_t *total,
+		      char *err, size_t errlen)
+{
+	for (size_t i = 0; i < t->n_portals; i++)
+		if (portal_equal(&t->portals[i], p))
+			return 0;
+	if (t->n_portals >= ST_MAX_PORTALS) {
+		set_err(err, errlen, "target %s has more than %d portals", t->name,
+			ST_MAX_PORTALS);
+		return -E2BIG;
+	}
+	if (*total >= ST_MAX_PORTALS_TOTAL) {
+		set_err(err, errlen, "SendTargets response lists more than %d portals",
+			ST_MAX_PORTALS_TOTAL);
+		return -E2BIG;
+	}
+	/* Grow by powers of two: n_portals is the capacity test. */
+	size_t n = t->n_portals;
+	if (n == 0 || (n & (n - 1)) == 0) {
+		size_t ncap = n ? n * 2 : 1;
+		struct portal *np = realloc(t->portals, ncap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		t->portals = np;
+	}
+	t->portals[t->n_portals++] = *p;
+	(*total)++;
+	return 0;
+}
+
+static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
+		       char *err, size_t errlen)
+{
+	struct text_iter it;
+	struct text_pair kv;
+	size_t cap = 0, total = 0, cur = SIZE_MAX;
+	int k;
+
+	text_iter_init(&it, data, len);
+	while ((k = text_iter_next(&it, &kv)) > 0) {
+		char val[512];
+		char why[128];
+		int ret;
+
+		if (!key_is(&kv, "TargetName") && !key_is(&kv, "TargetAddress"))
+			continue;   /* e.g. TargetAlias: not needed for discovery */
+		if (kv.value_len >= sizeof(val)) {
+			set_err(err, errlen, "%s value of %zu bytes is too long",
+				key_is(&kv, "TargetName") ? "TargetName" : "TargetAddress",
+				kv.value_len);
+			return -EPROTO;
+		}
+		memcpy(val, kv.value, kv.value_len);
+		val[kv.value_len] = '\0';
+
+		if (key_is(&kv, "TargetName")) {
+			if (name_validate(val, why, sizeof(why)) < 0) {
+				set_err(err, errlen, "target sent an invalid TargetName: %s", why);
+				return -EPROTO;
+			}
+			cur = target_find(r, val);
+			if (cur == r->n) {
+				ret = target_add(r, &cap, val, err, errlen);
+				if (ret < 0)
+					return ret;
+			}
+			continue;
+		}
+		/* TargetAddress: Appendix C, it belongs to the TargetName before. */
+		struct portal p;
+		if (cur == SIZE_MAX) {
+			set_err(err, errlen, "target sent a TargetAddress before any TargetName");
+			return -EPROTO;
+		}
+		if (portal_parse(val, &p, why, sizeof(why)) < 0) {
+			set_err(err, errlen, "target %s has an invalid TargetAddress: %s",
+				r->targets[cur].name, why);
+			return -EPROTO;
+		}
+		ret = portal_add(&r->targets[cur], &p, &total, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	if (k < 0) {
+		set_err(err, errlen, "malformed key=value text in SendTargets response at byte %zu",
+			it.off);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
+		      char *err, size_t errlen)
+{
+	struct st_result r;
+	int k;
+
+	if (!ret || (!data && len))
+		return -EINVAL;
+	if (len > ST_MAX_BYTES) {
+		set_err(err, errlen, "SendTargets response larger than %u bytes", ST_MAX_BYTES);
+		return -E2BIG;
+	}
+	st_result_init(&r);
+	k = parse_pairs(data, len, &r, err, errlen);
+	if (k < 0) {
+		if (k == -ENOMEM)
+			set_err(err, errlen, "out of memory");
+		st_result_free(&r);
+		return k;
+	}
+	*ret = r;
+	return 0;
+}
+
+int sendtargets_apply_default_portal(struct st_result *r, const struct portal *discovery)
+{
+	if (!r || !discovery)
+		return -EINVAL;
+	for (size_t i = 0; i < r->n; i++) {
+		struct st_target *t = &r->targets[i];
+		if (t->n_portals)
+			continue;
+		t->portals = malloc(sizeof(*t->portals));
+		if (!t->portals)
+			return -ENOMEM;
+		t->portals[0] = *discovery;
+		t->n_portals = 1;
+	}
+	return 0;
+}
+
+int sendtargets_build_request(const char *what, uint8_t *buf, size_t cap, size_t *ret_len)
+{
+	if (!buf || !ret_len)
+		return -EINVAL;
+	if (!what)
+		what = "All";
+	else if (*what && strcmp(what, "All") != 0 && name_validate(what, NULL, 0) < 0)
+		return -EINVAL;
+	int n = snprintf((char *)buf, cap, "SendTargets=%s", what);
+	/* The NUL snprintf writes is the pair's terminator (§6.1). */
+	if (n < 0 || (size_t)n + 1 > cap)
+		return -ENOBUFS;
+	*ret_len = (size_t)n + 1;
+	return 0;
+}
+
+/* ---- the discovery Text exchange ---------------------------------- */
+
+/* Serial number arithmetic (RFC 1982, RFC 7143 §4.2.2.1). */
+static bool sn_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static int ex_fail(struct st_exchange *ex, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int ex_fail(struct st_exchange *ex, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(ex->err, sizeof(ex->err), fmt, ap);
+		va_end(ap);
+	}
+	ex->active = false;
+	text_asm_reset(&ex->data);
+	return r;
+}
+
+/* A Text Request (RFC 7143 §11.10). Non-immediate while the command
+ * window is open; when the target closed it (MaxCmdSN < CmdSN) an
+ * immediate request is still allowed and does not consume a CmdSN. */
+static void ex_request(struct st_exchange *ex, uint32_t ttt, const uint8_t *data,
+		       size_t len, struct pdu *ret_req)
+{
+	struct pdu p;
+
+	memset(&p, 0, sizeof(p));
+	p.opcode = ISCSI_OP_TEXT_REQ;
+	p.immediate = sn_lt(ex->max_cmdsn, ex->cmdsn);
+	p.flags = ISCSI_FLAG_FINAL;   /* the initiator has nothing more to say */
+	p.itt = ex->itt;
+	p.ttt = ttt;
+	p.cmdsn = ex->cmdsn;
+	p.exp_statsn = ex->exp_statsn;
+	p.data_len = (uint32_t)len;
+	p.data = len ? data : NULL;
+	if (!p.immediate)
+		ex->cmdsn++;
+	*ret_req = p;
+}
+
+int st_exchange_start(struct st_exchange *ex, uint32_t itt, uint32_t cmdsn,
+		      uint32_t exp_statsn, uint32_t exp_cmdsn, uint32_t max_cmdsn,
+		      struct pdu *ret_req)
+{
+	int r;
+
+	if (!ex || !ret_req || itt == ISCSI_RESERVED_TAG)
+		return -EINVAL;
+	memset(ex, 0, sizeof(*ex));
+	ex->itt = itt;
+	ex->cmdsn = cmdsn;
+	ex->exp_statsn = exp_statsn;
+	ex->exp_cmdsn = exp_cmdsn;
+	ex->max_cmdsn = max_cmdsn;
+	text_asm_init_max(&ex->data, ST_MAX_BYTES);
+	r = sendtargets_build_request(NULL, ex->req, sizeof(ex->req), &ex->req_len);
+	if (r < 0)
+		return r;
+	ex->active = true;
+	/* §11.10.4: a new request carries TTT 0xffffffff. */
+	ex_request(ex, ISCSI_RESERVED_TAG, ex->req, ex->req_len, ret_req);
+	return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int st_exchange_step(struct st_exchange *ex, const struct pdu *rsp,
+		     struct pdu *ret_req, struct st_result *ret_result)
+{
+	if (!ex || !rsp || !ret_req || !ret_result)
+		return -EINVAL;
+	if (!ex->active) {
+		snprintf(ex->err, sizeof(ex->err), "no SendTargets exchange in progress");
+		return -EINVAL;
+	}
+	if (rsp->data_len && !rsp->data)
+		return ex_fail(ex, -EINVAL, "PDU without its data segment");
+
+	if (rsp->opcode == ISCSI_OP_REJECT) {
+		/* §11.17: the data segment carries the rejected PDU's header;
+		 * a Reject of another PDU (e.g. a NOP-Out) is not ours. Without
+		 * that header, assume it is ours: only one request is out. */
+		if (rsp->data_len >= ISCSI_BHS_LEN &&
+		    ((rsp->data[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_TEXT_REQ ||
+		     be32(rsp->data + 16) != ex->itt))
+			return ST_STEP_IGNORED;
+		return ex_fail(ex, -EPROTO,
+			       "target rejected the SendTargets request (reason 0x%02x)",
+			       rsp->reject_reason);
+	}
+	if (rsp->opcode != ISCSI_OP_TEXT_RSP)
+		return ex_fail(ex, -EPROTO,
+			       "unexpected PDU (opcode 0x%02x) during SendTargets", rsp->opcode);
+	if (rsp->itt != ex->itt)
+		return ex_fail(ex, -EPROTO,
+			       "Text Response for an unknown task tag 0x%08x", rsp->itt);
+
+	bool final = pdu_is_final(rsp);
+	bool cont = pdu_is_continue(rsp);
+	/* §11.11.2: C=1 means more text follows, which F=1 contradicts. */
+	if (final && cont)
+		return ex_fail(ex, -EPROTO, "Text Response with both F and C bits set");
+
+	/* §4.2.2.1: ExpCmdSN/MaxCmdSN are taken only when consistent. */
+	if (!sn_lt(rsp->max_cmdsn, rsp->exp_cmdsn - 1)) {
+		ex->exp_cmdsn = rsp->exp_cmdsn;
+		ex->max_cmdsn = rsp->max_cmdsn;
+	}
+	ex->exp_statsn = rsp->statsn + 1;
+
+	if (++ex->rounds > ST_MAX_ROUNDS)
+		return ex_fail(ex, -E2BIG, "SendTargets response spans more than %d PDUs",
+			       ST_MAX_ROUNDS);
+	int r = text_asm_feed(&ex->data, rsp->data, rsp->data_len);
+	if (r == -E2BIG)
+		return ex_fail(ex, r, "SendTargets response larger than %u bytes", ST_MAX_BYTES);
+	if (r < 0)
+		return ex_fail(ex, r, "out of memory");
+	if (!cont) {
+		/* The logical text data segment ends here (§6.1). Its last NUL
+		 * may be missing; supply it so the next segment's first pair
+		 * does not run into this one's last. */
+		size_t n;
+		const uint8_t *d = text_asm_data(&ex->data, &n);
+		if (n > 0 && d[n - 1] != 0) {
+			static const uint8_t nul = 0;
+			r = text_asm_feed(&ex->data, &nul, 1);
+			if (r < 0)
+				return ex_fail(ex, r, "SendTargets response larger than %u bytes",
+					       ST_MAX_BYTES);
+		}
+	}
+
+	if (!final) {
+		/* §11.11.4: F=0 means the target has more to send; it MUST
+		 * then give a TTT other than 0xffffffff, which the initiator
+		 * echoes in an empty Text Request to ask for the rest. */
+		if (rsp->ttt == ISCSI_RESERVED_TAG)
+			return ex_fail(ex, -EPROTO,
+				       "Text Response with F=0 but no Target Transfer Tag");
+		ex_request(ex, rsp->ttt, NULL, 0, ret_req);
+		return ST_STEP_SEND;
+	}
+
+	size_t n;
+	const uint8_t *d = text_asm_data(&ex->data, &n);
+	r = sendtargets_parse(d, n, ret_result, ex->err, sizeof(ex->err));
+	if (r < 0)
+		return ex_fail(ex, r, NULL);
+	ex->active = false;
+	text_asm_reset(&ex->data);
+	return ST_STEP_DONE;
+}
+
+const char *st_exchange_error(const struct st_exchange *ex)
+{
+	return ex && ex->err[0] ? ex->err : "no error";
+}
+
+void st_exchange_free(struct st_exchange *ex)
+{
+	if (!ex)
+		return;
+	text_asm_free(&ex->data);
+	ex->active = false;
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs every test this project has, from a fresh Debian 12 machine, as root:
+# installs the build and test dependencies, builds with -Werror, runs the
+# unit and integration tests, the unit tests again under ASan+UBSan, each
+# fuzz harness for a short smoke, `make distcheck`, and the VM suite.
+# Ends with one line: "N passed, N failed".
+#
+# Environment: FUZZ_SECONDS (default 15), SKIP_VM=1, SKIP_DISTCHECK=1.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. tests/lib/deps.sh
+deps_install build test || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
+
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+failures=()
+
+# Adds the PASS/FAIL counts of an automake test-suite.log.
+count_suite() { # <label> <build dir>
+	local log=$2/test-suite.log p f
+	if [ ! -f "$log" ]; then
+		failed=$((failed + 1)); failures+=("$1: no test-suite.log"); return
+	fi
+	p=$(sed -n 's/^# PASS: *//p' "$log" | head -1)
+	f=$(( $(sed -n 's/^# FAIL: *//p' "$log" | head -1) + $(sed -n 's/^# ERROR: *//p' "$log" | head -1) + $(sed -n 's/^# XPASS: *//p' "$log" | head -1) ))
+	passed=$((passed + p)); failed=$((failed + f))
+	[ "$f" -eq 0 ] || failures+=("$1: $f failed (see $log)")
+}
+
+step() { # <label> <command...>: one pass/fail unit
+	local label=$1; shift
+	echo "=== $label"
+	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$label"); fi
+}
+
+echo "=== bootstrap"
+./autogen.sh >/dev/null 2>&1 || { echo "autogen.sh failed"; ./autogen.sh; echo "0 passed, 1 failed"; exit 1; }
+
+# 1. Normal build: warnings are errors; unit + integration tests.
+rm -rf build && mkdir build
+if (cd build && ../configure --enable-werror >configure.out 2>&1 && make -j"$jobs" >make.out 2>&1); then
+	(cd build && make -j"$jobs" check >check.out 2>&1)
+	grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' build/check.out
+	count_suite "make check" build
+else
+	echo "build failed:"; tail -30 build/configure.out build/make.out
+	failed=$((failed + 1)); failures+=("build")
+fi
+
+# 2. Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+rm -rf build-san && mkdir build-san
+san="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+if (cd build-san && ../configure --enable-werror CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" >configure.out 2>&1 &&
+	make -j"$jobs" >make.out 2>&1); then
+	unit=$(cd build-san && make -s print-unit-tests)
+	(cd build-san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		make -j"$jobs" check TESTS="$unit" >check.out 2>&1)
+	grep -E '^(PASS|FAIL|ERROR):' build-san/check.out | sed 's/^/[asan+ubsan] /'
+	count_suite "sanitizer unit tests" build-san
+else
+	echo "sanitizer build failed:"; tail -30 build-san/configure.out build-san/make.out
+	failed=$((failed + 1)); failures+=("sanitizer build")
+fi
+
+# 3. Every fuzz harness, briefly, on its seed corpus.
+if [ -d build ]; then
+	out=$(cd build && make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-15}" 2>&1)
+	echo "$out" | grep -E '^(PASS|FAIL): fuzz' || echo "$out" | tail -30
+	p=$(echo "$out" | grep -c '^PASS: fuzz'); f=$(echo "$out" | grep -c '^FAIL: fuzz')
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; failures+=("fuzz harnesses did not build"); fi
+	passed=$((passed + p)); failed=$((failed + f))
+	[ "$f" -eq 0 ] || failures+=("fuzz smoke")
+fi
+
+# 4. The release tarball builds and passes its own checks.
+if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
+	step "make distcheck" bash -c 'cd build && make -j'"$jobs"' distcheck >distcheck.out 2>&1 || { tail -40 distcheck.out; exit 1; }'
+fi
+
+# 5. The real kernel initiator in a VM (tests/vm), when present.
+if [ "${SKIP_VM:-0}" != 1 ] && [ -x tests/vm/run-suite.sh ]; then
+	vmout=$(tests/vm/run-suite.sh 2>&1); vmrc=$?
+	echo "$vmout" | grep -E '^(PASS|FAIL|SKIP):'
+	p=$(echo "$vmout" | grep -c '^PASS:'); f=$(echo "$vmout" | grep -c '^FAIL:')
+	if [ "$vmrc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$vmout" | tail -30; fi
+	passed=$((passed + p)); failed=$((failed + f))
+	[ "$f" -eq 0 ] || failures+=("VM suite")
+fi
+
+for x in "${failures[@]}"; do echo "failed: $x"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

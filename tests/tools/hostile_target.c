@@ -1,0 +1,507 @@
+/* A scripted iSCSI discovery target for tests: it answers a discovery
+ * login properly (AuthMethod=None, every operational key accepted) and
+ * then answers "SendTargets=All" the way the chosen mode says, most of
+ * them hostile. tgtd cannot produce these cases, which is why this mock
+ * exists (DESIGN.md: mocks only where a real peer cannot).
+ *
+ *   hostile_target -m MODE [-p PORT] [-n COUNT]
+ *
+ * Listens on 127.0.0.1:PORT (0 or absent: any free port), prints the port
+ * on stdout, then serves connections until killed, one child process per
+ * connection.
+ *
+ * Modes (what the SendTargets answer is):
+ *   normal      COUNT targets (default 3), split over Continue PDUs when
+ *               longer than the initiator's MaxRecvDataSegmentLength
+ *   many        like normal, COUNT defaults to 1500 (legal, must work)
+ *   oversized   a valid but endless stream of targets: 64 MiB or until
+ *               the initiator gives up
+ *   noequals    a pair without '=' ("TargetNameiqn...")
+ *   control     a target name holding control characters (ESC, BEL)
+ *   slash       target names with '/' and ".." in them
+ *   endless     Continue PDUs that never end, each carrying a few bytes
+ *   stall       never answers the Text Request
+ *   stall-login never answers the first Login Request
+ *   garbage     answers the Text Request with bytes that are not a PDU
+ *   reject      answers the login with status 0x0201 (authentication)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "pdu.h"
+#include "text.h"
+
+enum mode {
+	M_NORMAL, M_MANY, M_OVERSIZED, M_NOEQUALS, M_CONTROL, M_SLASH,
+	M_ENDLESS, M_STALL, M_STALL_LOGIN, M_GARBAGE, M_REJECT,
+};
+
+static const struct {
+	const char *name;
+	enum mode mode;
+} mode_names[] = {
+	{ "normal", M_NORMAL }, { "many", M_MANY }, { "oversized", M_OVERSIZED },
+	{ "noequals", M_NOEQUALS }, { "control", M_CONTROL }, { "slash", M_SLASH },
+	{ "endless", M_ENDLESS }, { "stall", M_STALL }, { "stall-login", M_STALL_LOGIN },
+	{ "garbage", M_GARBAGE }, { "reject", M_REJECT },
+};
+
+struct conn {
+	int fd;
+	enum mode mode;
+	unsigned count;
+	uint16_t port;
+	uint32_t statsn;
+	uint32_t exp_cmdsn;
+	uint32_t peer_mrdsl;    /* what the initiator can receive */
+	uint8_t isid[6];
+};
+
+#define RX_MAX (ISCSI_BHS_LEN + ISCSI_MAX_AHS_LEN + 8 + 65536 + 8)
+
+static int read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = read(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* One request PDU into buf; *p points into buf. */
+static int recv_pdu(struct conn *c, uint8_t *buf, struct pdu *p)
+{
+	struct pdu_opts o = { .max_data_len = 65536 };
+	enum pdu_error e;
+
+	if (read_full(c->fd, buf, ISCSI_BHS_LEN))
+		return -1;
+	if (pdu_decode_bhs(buf, PDU_DIR_TO_TARGET, &o, p, &e)) {
+		fprintf(stderr, "hostile_target: bad PDU from initiator: %s\n", pdu_strerror(e));
+		return -1;
+	}
+	size_t rest = pdu_rest_len(p, &o);
+	if (ISCSI_BHS_LEN + rest > RX_MAX || read_full(c->fd, buf + ISCSI_BHS_LEN, rest))
+		return -1;
+	if (pdu_decode_rest(p, buf, ISCSI_BHS_LEN + rest, &o, &e)) {
+		fprintf(stderr, "hostile_target: bad PDU from initiator: %s\n", pdu_strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+static int send_pdu(struct conn *c, const struct pdu *p)
+{
+	struct pdu_opts o = { .max_data_len = ISCSI_MAX_DSL };
+	size_t len = pdu_wire_len(p, &o), used;
+	uint8_t *buf = malloc(len);
+	int r = -1;
+
+	if (buf && pdu_encode(p, &o, buf, len, &used) == 0)
+		r = write_full(c->fd, buf, used);
+	free(buf);
+	return r;
+}
+
+/* Appends "k=v\0" to a growing buffer. */
+struct obuf {
+	uint8_t *b;
+	size_t len, cap;
+};
+
+static void ob_add(struct obuf *o, const void *s, size_t n)
+{
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap : 1024;
+		while (cap < o->len + n)
+			cap *= 2;
+		uint8_t *nb = realloc(o->b, cap);
+		if (!nb) {
+			perror("hostile_target: realloc");
+			exit(1);
+		}
+		o->b = nb;
+		o->cap = cap;
+	}
+	memcpy(o->b + o->len, s, n);
+	o->len += n;
+}
+
+static void ob_kv(struct obuf *o, const char *k, const char *v)
+{
+	ob_add(o, k, strlen(k));
+	ob_add(o, "=", 1);
+	ob_add(o, v, strlen(v));
+	ob_add(o, "", 1);
+}
+
+/* The answer a cooperative target gives to one operational key. NULL:
+ * declarative, no answer. */
+static const char *answer_key(struct conn *c, const char *k, const char *v)
+{
+	if (!strcmp(k, "InitiatorName") || !strcmp(k, "InitiatorAlias") || !strcmp(k, "SessionType") ||
+	    !strcmp(k, "TargetName"))
+		return NULL;
+	if (!strcmp(k, "MaxRecvDataSegmentLength")) {
+		unsigned long n = strtoul(v, NULL, 0);
+		c->peer_mrdsl = n >= 512 && n <= 65536 ? (uint32_t)n : 8192;
+		return NULL;
+	}
+	if (!strcmp(k, "HeaderDigest") || !strcmp(k, "DataDigest"))
+		return "None";
+	if (!strcmp(k, "IFMarker") || !strcmp(k, "OFMarker"))
+		return "No";
+	if (!strcmp(k, "TaskReporting"))
+		return "RFC3720";
+	if (!strcmp(k, "AuthMethod"))
+		return "None";
+	if (!strncmp(k, "X-", 2) || !strncmp(k, "X#", 2))
+		return "NotUnderstood";
+	/* Numbers (min/max rules) and booleans: the initiator's own value
+	 * is always an acceptable result. */
+	return v;
+}
+
+/* Answers login requests until the full feature phase; 0 when done. */
+static int do_login(struct conn *c, uint8_t *buf)
+{
+	struct pdu req;
+
+	for (int round = 0; round < 16; round++) {
+		if (recv_pdu(c, buf, &req))
+			return -1;
+		if (req.opcode != ISCSI_OP_LOGIN_REQ) {
+			fprintf(stderr, "hostile_target: expected a Login Request\n");
+			return -1;
+		}
+		if (c->mode == M_STALL_LOGIN) {
+			pause();
+			return -1;
+		}
+		uint16_t tsih;
+		pdu_get_isid_tsih(&req, c->isid, &tsih);
+		c->exp_cmdsn = req.cmdsn;
+
+		struct obuf o = { 0 };
+		struct text_iter it;
+		struct text_pair kv;
+		text_iter_init(&it, req.data, req.data_len);
+		while (text_iter_next(&it, &kv) == 1) {
+			char k[TEXT_KEY_MAX + 1], v[1024];
+			if (kv.key_len >= sizeof(k) || kv.value_len >= sizeof(v))
+				continue;
+			memcpy(k, kv.key, kv.key_len);
+			k[kv.key_len] = '\0';
+			memcpy(v, kv.value, kv.value_len);
+			v[kv.value_len] = '\0';
+			const char *a = answer_key(c, k, v);
+			if (a)
+				ob_kv(&o, k, a);
+		}
+
+		unsigned csg = pdu_login_csg(&req), nsg = pdu_login_nsg(&req);
+		bool transit = pdu_login_transit(&req);
+		struct pdu rsp = {
+			.opcode = ISCSI_OP_LOGIN_RSP,
+			.flags = pdu_login_flags(transit, false, csg, transit ? nsg : 0),
+			.itt = req.itt,
+			.statsn = c->statsn,
+			.exp_cmdsn = c->exp_cmdsn,
+			.max_cmdsn = c->exp_cmdsn + 1,
+			.data = o.len ? o.b : NULL,
+			.data_len = (uint32_t)o.len,
+		};
+		bool done = transit && nsg == ISCSI_STAGE_FULL;
+		pdu_set_isid_tsih(&rsp, c->isid, done ? 1 : 0);
+		if (c->mode == M_REJECT) {
+			rsp.flags = pdu_login_flags(false, false, csg, 0);
+			rsp.status_class = 2;
+			rsp.status_detail = 1;
+			rsp.data = NULL;
+			rsp.data_len = 0;
+		}
+		int r = send_pdu(c, &rsp);
+		free(o.b);
+		c->statsn++;
+		if (r || c->mode == M_REJECT)
+			return -1;
+		if (done)
+			return 0;
+	}
+	return -1;
+}
+
+/* One Text Response; data is sent as is (the caller keeps parts within
+ * the initiator's limit, except on purpose). */
+static int send_text(struct conn *c, const struct pdu *req, const uint8_t *data, size_t len, bool more)
+{
+	struct pdu rsp = {
+		.opcode = ISCSI_OP_TEXT_RSP,
+		.flags = more ? ISCSI_FLAG_CONTINUE : ISCSI_FLAG_FINAL,
+		.itt = req->itt,
+		.ttt = more ? 0x1000u + c->statsn : ISCSI_RESERVED_TAG,
+		.statsn = c->statsn++,
+		.exp_cmdsn = req->cmdsn + 1,
+		.max_cmdsn = req->cmdsn + 2,
+		.data = len ? data : NULL,
+		.data_len = (uint32_t)len,
+	};
+	memset(rsp.lun, 0, sizeof(rsp.lun));
+	return send_pdu(c, &rsp);
+}
+
+/* Sends a whole LTDS split over Continue PDUs, reading the initiator's
+ * empty Text Request between the parts (RFC 7143 §11.10.2). */
+static int send_ltds(struct conn *c, struct pdu *req, uint8_t *buf, const uint8_t *data, size_t len)
+{
+	size_t off = 0, part = c->peer_mrdsl ? c->peer_mrdsl : 8192;
+
+	for (;;) {
+		size_t n = len - off < part ? len - off : part;
+		bool more = off + n < len;
+		if (send_text(c, req, data + off, n, more))
+			return -1;
+		off += n;
+		if (!more)
+			return 0;
+		if (recv_pdu(c, buf, req) || req->opcode != ISCSI_OP_TEXT_REQ)
+			return -1;
+	}
+}
+
+static void target_list(struct conn *c, struct obuf *o, unsigned n)
+{
+	char name[128], addr[64];
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u,1", c->port);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "iqn.2024-01.org.example.hostile:t%04u", i);
+		ob_kv(o, "TargetName", name);
+		ob_kv(o, "TargetAddress", addr);
+	}
+}
+
+static int do_sendtargets(struct conn *c, uint8_t *buf)
+{
+	struct pdu req;
+	struct obuf o = { 0 };
+	int r = -1;
+
+	if (recv_pdu(c, buf, &req) || req.opcode != ISCSI_OP_TEXT_REQ)
+		return -1;
+
+	switch (c->mode) {
+	case M_NORMAL:
+	case M_MANY:
+		target_list(c, &o, c->count);
+		r = send_ltds(c, &req, buf, o.b, o.len);
+		break;
+	case M_NOEQUALS:
+		target_list(c, &o, 1);
+		ob_add(&o, "TargetNameiqn.2024-01.org.example.hostile:bad", 46);
+		r = send_ltds(c, &req, buf, o.b, o.len);
+		break;
+	case M_CONTROL:
+		target_list(c, &o, 1);
+		ob_kv(&o, "TargetName", "iqn.2024-01.org.example.hostile:\x1b[2J\x07x");
+		r = send_ltds(c, &req, buf, o.b, o.len);
+		break;
+	case M_SLASH:
+		target_list(c, &o, 1);
+		ob_kv(&o, "TargetName", "iqn.2024-01.org.example.hostile:../../../../tmp/evil");
+		ob_kv(&o, "TargetName", "iqn.2024-01.org.example.hostile:a/b");
+		r = send_ltds(c, &req, buf, o.b, o.len);
+		break;
+	case M_OVERSIZED: {
+		/* Valid pairs, an endless supply of them. */
+		size_t sent = 0, part = c->peer_mrdsl ? c->peer_mrdsl : 8192;
+		unsigned i = 0;
+		while (sent < 64u * 1024 * 1024) {
+			o.len = 0;
+			while (o.len < part - 128) {
+				char name[96];
+				snprintf(name, sizeof(name), "iqn.2024-01.org.example.hostile:big%08u", i++);
+				ob_kv(&o, "TargetName", name);
+			}
+			if (send_text(c, &req, o.b, o.len, true))
+				break;
+			sent += o.len;
+			if (recv_pdu(c, buf, &req) || req.opcode != ISCSI_OP_TEXT_REQ)
+				break;
+		}
+		r = -1;
+		break;
+	}
+	case M_ENDLESS:
+		for (unsigned i = 0; i < 10u * 1000 * 1000; i++) {
+			if (send_text(c, &req, (const uint8_t *)"Tar", 3, true))
+				break;
+			if (recv_pdu(c, buf, &req) || req.opcode != ISCSI_OP_TEXT_REQ)
+				break;
+		}
+		r = -1;
+		break;
+	case M_STALL:
+		pause();
+		break;
+	case M_GARBAGE: {
+		static const uint8_t junk[64] = "\xff\xff\xff\xffnot an iSCSI PDU at all........................";
+		r = write_full(c->fd, junk, sizeof(junk));
+		sleep(1);
+		break;
+	}
+	case M_STALL_LOGIN:
+	case M_REJECT:
+		break;
+	}
+	free(o.b);
+	return r;
+}
+
+/* Logout Request -> Logout Response "closed successfully". */
+static void do_logout(struct conn *c, uint8_t *buf)
+{
+	struct pdu req;
+
+	if (recv_pdu(c, buf, &req) || req.opcode != ISCSI_OP_LOGOUT_REQ)
+		return;
+	struct pdu rsp = {
+		.opcode = ISCSI_OP_LOGOUT_RSP,
+		.flags = ISCSI_FLAG_FINAL,
+		.itt = req.itt,
+		.statsn = c->statsn++,
+		.exp_cmdsn = req.cmdsn + 1,
+		.max_cmdsn = req.cmdsn + 2,
+		.response = ISCSI_LOGOUT_RSP_OK,
+	};
+	send_pdu(c, &rsp);
+}
+
+static void serve(struct conn *c)
+{
+	uint8_t *buf = malloc(RX_MAX);
+
+	if (!buf)
+		return;
+	c->statsn = 0x100;
+	if (do_login(c, buf) == 0 && do_sendtargets(c, buf) == 0)
+		do_logout(c, buf);
+	free(buf);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: hostile_target -m MODE [-p PORT] [-n COUNT]\nmodes:");
+	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+		fprintf(stderr, " %s", mode_names[i].name);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct conn c = { .count = 0, .mode = M_NORMAL };
+	bool have_mode = false;
+	unsigned port = 0;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "m:p:n:")) != -1) {
+		switch (opt) {
+		case 'm':
+			for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+				if (!strcmp(optarg, mode_names[i].name)) {
+					c.mode = mode_names[i].mode;
+					have_mode = true;
+				}
+			if (!have_mode)
+				usage();
+			break;
+		case 'p':
+			port = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			c.count = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!have_mode || port > 65535)
+		usage();
+	if (!c.count)
+		c.count = c.mode == M_MANY ? 1500 : 3;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);   /* children are reaped automatically */
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof(sa);
+	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 64) ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl)) {
+		perror("hostile_target: listen");
+		return 1;
+	}
+	c.port = ntohs(sa.sin_port);
+	printf("%u\n", c.port);
+	fflush(stdout);
+
+	for (;;) {
+		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			perror("hostile_target: accept");
+			return 1;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(ls);
+			/* Stalling children must not outlive the server the test
+			 * kills, nor hang around forever if it is never killed. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			alarm(300);
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			c.fd = fd;
+			serve(&c);
+			close(fd);
+			_exit(0);
+		}
+		close(fd);
+	}
+}

@@ -1,0 +1,258 @@
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static char *slurp(const char *rel, size_t *ret_len)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", top ? top : "..", rel);
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	char *buf = malloc(1 << 20);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	*ret_len = n;
+	return buf;
+}
+
+/* Compiled defaults: inventory §2.10, "compiled default" column. */
+START_TEST(test_compiled_defaults)
+{
+	struct iscsi_config c;
+
+	config_init(&c);
+	ck_assert_str_eq(c.startup, "");
+	ck_assert(!c.safe_logout);
+	ck_assert(c.ipc_auth_uid);
+	ck_assert_int_eq(c.node.startup, REC_STARTUP_MANUAL);
+	ck_assert_int_eq(c.node.tpgt, -1);
+	ck_assert_str_eq(c.node.iface.name, "default");
+	ck_assert_str_eq(c.node.iface.transport_name, "tcp");
+	ck_assert_int_eq(c.node.disc_type, REC_DISC_STATIC);
+	ck_assert_int_eq(c.node.session.initial_login_retry_max, 4);
+	ck_assert_int_eq(c.node.session.cmds_max, 128);
+	ck_assert_int_eq(c.node.session.queue_depth, 32);
+	ck_assert_str_eq(c.node.session.auth.chap_algs, "MD5");
+	ck_assert_int_eq(c.node.session.replacement_timeout, 120);
+	ck_assert_int_eq(c.node.session.host_reset_timeout, 60);
+	ck_assert(c.node.session.fast_abort);
+	ck_assert(!c.node.session.initial_r2t);
+	ck_assert(c.node.session.immediate_data);
+	ck_assert_int_eq(c.node.session.first_burst_length, 262144);
+	ck_assert_int_eq(c.node.session.max_burst_length, 16776192);
+	ck_assert_int_eq(c.node.session.default_time2wait, 2);
+	ck_assert_int_eq(c.node.session.scan, REC_SCAN_AUTO);
+	ck_assert_int_eq(c.node.conn.port, 3260);
+	ck_assert_int_eq(c.node.conn.tcp_window_size, 524288);
+	ck_assert_int_eq(c.node.conn.login_timeout, 30);
+	ck_assert_int_eq(c.node.conn.auth_timeout, 45);
+	ck_assert_int_eq(c.node.conn.max_recv_dlength, 262144);
+	ck_assert_int_eq(c.node.conn.header_digest, REC_DIGEST_NONE);
+	ck_assert_int_eq(c.sendtargets.reopen_max, 5);
+	ck_assert_int_eq(c.sendtargets.active_timeout, 30);
+	ck_assert_int_eq(c.sendtargets.max_recv_dlength, 32768);
+	ck_assert_int_eq(c.isns.port, 3205);
+	ck_assert_int_eq(c.isns.discoveryd_poll_inval, -1);
+}
+END_TEST
+
+/* The shipped file parses cleanly and carries open-iscsi's shipped
+ * values; a node created from it prints as the golden dump. */
+START_TEST(test_shipped_file)
+{
+	size_t len;
+	char *text = slurp("etc/iscsid.conf", &len);
+	struct iscsi_config c;
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(text, len, "iscsid.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_int_eq(c.node.conn.login_timeout, 15);
+	ck_assert_int_eq(c.node.conn.logout_timeout, 15);
+	ck_assert_int_eq(c.node.session.initial_login_retry_max, 8);
+	ck_assert_int_eq(c.node.session.queue_depth, 32);
+	ck_assert_int_eq(c.sendtargets.max_recv_dlength, 32768);
+	ck_assert_int_eq(c.node.session.xmit_thread_priority, 0);
+
+	struct node_rec r;
+	char err[128], *out;
+	size_t olen;
+	ck_assert_int_eq(node_rec_from_template(&c.node, "iqn.2001-04.com.example:disk1", "192.0.2.10", 3260, 1, NULL,
+						&r, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(rec_format(REC_KIND_NODE, &r, REC_FMT_SHOW, &out, &olen), 0);
+	char *want = slurp("tests/golden/records/node_from_shipped_conf.txt", &len);
+	ck_assert_str_eq(out, want);
+	free(want);
+	free(out);
+	free(text);
+	rec_diags_free(&d);
+}
+END_TEST
+
+/* Debian's iscsid.conf (2.1.8) settings, as key = value lines. */
+static const char debian_conf[] =
+	"iscsid.startup = /bin/systemctl start iscsid.socket\n"
+	"node.startup = manual\n"
+	"node.leading_login = No\n"
+	"node.session.timeo.replacement_timeout = 120\n"
+	"node.conn[0].timeo.login_timeout = 15\n"
+	"node.conn[0].timeo.logout_timeout = 15\n"
+	"node.conn[0].timeo.noop_out_interval = 5\n"
+	"node.conn[0].timeo.noop_out_timeout = 5\n"
+	"node.session.err_timeo.abort_timeout = 15\n"
+	"node.session.err_timeo.lu_reset_timeout = 30\n"
+	"node.session.err_timeo.tgt_reset_timeout = 30\n"
+	"node.session.err_timeo.host_reset_timeout = 60\n"
+	"node.session.initial_login_retry_max = 8\n"
+	"node.session.cmds_max = 128\n"
+	"node.session.queue_depth = 32\n"
+	"node.session.xmit_thread_priority = -20\n"
+	"node.session.iscsi.InitialR2T = No\n"
+	"node.session.iscsi.ImmediateData = Yes\n"
+	"node.session.iscsi.FirstBurstLength = 262144\n"
+	"node.session.iscsi.MaxBurstLength = 16776192\n"
+	"node.conn[0].iscsi.MaxRecvDataSegmentLength = 262144\n"
+	"node.conn[0].iscsi.MaxXmitDataSegmentLength = 0\n"
+	"discovery.sendtargets.iscsi.MaxRecvDataSegmentLength = 32768\n"
+	"node.session.nr_sessions = 1\n"
+	"node.session.reopen_max = 0\n"
+	"node.session.iscsi.FastAbort = Yes\n"
+	"node.session.scan = auto\n";
+
+START_TEST(test_debian_file)
+{
+	struct iscsi_config c;
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(debian_conf, strlen(debian_conf), "debian", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_str_eq(c.startup, "/bin/systemctl start iscsid.socket");
+	ck_assert_int_eq(c.node.session.xmit_thread_priority, -20);
+	rec_diags_free(&d);
+}
+END_TEST
+
+START_TEST(test_warnings)
+{
+	const char *text = "# comment\n"
+			   "\n"
+			   "node.session.bogus = 1\n"                     /* 3: unknown */
+			   "node.name = iqn.2001-04.com.example:x\n"      /* 4: identifies a record */
+			   "node.session.sess_reopen_log_freq = 3\n"      /* 5: newer key, unused */
+			   "iface.transport_name = iser\n"                /* 6: iface mode only */
+			   "   node.session.queue_depth=64   \n"
+			   "node.session.auth.chap_algs = SHA256,MD5\n"
+			   "iscsid.safe_logout = Yes\n"
+			   "iscsid.ipc_auth_uid = No\n"
+			   "discovery.sendtargets.auth.password = pw\n"
+			   "discovery.isns.use_discoveryd = Yes\n"
+			   "node.startup = automatic";                    /* no final newline */
+	struct iscsi_config c;
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(text, strlen(text), "w.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 4);
+	ck_assert_uint_eq(rec_diags_count(&d, REC_DIAG_WARNING), 4);
+	ck_assert_uint_eq(d.v[0].line, 3);
+	ck_assert_uint_eq(d.v[1].line, 4);
+	ck_assert_uint_eq(d.v[2].line, 5);
+	ck_assert_uint_eq(d.v[3].line, 6);
+	ck_assert_ptr_nonnull(strstr(d.v[0].msg, "node.session.bogus"));
+	ck_assert_str_eq(c.node.name, "");
+	ck_assert_str_eq(c.node.iface.transport_name, "tcp");
+	ck_assert_int_eq(c.node.session.queue_depth, 64);
+	/* One key, both templates (open-iscsi stores it under the node key
+	 * in discovery records too). */
+	ck_assert_str_eq(c.node.session.auth.chap_algs, "SHA256,MD5");
+	ck_assert_str_eq(c.sendtargets.auth.chap_algs, "SHA256,MD5");
+	ck_assert(c.safe_logout);
+	ck_assert(!c.ipc_auth_uid);
+	ck_assert_str_eq(c.sendtargets.auth.password, "pw");
+	ck_assert(c.isns.use_discoveryd);
+	ck_assert(!c.sendtargets.use_discoveryd);
+	ck_assert_int_eq(c.node.startup, REC_STARTUP_AUTOMATIC);
+	rec_diags_free(&d);
+}
+END_TEST
+
+static void expect_error(const char *text, size_t len, unsigned line)
+{
+	struct iscsi_config c;
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	memset(&c, 0x5a, sizeof(c));
+	ck_assert_int_eq(config_parse(text, len, "e.conf", &c, &d), -EINVAL);
+	ck_assert_uint_ge(rec_diags_count(&d, REC_DIAG_ERROR), 1);
+	int found = 0;
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].level == REC_DIAG_ERROR && d.v[i].line == line)
+			found = 1;
+	ck_assert_msg(found, "no error on line %u", line);
+	/* Untouched on failure. */
+	ck_assert_int_eq(((unsigned char *)&c)[0], 0x5a);
+	rec_diags_free(&d);
+}
+
+START_TEST(test_errors)
+{
+	const char *bad = "node.startup = manual\nnode.session.cmds_max = 100\n";
+	expect_error(bad, strlen(bad), 2);
+	const char *noeq = "node.startup manual\n";
+	expect_error(noeq, strlen(noeq), 1);
+	const char *noval = "\n\nnode.startup =\n";
+	expect_error(noval, strlen(noval), 3);
+	const char *badbool = "iscsid.safe_logout = maybe\n";
+	expect_error(badbool, strlen(badbool), 1);
+	const char nul[] = "node.startup = manual\0\n";
+	expect_error(nul, sizeof(nul) - 1, 0);
+
+	char *lng = malloc(3000);
+	strcpy(lng, "# ok\nnode.startup = manual\nnode.session.auth.username = ");
+	size_t l = strlen(lng);
+	memset(lng + l, 'u', 2000);
+	strcpy(lng + l + 2000, "\nnode.startup = automatic\n");
+	expect_error(lng, strlen(lng), 3);
+	free(lng);
+}
+END_TEST
+
+START_TEST(test_load_missing)
+{
+	struct iscsi_config c;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(config_load("/nonexistent/iscsid.conf", &c, NULL), -ENOENT);
+	ck_assert_int_eq(c.node.conn.login_timeout, 30);
+	ck_assert_int_eq(config_load("/", &c, NULL), -EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_compiled_defaults);
+	tcase_add_test(tc, test_shipped_file);
+	tcase_add_test(tc, test_debian_file);
+	tcase_add_test(tc, test_warnings);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_load_missing);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,144 @@
+#!/bin/bash
+# The VM scenarios: the real kernel initiator (iscsi_tcp) driven by an
+# iSCSI daemon + CLI against LIO, inside qemu (see README.md).
+#
+# Usage: tests/vm/run-suite.sh [SCENARIO...]
+# Prints one line per scenario: "PASS: vm NAME", "FAIL: vm NAME" (followed
+# by indented details) or "SKIP: vm NAME (why)"; exits 1 if any failed.
+#
+# Environment:
+#   INITIATOR=ours       (default) this project: $ISCSID, $ISCSIADM, default
+#                        build/iscsid/iscsid and build/iscsiadm/iscsiadm
+#   INITIATOR=openiscsi  Debian's open-iscsi (validates the scenarios)
+#   VM_BOOT=each         (default) one VM boot per scenario (isolation);
+#   VM_BOOT=one          all scenarios in one boot, cleaned up in between
+#   VM_JOBS=N            boots run in parallel (default 1)
+#   SCENARIO_TIMEOUT=S   per scenario inside the VM (default 240)
+#   INIT_DEBUG=N         iscsid -d N;  VERBOSE=1 prints every scenario's log
+# Logs: $VM_CACHE/suite-$INITIATOR/NAME.log (serial console of the boot).
+set -u
+. "$(dirname "$0")/common.sh"
+
+ALL_SCENARIOS="login_io luns chap portal_outage iscsid_restart logout loginall"
+top=$(cd "$VM_DIR/../.." && pwd)
+initiator=${INITIATOR:-ours}
+boot_mode=${VM_BOOT:-each}
+jobs=${VM_JOBS:-1}
+scen_timeout=${SCENARIO_TIMEOUT:-240}
+scenarios=${*:-$ALL_SCENARIOS}
+
+for s in $scenarios; do
+    [ -f "$VM_DIR/guest/scenario_$s.sh" ] || die "no scenario '$s' (have: $ALL_SCENARIOS)"
+done
+
+skip_all() {
+    local s
+    for s in $scenarios; do echo "SKIP: vm $s ($1)"; done
+    exit 0
+}
+
+# This project's binaries: build/iscsid/iscsid (automake subdir layout) or a
+# plain build/iscsid file.
+default_bin() { # NAME
+    if [ -f "$top/build/$1" ]; then echo "$top/build/$1"; else echo "$top/build/$1/$1"; fi
+}
+
+bins=()
+case $initiator in
+ours)
+    iscsid=${ISCSID:-$(default_bin iscsid)}
+    iscsiadm=${ISCSIADM:-$(default_bin iscsiadm)}
+    for b in "$iscsid" "$iscsiadm"; do
+        [ -x "$b" ] || skip_all "${b#$top/} not built: run make in build/, or set ISCSID/ISCSIADM"
+    done
+    bins=(--add-bin "$iscsid:/opt/ours/iscsid" --add-bin "$iscsiadm:/opt/ours/iscsiadm")
+    ;;
+openiscsi)
+    ensure_pkg open-iscsi iscsiadm
+    bins=(--add-bin /usr/sbin/iscsid --add-bin /usr/sbin/iscsiadm)
+    ;;
+*) die "INITIATOR must be 'ours' or 'openiscsi', not '$initiator'" ;;
+esac
+
+if [ "$(id -u)" != 0 ] && ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+    skip_all "qemu-system-x86_64 missing and not root to install it"
+fi
+
+out=$VM_CACHE/suite-$initiator
+mkdir -p "$out"
+rm -f "$out"/*.log "$out"/*.rc
+"$VM_DIR/fetch-kernel.sh" >/dev/null || skip_all "cannot fetch the VM kernel (offline?)"
+adds=(--add "$VM_DIR/guest/initiator.sh:/lib/vmtest/initiator.sh")
+for f in "$VM_DIR"/guest/scenario_*.sh; do
+    adds+=(--add "$f:/lib/vmtest/${f##*/}")
+done
+initrd=$out/initramfs.cpio.gz
+"$VM_DIR/build-initramfs.sh" -o "$initrd" --script "$VM_DIR/guest/run-scenarios.sh" \
+    "${adds[@]}" "${bins[@]}" >/dev/null 2>"$out/build-initramfs.err" ||
+    { cat "$out/build-initramfs.err" >&2; die "build-initramfs.sh failed"; }
+
+# boot GROUP NAME...: one VM running the named scenarios; log in GROUP.log.
+boot() {
+    local group=$1 list per=$scen_timeout s
+    shift
+    list=$(IFS=,; echo "$*")
+    for s in "$@"; do [ "$s" = loginall ] && per=$((per > 300 ? per : 300)); done
+    "$VM_DIR/run-vm.sh" --initrd "$initrd" --log "$out/$group.log" --quiet \
+        --timeout $(( per * $# + 90 )) --mem 1536 \
+        --append "SCENARIOS=$list INITIATOR=$initiator SCENARIO_TIMEOUT=$per${INIT_DEBUG:+ INIT_DEBUG=$INIT_DEBUG}" \
+        >/dev/null 2>"$out/$group.vm"
+    echo $? >"$out/$group.rc"
+}
+
+start=$(date +%s)
+groups=()
+if [ "$boot_mode" = one ]; then
+    groups=(all)
+    boot all $scenarios
+else
+    running=0
+    for s in $scenarios; do
+        groups+=("$s")
+        boot "$s" "$s" &
+        running=$((running + 1))
+        if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+    done
+    wait
+fi
+
+# Serial console text of the boot that ran scenario $1.
+group_of() { if [ "$boot_mode" = one ]; then echo all; else echo "$1"; fi; }
+
+failed=0
+for s in $scenarios; do
+    g=$(group_of "$s")
+    log=$out/$g.log
+    text=$(tr -d '\r' <"$log" 2>/dev/null)
+    # The scenario's own lines, between its BEGIN marker and its RESULT.
+    body=$(printf '%s\n' "$text" | awk -v s="$s" '
+        $0 == "VMTEST-SCENARIO-BEGIN " s { on = 1; next }
+        on && $1 == "VMTEST-RESULT" { exit }
+        on { print }')
+    rc=$(printf '%s\n' "$text" | awk -v s="$s" '$1 == "VMTEST-RESULT" && $2 == s { print $3 }' | tail -n1)
+    [ "$boot_mode" = one ] || printf '%s\n' "$body" >"$out/$s.out"
+    if [ "$rc" = 0 ]; then
+        echo "PASS: vm $s"
+        [ "${VERBOSE:-0}" = 1 ] && printf '%s\n' "$body" | sed 's/^/    /'
+        continue
+    fi
+    failed=$((failed + 1))
+    echo "FAIL: vm $s"
+    if [ -z "$rc" ]; then
+        echo "    no result: the VM exited $(cat "$out/$g.rc" 2>/dev/null) ($(tail -n1 "$out/$g.vm" 2>/dev/null))"
+    fi
+    if [ "${VERBOSE:-0}" = 1 ]; then
+        printf '%s\n' "$body" | sed 's/^/    /'
+    else
+        # The last step, the failure and the daemon log tail.
+        printf '%s\n' "$body" | awk '/^== / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' |
+            tail -n 40 | sed 's/^/    /'
+    fi
+    echo "    (serial log: $log)"
+done
+echo "vm suite ($initiator): $(( $(date +%s) - start ))s, $failed failed" >&2
+[ "$failed" = 0 ]
