@@ -17,7 +17,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")" && pwd)
-cd "$top"
+cd "$top" || exit 1
 initiator=${INITIATOR:-ours}
 mode=${DEMO_MODE:-auto}
 
@@ -69,7 +69,7 @@ if [ "$initiator" = ours ]; then
 			{ [ -f Makefile ] || ../configure; } >>/tmp/demo-build.log 2>&1 &&
 			make -j"$jobs" >>/tmp/demo-build.log 2>&1
 		brc=$?
-		cd "$top"
+		cd "$top" || exit 1
 		[ "$brc" = 0 ] || { tail -n 30 /tmp/demo-build.log; die "build failed (log: /tmp/demo-build.log)"; }
 		ISCSID=$top/build/iscsid/iscsid
 		ISCSIADM=$top/build/iscsiadm/iscsiadm
@@ -104,7 +104,13 @@ if [ "$mode" = vm ]; then
 fi
 
 # --- native mode -----------------------------------------------------------
-heading "This kernel ($(uname -r)) has iscsi_tcp: running natively against tgtd on 127.0.0.1"
+heading "Native mode: kernel $(uname -r) with iscsi_tcp, a throwaway tgtd target on 127.0.0.1"
+# From here on a failure also shows the end of our iscsid's log.
+die() {
+	printf '\n%sDEMO FAILED:%s %s\n' "$bold" "$off" "$*" >&2
+	[ -n "${root:-}" ] && [ -s "$root/iscsid.log" ] && { echo "--- iscsid log:"; tail -n 15 "$root/iscsid.log"; } >&2
+	exit 1
+}
 . tests/lib/tgtd.sh
 IQN=iqn.2003-01.org.example.demo:disk1
 root=

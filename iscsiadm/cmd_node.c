@@ -56,7 +56,7 @@ const struct node_rec **node_ptrs(const struct node_list *l)
 
 static int no_records(struct adm *a, const char *what)
 {
-	if (a->json)
+	if (a->json && what)
 		printf("{\n  \"%s\": []\n}\n", what);
 	adm_err("No records found");
 	return ISCSI_ERR_NO_OBJS_FOUND;
@@ -254,7 +254,7 @@ static int update_nodes(struct adm *a, struct nodedb *db, const struct node_filt
 		return r == -ENOENT ? ISCSI_ERR_INVAL : nodedb_exit_code(r);
 	}
 	if (count == 0)
-		return no_records(a, "records");
+		return no_records(a, NULL);
 	return 0;
 }
 
@@ -303,7 +303,8 @@ int cmd_node(struct adm *a)
 		goto out;
 	bool filtered = a->target || a->portal_arg || a->n_ifaces;
 	if (l.n == 0) {
-		r = no_records(a, op == 0 && !filtered ? "nodes" : "records");
+		r = no_records(a, op == ADM_OP_DELETE || op == ADM_OP_UPDATE ? NULL
+				  : op == 0 && !filtered ? "nodes" : "records");
 		goto out;
 	}
 	switch (op) {

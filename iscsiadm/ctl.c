@@ -39,7 +39,29 @@ static void login_one(struct adm *a, struct ctl_login *l)
 		snprintf(l->message, sizeof(l->message), "cannot format the node record: %s", strerror(-r));
 		return;
 	}
-	l->status = ipc_client_login(a->paths.control_socket, text, 0, &rep);
+	if (a->no_wait) {
+		/* -W: hand the request over and go; iscsid carries on with
+		 * the login when we close the connection. Only an answer that
+		 * comes at once (an error) is reported. */
+		struct ipc_writer w;
+		uint8_t *frame = NULL;
+		size_t flen = 0;
+		ipc_writer_init(&w, IPC_MSG_LOGIN, 0, 1);
+		ipc_put_str(&w, IPC_TAG_RECORD, text);
+		ipc_put_u32(&w, IPC_TAG_LOGIN_FLAGS, 0);
+		l->status = ipc_writer_finish(&w, &frame, &flen) ? ISCSI_ERR_NOMEM
+			    : ipc_client_call(a->paths.control_socket, frame, flen, CTL_NO_WAIT_MS, &rep);
+		if (frame)
+			explicit_bzero(frame, flen);
+		free(frame);
+		if (l->status == ISCSI_ERR_REQ_TIMEDOUT) {
+			l->status = 0;
+			l->queued = true;
+			rep.message[0] = '\0';
+		}
+	} else {
+		l->status = ipc_client_login(a->paths.control_socket, text, 0, &rep);
+	}
 	explicit_bzero(text, len);
 	free(text);
 	snprintf(l->message, sizeof(l->message), "%s", rep.message);
@@ -103,7 +125,8 @@ int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		ctl_node_what(recs[i], what, sizeof(what));
 		if (v[i].status == 0) {
-			adm_info(a, "Login to %s successful.", what);
+			if (!v[i].queued)
+				adm_info(a, "Login to %s successful.", what);
 			continue;
 		}
 		adm_err("Could not login to %s.", what);

@@ -15,12 +15,15 @@
 /* Logins that run in iscsid at once from one iscsiadm (iscsid accepts 64
  * control clients; leave room for others). */
 #define CTL_MAX_PARALLEL 32
+/* -W: how long an immediate refusal may take to come back. */
+#define CTL_NO_WAIT_MS 500
 
 struct ctl_login {
 	const struct node_rec *rec;
 	int status;                        /* exit code; 0 = logged in */
 	char message[IPC_MESSAGE_MAX + 1];
 	uint32_t sid;
+	bool queued;                       /* -W: sent, answer not awaited */
 };
 
 /* Sends every login request before waiting for any answer (up to

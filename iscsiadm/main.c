@@ -331,7 +331,8 @@ static int run(struct adm *a, int argc, char **argv)
 
 	r = paths_init(&a->paths, a->root);
 	if (r) {
-		adm_err("cannot use root directory '%s': %s", a->root ? a->root : getenv(PATHS_ENV_ROOT),
+		const char *root = a->root ? a->root : getenv(PATHS_ENV_ROOT);
+		adm_err("cannot use root directory '%s': %s", root ? root : "",
 			r == -EINVAL ? "not an absolute path" : strerror(-r));
 		return ISCSI_ERR_INVAL;
 	}

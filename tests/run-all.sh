@@ -46,7 +46,7 @@ if (cd build && ../configure --enable-werror >configure.out 2>&1 && make -j"$job
 	grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' build/check.out
 	count_suite "make check" build
 else
-	echo "build failed:"; tail -30 build/configure.out build/make.out
+	echo "build failed:"; tail -n 30 build/configure.out build/make.out
 	failed=$((failed + 1)); failures+=("build")
 fi
 
@@ -61,7 +61,7 @@ if (cd build-san && ../configure --enable-werror CFLAGS="$san" LDFLAGS="-fsaniti
 	grep -E '^(PASS|FAIL|ERROR):' build-san/check.out | sed 's/^/[asan+ubsan] /'
 	count_suite "sanitizer unit tests" build-san
 else
-	echo "sanitizer build failed:"; tail -30 build-san/configure.out build-san/make.out
+	echo "sanitizer build failed:"; tail -n 30 build-san/configure.out build-san/make.out
 	failed=$((failed + 1)); failures+=("sanitizer build")
 fi
 

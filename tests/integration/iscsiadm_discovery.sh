@@ -59,6 +59,14 @@ tgtd_target_nolun 4 $T:disk4
 expect_rc 0 -m discovery -t st -p 127.0.0.1:$P -o new
 expect_out "$T:disk4"
 [ -f "$R/nodes/$T:disk3/127.0.0.1,$P,1/default" ] || fail "-o new deleted a stale record"
+# a session on the stale record keeps it: exit 15, the others still done
+fs_host 9
+fs_session 9 1 $T:disk3 1 127.0.0.1 $P
+expect_rc 15 -m discovery -t st -p 127.0.0.1:$P
+expect_err "This command will remove the record [iface: default, target: $T:disk3, portal: 127.0.0.1,$P], but a session is using it."
+[ -f "$R/nodes/$T:disk3/127.0.0.1,$P,1/default" ] || fail "record in use was deleted"
+rm -rf "$R/sys"
+mkdir -p "$R/sys/class"
 expect_rc 0 -m discovery -t st -p 127.0.0.1:$P
 [ -e "$R/nodes/$T:disk3" ] && fail "stale record disk3 not deleted"
 [ -f "$R/nodes/$T:disk4/127.0.0.1,$P,1/default" ] || fail "new target disk4 not added"

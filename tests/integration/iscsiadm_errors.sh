@@ -133,6 +133,8 @@ expect_rc 12 -m node -L automatic
 expect_out "Logging in to [iface: default, target: $T:disk2, portal: 127.0.0.1,$P]"
 grep -q "disk1" "$R/out" && fail "-L automatic logged in to a manual record"
 expect_rc 21 -m node -L onboot
+# -W: sent and not awaited; an immediate refusal is still reported
+expect_rc 12 -m node -T $T:disk1 -l -W
 expect_rc 12 -m discovery -t st -p 127.0.0.1:$P --login
 expect_rc 21 -m node -u
 expect_err "No matching sessions found"

@@ -78,6 +78,27 @@ expect_rc 0 -m node --json
 expect_json
 compare_golden node.json
 
+# --- records a session uses (sessions 1 and 2 run on this one): 15
+expect_rc 15 -m node -T iqn.2003-01.org.example:disk1 -p 192.0.2.10:3260 -o delete
+expect_err "This command will remove the record [iface: default, target: iqn.2003-01.org.example:disk1, portal: 192.0.2.10,3260], but a session is using it."
+expect_rc 15 -m node -T iqn.2003-01.org.example:disk1 -p 192.0.2.10:3260 -o update -n iface.transport_name -v iser
+expect_rc 0 -m node -T iqn.2003-01.org.example:disk1 -p 192.0.2.10:3260 -o update -n node.startup -v automatic
+expect_rc 0 -m node -T iqn.2003-01.org.example:disk1 -p 192.0.2.10:3260 -o show
+expect_out "node.startup = automatic"
+# logout of sessions goes to iscsid, which is not running here: 20,
+# after open-iscsi's lines for each selected session
+expect_rc 20 -m node -T iqn.2003-01.org.example:disk2 -u
+expect_out "Logging out of session [sid: 3, target: iqn.2003-01.org.example:disk2, portal: fd00::10,3260]"
+expect_err "iscsiadm: Could not logout of [sid: 3, target: iqn.2003-01.org.example:disk2, portal: fd00::10,3260]."
+grep -q "sid: 1" "$R/out" && fail "-T disk2 -u selected another session"
+expect_rc 20 -m session -u
+[ "$(grep -c '^Logging out of session' "$R/out")" = 4 ] || fail "session -u must select every session"
+expect_rc 20 -m session -r 2 -R
+expect_out "Rescanning session [sid: 2, target: iqn.2003-01.org.example:disk1, portal: 192.0.2.10,3260]"
+# logging in again to a record that has a session: 15, nothing sent
+expect_rc 15 -m node -T iqn.2003-01.org.example:disk1 -p 192.0.2.10:3260 --login
+expect_err "default: 1 session requested, but 1 already present."
+
 # --- ifaces
 expect_rc 0 -m iface -I bind0 -o new
 expect_out "New interface bind0 added"

@@ -49,7 +49,7 @@ ours)
     iscsid=${ISCSID:-$(default_bin iscsid)}
     iscsiadm=${ISCSIADM:-$(default_bin iscsiadm)}
     for b in "$iscsid" "$iscsiadm"; do
-        [ -x "$b" ] || skip_all "${b#$top/} not built: run make in build/, or set ISCSID/ISCSIADM"
+        [ -x "$b" ] || skip_all "${b#"$top"/} not built: run make in build/, or set ISCSID/ISCSIADM"
     done
     bins=(--add-bin "$iscsid:/opt/ours/iscsid" --add-bin "$iscsiadm:/opt/ours/iscsiadm")
     ;;

@@ -1,0 +1,62 @@
+/* iscsid.conf: open-iscsi's keys and compiled defaults (inventory §2.10).
+ *
+ * Both iscsid and iscsiadm read the file themselves; records created by
+ * iscsiadm take their defaults from here whether or not the daemon runs
+ * (open-iscsi silently used compiled defaults when iscsid was down).
+ *
+ * Format: "key = value" lines; '#' starts a comment line; blank lines and
+ * blanks around '=' are ignored; the value is the rest of the line. A key
+ * given twice: the last one wins. */
+#ifndef LIBINITIATOR_CONFIG_H
+#define LIBINITIATOR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "record.h"
+
+#define CONFIG_LINE_MAX 1024          /* longer lines are errors */
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_STARTUP_SIZE 1024
+
+struct iscsi_config {
+	/* iscsid.startup: command iscsiadm runs when iscsid is not
+	 * reachable; "" when unset. */
+	char startup[CONFIG_STARTUP_SIZE];
+	/* iscsid.safe_logout: refuse logout while devices are mounted. */
+	bool safe_logout;
+	/* iscsid.ipc_auth_uid: control clients must be UID 0 (Yes, the
+	 * default) rather than any user named "root" (No). */
+	bool ipc_auth_uid;
+	/* node.* defaults for new node records (iface: "default"). */
+	struct node_rec node;
+	/* discovery.sendtargets.* defaults for new discovery records. */
+	struct discovery_rec sendtargets;
+	/* discovery.isns.* defaults. */
+	struct discovery_rec isns;
+};
+
+/* Compiled defaults, as if the file were empty. */
+void config_init(struct iscsi_config *c);
+
+/* Parse text on top of compiled defaults. name labels diagnostics.
+ * Warnings (unknown keys, keys that identify records and so cannot have
+ * defaults, newer open-iscsi keys this initiator does not use) go to diags
+ * and do not fail the parse. Errors (a line over CONFIG_LINE_MAX, a line
+ * without "key = value", a bad value for a known key, a NUL byte) each get
+ * a diag with the line number; the result is then -EINVAL and ret is
+ * untouched. */
+int config_parse(const char *buf, size_t len, const char *name, struct iscsi_config *ret,
+		 struct rec_diags *diags);
+
+/* Read and parse a file. A missing file is not an error: ret gets the
+ * compiled defaults and the result is -ENOENT (callers that require the
+ * file check for it). Other read errors: negative errno, ret untouched. */
+int config_load(const char *path, struct iscsi_config *ret, struct rec_diags *diags);
+
+/* Read a whole file of at most max bytes (O_CLOEXEC, O_NOFOLLOW not used:
+ * /etc/iscsi may be a symlink farm). -EFBIG if larger. The buffer is
+ * NUL-terminated for convenience; *ret_len excludes the NUL. */
+int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
+
+#endif
