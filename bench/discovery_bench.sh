@@ -5,7 +5,7 @@
 #   bench/discovery_bench.sh [BUILD_DIR] [TARGETS] [RUNS]
 #
 # BUILD_DIR holds iscsiadm/iscsiadm (default: ./build); TARGETS defaults
-# to 1000, RUNS (per variant, best taken) to 5. Needs root and tgt
+# to 1000, RUNS per variant to 11 (median and best are printed). Needs root and tgt
 # (tgtd/tgtadm) and libiscsi-bin (iscsi-ls). Variants:
 #   iscsiadm -o nonpersistent    discovery only, nothing written
 #   iscsiadm (new database)      discovery + writing every node record
@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 ntargets=${2:-1000}
-runs=${3:-5}
+runs=${3:-11}
 adm=$build/iscsiadm/iscsiadm
 
 [ "$(id -u)" = 0 ] || { echo "needs root (tgtd)"; exit 77; }
@@ -36,10 +36,10 @@ portal=127.0.0.1:$TGTD_PORT
 
 now() { date +%s.%N; }
 
-# best of RUNS wall times of a command (a shell snippet) into BEST;
-# checks the number of targets listed
+# RUNS wall times of a command (a shell snippet): the median into MED,
+# the best into BEST; checks the number of targets listed
 best() { # label command
-	local label=$1 cmd=$2 b= t0 t1 t n
+	local label=$1 cmd=$2 t0 t1 n times=()
 	for _ in $(seq 1 "$runs"); do
 		[ -n "${PREP:-}" ] && eval "$PREP"
 		t0=$(now)
@@ -49,28 +49,31 @@ best() { # label command
 			echo "$label: listed $n targets, expected $ntargets" >&2
 			exit 1
 		fi
-		t=$(echo "$t1 - $t0" | bc -l)
-		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
+		times+=("$(echo "$t1 - $t0" | bc -l)")
 	done
-	BEST=$b
+	mapfile -t times < <(printf '%s\n' "${times[@]}" | sort -g)
+	BEST=${times[0]}
+	MED=${times[$(( ${#times[@]} / 2 ))]}
 }
 
 PREP=
 best "iscsiadm -o nonpersistent" "'$adm' --root '$root' -m discovery -t st -p $portal -o nonpersistent"
-t_np=$BEST
+t_np=$MED b_np=$BEST
 PREP="rm -rf '$root/nodes' '$root/send_targets' '$root/static'"
 best "iscsiadm (new database)" "'$adm' --root '$root' -m discovery -t st -p $portal"
-t_db=$BEST
+t_db=$MED b_db=$BEST
 PREP=
 best "iscsiadm (re-discovery)" "'$adm' --root '$root' -m discovery -t st -p $portal"
-t_re=$BEST
+t_re=$MED b_re=$BEST
 best "iscsi-ls" "iscsi-ls iscsi://$portal"
-t_ls=$BEST
+t_ls=$MED b_ls=$BEST
 
-printf '\nSendTargets discovery of %d targets, best of %d runs (seconds):\n' "$ntargets" "$runs"
-printf '  %-40s %8.3f\n' "iscsiadm -o nonpersistent" "$t_np"
-printf '  %-40s %8.3f\n' "iscsiadm, writing a new database" "$t_db"
-printf '  %-40s %8.3f\n' "iscsiadm, re-discovery (records kept)" "$t_re"
-printf '  %-40s %8.3f\n' "iscsi-ls (libiscsi)" "$t_ls"
-printf 'ratio iscsiadm nonpersistent / iscsi-ls: %.2f\n' "$(echo "$t_np / $t_ls" | bc -l)"
-printf 'ratio iscsiadm new database / iscsi-ls:  %.2f\n' "$(echo "$t_db / $t_ls" | bc -l)"
+printf '\nSendTargets discovery of %d targets, %d runs each (seconds):\n' "$ntargets" "$runs"
+printf '  %-40s %8s %8s\n' "" median best
+printf '  %-40s %8.3f %8.3f\n' "iscsiadm -o nonpersistent" "$t_np" "$b_np"
+printf '  %-40s %8.3f %8.3f\n' "iscsiadm, writing a new database" "$t_db" "$b_db"
+printf '  %-40s %8.3f %8.3f\n' "iscsiadm, re-discovery (records kept)" "$t_re" "$b_re"
+printf '  %-40s %8.3f %8.3f\n' "iscsi-ls (libiscsi)" "$t_ls" "$b_ls"
+printf 'ratio (medians) iscsiadm nonpersistent / iscsi-ls: %.2f\n' "$(echo "$t_np / $t_ls" | bc -l)"
+printf 'ratio (medians) iscsiadm new database / iscsi-ls:  %.2f\n' "$(echo "$t_db / $t_ls" | bc -l)"
+printf 'ratio (medians) iscsiadm re-discovery / iscsi-ls:  %.2f\n' "$(echo "$t_re / $t_ls" | bc -l)"

@@ -190,6 +190,8 @@ struct multi_op {
 	uint32_t single_sid;            /* the sid when there is one session */
 	int status;                     /* first failure */
 	char message[TRANSPORT_MSG_MAX];
+	char **devs;                    /* RESCAN: block devices found, in order */
+	size_t ndevs;
 };
 
 static void multi_finish(struct multi_op *m)
@@ -198,7 +200,12 @@ static void multi_finish(struct multi_op *m)
 	memset(&res, 0, sizeof(res));
 	res.status = m->status;
 	snprintf(res.message, sizeof(res.message), "%s", m->message);
+	res.devices = (const char *const *)m->devs;
+	res.ndevices = m->ndevs;
 	reply_result(m->req, &res, m->type == IPC_MSG_LOGOUT ? "Logout successful." : "Rescan started.");
+	for (size_t i = 0; i < m->ndevs; i++)
+		free(m->devs[i]);
+	free(m->devs);
 	free(m);
 }
 
@@ -212,6 +219,16 @@ static void multi_done(void *data, const struct transport_result *res, uint32_t 
 	}
 	if (res->status == 0 && m->type == IPC_MSG_LOGOUT)
 		session_remove(&m->d->sessions, sid);
+	/* keep the devices a rescan reports (bounded by the answer's size) */
+	for (size_t i = 0; i < res->ndevices && m->ndevs < 4096; i++) {
+		char **v = realloc(m->devs, (m->ndevs + 1) * sizeof(*v));
+		if (!v)
+			break;
+		m->devs = v;
+		if (!(m->devs[m->ndevs] = strdup(res->devices[i])))
+			break;
+		m->ndevs++;
+	}
 	if (--m->pending == 0)
 		multi_finish(m);
 }
@@ -346,6 +363,66 @@ static void h_rescan(struct iscsid *d, struct ctl_request *req)
 	free(sids);
 }
 
+/* ---- SESSION_STATS ---- */
+
+struct stats_op {
+	struct ctl_request *req;
+	uint32_t sid;
+};
+
+static void stats_done(void *data, const struct transport_result *res)
+{
+	struct stats_op *op = data;
+	struct ipc_writer w;
+	if (res->status != 0) {
+		ctl_reply_error(op->req, (uint32_t)res->status, "%s",
+				res->message[0] ? res->message : iscsi_err_str(res->status));
+		free(op);
+		return;
+	}
+	ctl_reply_init(op->req, &w, 0, NULL);
+	ipc_put_u32(&w, IPC_TAG_SID, op->sid);
+	for (size_t i = 0; i < res->nstats; i++) {
+		ipc_group_begin(&w, IPC_TAG_STAT);
+		ipc_put_str(&w, IPC_TAG_STAT_NAME, res->stats[i].name);
+		ipc_put_u64(&w, IPC_TAG_STAT_VALUE, res->stats[i].value);
+		if (res->stats[i].extended)
+			ipc_put_u32(&w, IPC_TAG_STAT_EXTENDED, 1);
+		ipc_group_end(&w);
+	}
+	ctl_reply(op->req, &w);
+	free(op);
+}
+
+static void h_session_stats(struct iscsid *d, struct ctl_request *req)
+{
+	uint32_t sid;
+	if (ipc_get_u32(req_fields(req), IPC_TAG_SID, &sid) < 0) {
+		ctl_reply_error(req, ISCSI_ERR_INVAL, "SESSION_STATS needs a sid");
+		return;
+	}
+	if (!session_find(&d->sessions, sid)) {
+		ctl_reply_error(req, ISCSI_ERR_SESS_NOT_FOUND, "no session with sid %u", sid);
+		return;
+	}
+	if (!d->transport->ops->stats) {
+		ctl_reply_error(req, ISCSI_ERR_OP_NOT_SUPP, "this transport has no statistics");
+		return;
+	}
+	struct stats_op *op = calloc(1, sizeof(*op));
+	if (!op) {
+		ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
+		return;
+	}
+	op->req = req;
+	op->sid = sid;
+	int r = d->transport->ops->stats(d->transport, sid, stats_done, op);
+	if (r < 0) {
+		free(op);
+		ctl_reply_error(req, ISCSI_ERR_INTERNAL, "cannot get statistics: %s", strerror(-r));
+	}
+}
+
 /* ---- SESSION_LIST_STATE ---- */
 
 static void h_session_list_state(struct iscsid *d, struct ctl_request *req)
@@ -393,6 +470,7 @@ static const handler_fn handlers[IPC_MSG_MAX] = {
 	[IPC_MSG_RESCAN] = h_rescan,
 	[IPC_MSG_RELOAD] = h_reload,
 	[IPC_MSG_STOP] = h_stop,
+	[IPC_MSG_SESSION_STATS] = h_session_stats,
 };
 
 void iscsid_dispatch(void *data, struct ctl_request *req)

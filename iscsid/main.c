@@ -422,6 +422,7 @@ int main(int argc, char **argv)
 	struct transport_kernel_config tcfg = {
 		.sysfs_root = o.sysfs_root,
 		.modprobe = o.modprobe,
+		.daemon = &d,
 	};
 	r = transport_kernel_new(d.loop, &tcfg, &d.transport);
 	if (r < 0) {

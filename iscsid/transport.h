@@ -14,21 +14,32 @@
 #ifndef ISCSID_TRANSPORT_H
 #define ISCSID_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct loop;
 struct node_rec;
+struct iscsid;
 
 #define TRANSPORT_MSG_MAX 1024
+
+/* One counter of `iscsiadm -m session -s`. */
+struct transport_stat {
+	const char *name;                  /* "txdata_octets", ... */
+	uint64_t value;
+	bool extended;                     /* driver-specific ("iSCSI Extended:") */
+};
 
 struct transport_result {
 	int status;                        /* exit code (errors.h); 0 = success */
 	char message[TRANSPORT_MSG_MAX];   /* human text; "" = the default text for status */
 	uint32_t sid;                      /* login: the new session */
 	uint32_t host_no;                  /* login: its SCSI host */
-	const char *const *devices;        /* login with wait-for-devices: "sdb", ... */
+	const char *const *devices;        /* login with wait-for-devices, rescan: "sdb", ... */
 	size_t ndevices;
+	const struct transport_stat *stats;   /* stats */
+	size_t nstats;
 };
 
 typedef void (*transport_done_fn)(void *data, const struct transport_result *res);
@@ -48,6 +59,8 @@ struct transport_ops {
 		     void *data);
 	int (*logout)(struct transport *t, uint32_t sid, transport_done_fn done, void *data);
 	int (*rescan)(struct transport *t, uint32_t sid, transport_done_fn done, void *data);
+	/* The kernel's counters for one session; NULL: not supported. */
+	int (*stats)(struct transport *t, uint32_t sid, transport_done_fn done, void *data);
 	/* SIGHUP: forget cached conclusions (e.g. that modprobe failed). */
 	void (*reload)(struct transport *t);
 	void (*free)(struct transport *t);
@@ -69,13 +82,16 @@ static inline void transport_free(struct transport *t)
  * first operation that needs it runs `<modprobe> -q iscsi_tcp` once as a
  * child process (reaped through the loop, killed after
  * modprobe_timeout_ms) and looks again; SIGHUP (reload) allows one more
- * attempt. Until the kernel session path lands, login, logout and rescan
- * through an available transport answer ISCSI_ERR_OP_NOT_SUPP: iscsid
- * never fakes a session. */
+ * attempt. Once it exists, sessions run through NETLINK_ISCSI
+ * (ksession.h); the first operation (main() sends a probe at start-up)
+ * opens the netlink socket and adopts the sessions the kernel already
+ * has. */
 struct transport_kernel_config {
 	const char *sysfs_root;            /* NULL: "/sys" */
 	const char *modprobe;              /* NULL: "modprobe" from PATH; "" disables loading */
 	unsigned modprobe_timeout_ms;      /* 0: 10000 */
+	struct iscsid *daemon;             /* session table, configuration, initiator name,
+					    * node database; NULL in tests */
 };
 
 int transport_kernel_new(struct loop *l, const struct transport_kernel_config *cfg,

@@ -1,7 +1,7 @@
-/* The kernel transport (iscsi_tcp), as far as it exists today: find out
- * whether the kernel can carry sessions, load the module once if not, and
- * answer every request with what is true. The kernel session path (netlink
- * CREATE_SESSION ... START_CONN) plugs in behind these same operations. */
+/* The kernel transport (iscsi_tcp): find out whether the kernel can carry
+ * sessions, load the module once if not, then hand every request to the
+ * kernel session path (ksession.h: netlink CREATE_SESSION ... START_CONN,
+ * recovery, logout, adoption of existing sessions). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "ksession.h"
 #include "log.h"
 #include "loop.h"
+#include "nl.h"
 #include "transport.h"
 
 extern char **environ;
@@ -26,13 +28,14 @@ extern char **environ;
 #define TK_NAME "tcp"
 #define TK_DEFAULT_TIMEOUT_MS 10000u
 
-enum op_kind { OP_PROBE, OP_LOGIN, OP_LOGOUT, OP_RESCAN };
+enum op_kind { OP_PROBE, OP_LOGIN, OP_LOGOUT, OP_RESCAN, OP_STATS };
 
 struct op {
 	enum op_kind kind;
 	transport_done_fn done;
 	void *data;
 	uint32_t sid;
+	struct transport_login login;   /* OP_LOGIN: rec stays the caller's until done */
 	struct transport_result res;
 	struct op *next;
 };
@@ -48,6 +51,10 @@ struct tk {
 	char *modprobe;                 /* "" = never load modules */
 	unsigned timeout_ms;
 	char class_path[512];           /* <sysfs>/class/iscsi_transport/tcp */
+	char *sysfs_root;               /* NULL: /sys */
+	struct iscsid *daemon;
+	struct kctx *k;                 /* the session path, once the transport is there */
+	char kerr[200];                 /* why it could not be set up */
 
 	bool modprobe_tried;
 	char modprobe_outcome[160];     /* why loading did not help */
@@ -98,22 +105,66 @@ static void result_missing(const struct tk *t, struct transport_result *r)
 		 t->class_path, t->modprobe_outcome[0] ? t->modprobe_outcome : "modprobe " TK_MODULE " failed");
 }
 
-static void result_for(const struct tk *t, struct op *o)
+/* The session path needs NETLINK_ISCSI and the transport handle; it is
+ * set up on first use (at start-up: main()'s probe) and adopts the
+ * sessions the kernel already has. */
+static int ensure_kctx(struct tk *t)
+{
+	if (t->k)
+		return 0;
+	struct kctx_config kc = {
+		.loop = t->loop,
+		.daemon = t->daemon,
+		.sysfs_root = t->sysfs_root,
+	};
+	int r = kctx_new(&kc, &t->k);
+	if (r < 0) {
+		snprintf(t->kerr, sizeof(t->kerr), "%s", nl_strerror(r));
+		return r;
+	}
+	t->kerr[0] = '\0';
+	return 0;
+}
+
+/* Decides o now: a result to deliver (true), or handed to the session
+ * path, which answers later (false; o is freed). */
+static bool result_for(struct tk *t, struct op *o)
 {
 	memset(&o->res, 0, sizeof(o->res));
 	if (!transport_present(t)) {
 		result_missing(t, &o->res);
-		return;
+		return true;
 	}
-	static const char *const what[] = {
-		[OP_LOGIN] = "login", [OP_LOGOUT] = "logout", [OP_RESCAN] = "rescan",
-	};
-	if (o->kind == OP_PROBE)
-		return;
-	o->res.status = ISCSI_ERR_OP_NOT_SUPP;
-	snprintf(o->res.message, sizeof(o->res.message),
-		 "iSCSI transport '" TK_NAME "' is available, but %s through the kernel is not implemented "
-		 "in this version of iscsid", what[o->kind]);
+	if (ensure_kctx(t) < 0) {
+		o->res.status = ISCSI_ERR_TRANS_NOT_FOUND;
+		snprintf(o->res.message, sizeof(o->res.message),
+			 "iSCSI transport '" TK_NAME "' is loaded, but iscsid cannot use it: %s", t->kerr);
+		return true;
+	}
+	int r = 0;
+	switch (o->kind) {
+	case OP_PROBE:
+		return true;
+	case OP_LOGIN:
+		r = kctx_login(t->k, &o->login, o->done, o->data);
+		break;
+	case OP_LOGOUT:
+		r = kctx_logout(t->k, o->sid, o->done, o->data);
+		break;
+	case OP_RESCAN:
+		r = kctx_rescan(t->k, o->sid, o->done, o->data);
+		break;
+	case OP_STATS:
+		r = kctx_stats(t->k, o->sid, o->done, o->data);
+		break;
+	}
+	if (r < 0) {
+		o->res.status = ISCSI_ERR_INTERNAL;
+		snprintf(o->res.message, sizeof(o->res.message), "cannot start the request: %s", strerror(-r));
+		return true;
+	}
+	free(o);
+	return false;
 }
 
 static void kick_fire(struct loop *l, void *data)
@@ -131,10 +182,9 @@ static void kick_fire(struct loop *l, void *data)
 static void resolve_waiting(struct tk *t)
 {
 	struct op *o;
-	while ((o = queue_pop(&t->waiting))) {
-		result_for(t, o);
-		queue_push(&t->ready, o);
-	}
+	while ((o = queue_pop(&t->waiting)))
+		if (result_for(t, o))
+			queue_push(&t->ready, o);
 	if (t->ready.head && loop_timer_arm(t->loop, &t->kick, 0) < 0)
 		log_warnx("transport: cannot arm a timer; results delayed");
 }
@@ -252,8 +302,8 @@ static void evaluate(struct tk *t)
 	/* loop_child_watch() may have reaped it already and resolved */
 }
 
-static int submit(struct transport *base, enum op_kind kind, uint32_t sid, transport_done_fn done,
-		  void *data)
+static int submit(struct transport *base, enum op_kind kind, uint32_t sid,
+		  const struct transport_login *login, transport_done_fn done, void *data)
 {
 	struct tk *t = (struct tk *)base;
 	if (!done)
@@ -265,6 +315,8 @@ static int submit(struct transport *base, enum op_kind kind, uint32_t sid, trans
 	o->done = done;
 	o->data = data;
 	o->sid = sid;
+	if (login)
+		o->login = *login;
 	queue_push(&t->waiting, o);
 	evaluate(t);
 	return 0;
@@ -272,7 +324,7 @@ static int submit(struct transport *base, enum op_kind kind, uint32_t sid, trans
 
 static int tk_probe(struct transport *t, transport_done_fn done, void *data)
 {
-	return submit(t, OP_PROBE, 0, done, data);
+	return submit(t, OP_PROBE, 0, NULL, done, data);
 }
 
 static int tk_login(struct transport *t, const struct transport_login *req, transport_done_fn done,
@@ -280,17 +332,22 @@ static int tk_login(struct transport *t, const struct transport_login *req, tran
 {
 	if (!req || !req->rec)
 		return -EINVAL;
-	return submit(t, OP_LOGIN, 0, done, data);
+	return submit(t, OP_LOGIN, 0, req, done, data);
 }
 
 static int tk_logout(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
 {
-	return submit(t, OP_LOGOUT, sid, done, data);
+	return submit(t, OP_LOGOUT, sid, NULL, done, data);
 }
 
 static int tk_rescan(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
 {
-	return submit(t, OP_RESCAN, sid, done, data);
+	return submit(t, OP_RESCAN, sid, NULL, done, data);
+}
+
+static int tk_stats(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
+{
+	return submit(t, OP_STATS, sid, NULL, done, data);
 }
 
 static void tk_reload(struct transport *base)
@@ -317,6 +374,8 @@ static void complete_stopping(struct op_queue *q)
 static void tk_free(struct transport *base)
 {
 	struct tk *t = (struct tk *)base;
+	/* sessions live on in the kernel; pending requests are answered */
+	kctx_free(t->k);
 	loop_timer_disarm(t->loop, &t->kick);
 	loop_timer_disarm(t->loop, &t->child_timer);
 	if (t->child)
@@ -329,6 +388,7 @@ static void tk_free(struct transport *base)
 	}
 	complete_stopping(&t->waiting);
 	free(t->modprobe);
+	free(t->sysfs_root);
 	free(t);
 }
 
@@ -338,6 +398,7 @@ static const struct transport_ops tk_ops = {
 	.login = tk_login,
 	.logout = tk_logout,
 	.rescan = tk_rescan,
+	.stats = tk_stats,
 	.reload = tk_reload,
 	.free = tk_free,
 };
@@ -353,7 +414,12 @@ int transport_kernel_new(struct loop *l, const struct transport_kernel_config *c
 	t->loop = l;
 	t->timeout_ms = cfg && cfg->modprobe_timeout_ms ? cfg->modprobe_timeout_ms : TK_DEFAULT_TIMEOUT_MS;
 	t->modprobe = strdup(cfg && cfg->modprobe ? cfg->modprobe : "modprobe");
-	if (!t->modprobe) {
+	t->daemon = cfg ? cfg->daemon : NULL;
+	if (cfg && cfg->sysfs_root)
+		t->sysfs_root = strdup(cfg->sysfs_root);
+	if (!t->modprobe || (cfg && cfg->sysfs_root && !t->sysfs_root)) {
+		free(t->modprobe);
+		free(t->sysfs_root);
 		free(t);
 		return -ENOMEM;
 	}
@@ -361,6 +427,7 @@ int transport_kernel_new(struct loop *l, const struct transport_kernel_config *c
 			 strcmp(root, "/") == 0 ? "" : root);
 	if (n < 0 || (size_t)n >= sizeof(t->class_path)) {
 		free(t->modprobe);
+		free(t->sysfs_root);
 		free(t);
 		return -ENAMETOOLONG;
 	}

@@ -156,6 +156,7 @@ void nl_iscsi_free(struct nl_iscsi *nl)
 	evq_clear(nl);
 	if (nl->mnl)
 		mnl_socket_close(nl->mnl);
+	explicit_bzero(nl, sizeof(*nl));
 	free(nl);
 }
 
@@ -548,7 +549,11 @@ int nl_set_param(struct nl_iscsi *nl, uint32_t sid, uint32_t cid, enum iscsi_par
 
 	CHECK_CTX(nl);
 	r = nl_build_set_param(nl->tx, sizeof(nl->tx), nl->handle, sid, cid, param, value, &len);
-	return request(nl, r, len, ISCSI_UEVENT_SET_PARAM, NULL);
+	r = request(nl, r, len, ISCSI_UEVENT_SET_PARAM, NULL);
+	/* The value may be a CHAP secret (ISCSI_PARAM_PASSWORD...): do not
+	 * keep it in the buffer until some later request overwrites it. */
+	explicit_bzero(nl->tx, len);
+	return r;
 }
 
 int nl_set_param_int(struct nl_iscsi *nl, uint32_t sid, uint32_t cid, enum iscsi_param param,

@@ -108,7 +108,14 @@ static int apply(struct iscsi_config *c, const char *key, const char *value, cha
 		snprintf(err, errlen, "%s cannot have a default (it identifies a record); ignored", key);
 		return 1;
 	}
-	snprintf(err, errlen, "unknown key %.*s; ignored", 100, key);
+	/* The key is quoted in a diagnostic that ends up on a terminal or in
+	 * the log: printable ASCII only. */
+	char shown[101];
+	size_t n = 0;
+	for (; key[n] && n < sizeof(shown) - 1; n++)
+		shown[n] = (unsigned char)key[n] > 0x20 && (unsigned char)key[n] < 0x7f ? key[n] : '?';
+	shown[n] = '\0';
+	snprintf(err, errlen, "unknown key %s; ignored", shown);
 	return 1;
 }
 

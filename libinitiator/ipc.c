@@ -35,6 +35,10 @@ static const struct tag_info tags[IPC_TAG_MAX] = {
 	[IPC_TAG_SESSION_STATE] = { "SESSION_STATE", IPC_T_STR, false, IPC_SHORT_STR_MAX },
 	[IPC_TAG_CONN_STATE] = { "CONN_STATE", IPC_T_STR, false, IPC_SHORT_STR_MAX },
 	[IPC_TAG_PROTO_VERSION] = { "PROTO_VERSION", IPC_T_U32, false, 0 },
+	[IPC_TAG_STAT] = { "STAT", IPC_T_GROUP, true, 0 },
+	[IPC_TAG_STAT_NAME] = { "STAT_NAME", IPC_T_STR, false, IPC_SHORT_STR_MAX },
+	[IPC_TAG_STAT_VALUE] = { "STAT_VALUE", IPC_T_U64, false, 0 },
+	[IPC_TAG_STAT_EXTENDED] = { "STAT_EXTENDED", IPC_T_U32, false, 0 },
 };
 
 _Static_assert(IPC_TAG_MAX <= 64, "duplicate detection uses a 64-bit map");
@@ -48,6 +52,7 @@ static const char *const msg_names[IPC_MSG_MAX] = {
 	[IPC_MSG_RESCAN] = "RESCAN",
 	[IPC_MSG_RELOAD] = "RELOAD",
 	[IPC_MSG_STOP] = "STOP",
+	[IPC_MSG_SESSION_STATS] = "SESSION_STATS",
 };
 
 /* Known tags for a peer of our version, or only the fixed-forever ones. */
@@ -137,6 +142,9 @@ static void fields_release(struct ipc_fields *f)
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->n; i++) {
+		/* RECORD strings hold CHAP secrets: wipe every string. */
+		if (f->v[i].str)
+			explicit_bzero((char *)f->v[i].str, strlen(f->v[i].str));
 		free((char *)f->v[i].str);
 		if (f->v[i].group) {
 			fields_release(f->v[i].group);
@@ -371,10 +379,17 @@ static uint8_t *reserve(struct ipc_writer *w, size_t n)
 			cap *= 2;
 		if (cap > IPC_MAX_FRAME)
 			cap = IPC_MAX_FRAME;
-		uint8_t *b = realloc(w->buf, cap);
+		/* Not realloc: the frame may hold a record with secrets, and
+		 * the old block must be wiped before it is freed. */
+		uint8_t *b = malloc(cap);
 		if (!b) {
 			w->err = -ENOMEM;
 			return NULL;
+		}
+		if (w->buf) {
+			memcpy(b, w->buf, w->len);
+			explicit_bzero(w->buf, w->cap);
+			free(w->buf);
 		}
 		w->buf = b;
 		w->cap = cap;
@@ -490,6 +505,8 @@ void ipc_group_end(struct ipc_writer *w)
 
 void ipc_writer_release(struct ipc_writer *w)
 {
+	if (w->buf)
+		explicit_bzero(w->buf, w->cap);
 	free(w->buf);
 	w->buf = NULL;
 	w->len = w->cap = 0;

@@ -53,6 +53,7 @@ enum ipc_msg_type {
 	IPC_MSG_RESCAN = 5,
 	IPC_MSG_RELOAD = 6,
 	IPC_MSG_STOP = 7,
+	IPC_MSG_SESSION_STATS = 8,
 	IPC_MSG_MAX,
 };
 
@@ -82,11 +83,16 @@ enum ipc_tag {
 	IPC_TAG_SESSION_STATE = 16,  /* str, inside IPC_TAG_SESSION */
 	IPC_TAG_CONN_STATE = 17,     /* str, inside IPC_TAG_SESSION */
 	IPC_TAG_PROTO_VERSION = 18,  /* u32: the sender's protocol version (HELLO) */
+	IPC_TAG_STAT = 19,           /* group, repeatable (SESSION_STATS answer), in order */
+	IPC_TAG_STAT_NAME = 20,      /* str, inside IPC_TAG_STAT: "txdata_octets" ... */
+	IPC_TAG_STAT_VALUE = 21,     /* u64, inside IPC_TAG_STAT */
+	IPC_TAG_STAT_EXTENDED = 22,  /* u32 1, inside IPC_TAG_STAT: a driver-specific counter */
 	IPC_TAG_MAX,
 };
 
 /* LOGIN flags */
 #define IPC_LOGIN_WAIT_DEVICES 0x0001  /* answer only once block devices exist */
+#define IPC_LOGIN_NO_SCAN      0x0002  /* do not scan: the client scans (RESCAN) in its own order */
 
 /* Limits on string values (bytes, without any terminator). */
 #define IPC_MESSAGE_MAX 4096

@@ -627,10 +627,17 @@ static void sb_add(struct strbuf *sb, const char *a, const char *b, const char *
 		size_t ncap = sb->cap ? sb->cap : 4096;
 		while (ncap < need)
 			ncap *= 2;
-		char *n = realloc(sb->buf, ncap);
+		/* Not realloc: the text may hold secrets (REC_FMT_DISK), and
+		 * the old block is wiped before it is freed. */
+		char *n = malloc(ncap);
 		if (!n) {
 			sb->oom = true;
 			return;
+		}
+		if (sb->buf) {
+			memcpy(n, sb->buf, sb->len + 1);
+			explicit_bzero(sb->buf, sb->cap);
+			free(sb->buf);
 		}
 		sb->buf = n;
 		sb->cap = ncap;
@@ -668,6 +675,8 @@ int rec_format(enum rec_kind kind, const void *rec, unsigned flags, char **ret_b
 	if (r == 0 && c.sb.oom)
 		r = -ENOMEM;
 	if (r < 0) {
+		if (c.sb.buf)
+			explicit_bzero(c.sb.buf, c.sb.cap);
 		free(c.sb.buf);
 		return r;
 	}

@@ -145,12 +145,8 @@ static void extras_put(struct rec_extras *x, const char *key, const char *value,
 		rec_diags_add(diags, REC_DIAG_WARNING, path, lineno, "ignoring malformed key");
 		return;
 	}
-	for (unsigned i = 0; i < x->n; i++) {
-		if (strcmp(x->kv[i].key, key) == 0) {
-			snprintf(x->kv[i].value, sizeof(x->kv[i].value), "%s", value);
-			return;
-		}
-	}
+	/* The value checks come first: a repeated key must not slip control
+	 * characters or a truncated value into the next save. */
 	for (const char *v = value; *v; v++) {
 		if ((unsigned char)*v < 0x20 && *v != '\t') {
 			rec_diags_add(diags, REC_DIAG_WARNING, path, lineno, "dropping unknown key %s (control characters)",
@@ -158,7 +154,17 @@ static void extras_put(struct rec_extras *x, const char *key, const char *value,
 			return;
 		}
 	}
-	if (x->n >= REC_EXTRA_MAX || strlen(value) >= REC_EXTRA_VALUE_SIZE) {
+	if (strlen(value) >= REC_EXTRA_VALUE_SIZE) {
+		rec_diags_add(diags, REC_DIAG_WARNING, path, lineno, "dropping unknown key %s", key);
+		return;
+	}
+	for (unsigned i = 0; i < x->n; i++) {
+		if (strcmp(x->kv[i].key, key) == 0) {
+			snprintf(x->kv[i].value, sizeof(x->kv[i].value), "%s", value);
+			return;
+		}
+	}
+	if (x->n >= REC_EXTRA_MAX) {
 		rec_diags_add(diags, REC_DIAG_WARNING, path, lineno, "dropping unknown key %s", key);
 		return;
 	}

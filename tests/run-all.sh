@@ -81,8 +81,12 @@ if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
 fi
 
 # 5. The real kernel initiator in a VM (tests/vm), when present.
-if [ "${SKIP_VM:-0}" != 1 ] && [ -x tests/vm/run-suite.sh ]; then
-	vmout=$(tests/vm/run-suite.sh 2>&1); vmrc=$?
+# VM_SCENARIOS lists the scenarios our initiator must pass (all of them
+# once the kernel session path is complete).
+VM_SCENARIOS=${VM_SCENARIOS-}
+if [ "${SKIP_VM:-0}" != 1 ] && [ -n "$VM_SCENARIOS" ]; then
+	deps_install vm || { failed=$((failed + 1)); failures+=("VM dependencies"); }
+	vmout=$(tests/vm/run-suite.sh $VM_SCENARIOS 2>&1); vmrc=$?
 	echo "$vmout" | grep -E '^(PASS|FAIL|SKIP):'
 	p=$(echo "$vmout" | grep -c '^PASS:'); f=$(echo "$vmout" | grep -c '^FAIL:')
 	if [ "$vmrc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$vmout" | tail -30; fi

@@ -228,6 +228,35 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* Regression: an unknown key was echoed byte for byte into the warning,
+ * which iscsid logs and iscsiadm prints: terminal escapes went through.
+ * And a bad secret is never quoted back. */
+START_TEST(test_diag_sanitized)
+{
+	const char *warn = "node.\x1b]0;pwned\x07" "bogus = 1\n";
+	const char *bad = "node.session.auth.password = s3cr3t\x01tail\n";
+	struct iscsi_config c;
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(warn, strlen(warn), "w.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_int_eq(d.v[0].level, REC_DIAG_WARNING);
+	for (const char *m = d.v[0].msg; *m; m++)
+		ck_assert_msg((unsigned char)*m >= 0x20 && (unsigned char)*m < 0x7f, "raw byte 0x%02x in \"%s\"",
+			      (unsigned char)*m, d.v[0].msg);
+	ck_assert_ptr_nonnull(strstr(d.v[0].msg, "node.?]0;pwned?bogus"));
+	rec_diags_free(&d);
+
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(bad, strlen(bad), "e.conf", &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_ptr_nonnull(strstr(d.v[0].msg, "node.session.auth.password"));
+	ck_assert_ptr_null(strstr(d.v[0].msg, "s3cr3t"));
+	rec_diags_free(&d);
+}
+END_TEST
+
 START_TEST(test_load_missing)
 {
 	struct iscsi_config c;
@@ -248,6 +277,7 @@ int main(void)
 	tcase_add_test(tc, test_debian_file);
 	tcase_add_test(tc, test_warnings);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_diag_sanitized);
 	tcase_add_test(tc, test_load_missing);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

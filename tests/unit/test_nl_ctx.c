@@ -45,6 +45,7 @@ struct fake {
 	size_t nsent;
 	uint8_t last[NL_REQ_MAX];
 	size_t last_len;
+	const uint8_t *last_buf;      /* the context's own send buffer */
 };
 
 static void fake_push(struct fake *f, const void *buf, size_t len)
@@ -96,6 +97,7 @@ static ssize_t fake_send(void *io, const void *buf, size_t len)
 	ck_assert_uint_le(len, sizeof(f->last));
 	memcpy(f->last, buf, len);
 	f->last_len = len;
+	f->last_buf = buf;
 	f->nsent++;
 	return (ssize_t)len;
 }
@@ -252,6 +254,26 @@ START_TEST(test_if_error_reply)
 	ck_assert_int_eq(nl_destroy_conn(NL, 9, 0), -EINVAL);
 	push_reply(F, 12, -EBUSY, 0, 0);
 	ck_assert_int_eq(nl_destroy_session(NL, 9), -EBUSY);
+}
+END_TEST
+
+/* Regression: a CHAP secret sent with SET_PARAM stayed in the context's
+ * send buffer until a later request overwrote it. */
+START_TEST(test_set_param_secret_wiped)
+{
+	static const char secret[] = "hunter2-chap-secret";
+
+	push_reply(F, 16, 0, 0, 0);
+	ck_assert_int_eq(nl_set_param(NL, 1, 0, ISCSI_PARAM_PASSWORD, secret), 0);
+	/* what went to the kernel held it ... */
+	ck_assert_str_eq((char *)F->last + PAYLOAD, secret);
+	/* ... the buffer it went from no longer does */
+	ck_assert_ptr_nonnull(F->last_buf);
+	ck_assert_ptr_null(memmem(F->last_buf, F->last_len, "hunter2", 7));
+	/* refused by the kernel: wiped as well */
+	push_reply(F, 16, -EINVAL, 0, 0);
+	ck_assert_int_eq(nl_set_param(NL, 1, 0, ISCSI_PARAM_PASSWORD_IN, secret), -EINVAL);
+	ck_assert_ptr_null(memmem(F->last_buf, F->last_len, "hunter2", 7));
 }
 END_TEST
 
@@ -489,6 +511,7 @@ int main(void)
 	tcase_add_test(tc, test_handle);
 	tcase_add_test(tc, test_events_before_reply_are_kept);
 	tcase_add_test(tc, test_if_error_reply);
+	tcase_add_test(tc, test_set_param_secret_wiped);
 	tcase_add_test(tc, test_retcode_replies);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_stale_and_garbage_skipped);

@@ -356,6 +356,40 @@ START_TEST(test_unknown_keys_kept)
 }
 END_TEST
 
+/* Regression: a repeated unknown key used to replace the kept value
+ * without the control-character and length checks, so an escape sequence
+ * or a silently truncated value reached the next save. */
+START_TEST(test_unknown_key_repeat_checked)
+{
+	char text[1024];
+	char big[REC_EXTRA_VALUE_SIZE + 8];
+	struct node_rec r;
+	struct rec_diags d;
+
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "node.name = iqn.2001-04.com.example:x\n"
+		 "node.session.sess_reopen_log_freq = 7\n"
+		 "node.session.sess_reopen_log_freq = \x1b[31mred\n"
+		 "node.session.sess_reopen_log_freq = %s\n",
+		 big);
+	rec_diags_init(&d);
+	node_rec_init(&r);
+	ck_assert_int_eq(rec_parse(REC_KIND_NODE, &r, text, strlen(text), "x", &d), 0);
+	ck_assert_uint_eq(rec_diags_count(&d, REC_DIAG_WARNING), 2);
+	ck_assert_uint_eq(d.v[0].line, 3);
+	ck_assert_uint_eq(d.v[1].line, 4);
+	ck_assert_uint_eq(r.extras.n, 1);
+	ck_assert_str_eq(r.extras.kv[0].value, "7");
+	char *out = fmt(REC_KIND_NODE, &r, REC_FMT_DISK);
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(out, "node.session.sess_reopen_log_freq = 7\n"));
+	free(out);
+	rec_diags_free(&d);
+}
+END_TEST
+
 static void expect_corrupt(const char *text, size_t len, unsigned line)
 {
 	struct node_rec r, before;
@@ -554,6 +588,7 @@ int main(void)
 	tcase_add_test(tc, test_update_accepts);
 	tcase_add_test(tc, test_masking);
 	tcase_add_test(tc, test_unknown_keys_kept);
+	tcase_add_test(tc, test_unknown_key_repeat_checked);
 	tcase_add_test(tc, test_corrupt);
 	tcase_add_test(tc, test_iface_ipv6_block);
 	tcase_add_test(tc, test_discovery_keys);

@@ -12,8 +12,8 @@
 #   INITIATOR=openiscsi  Debian's open-iscsi (validates the scenarios)
 #   VM_BOOT=each         (default) one VM boot per scenario (isolation);
 #   VM_BOOT=one          all scenarios in one boot, cleaned up in between
-#   VM_JOBS=N            boots run in parallel (default 1)
-#   SCENARIO_TIMEOUT=S   per scenario inside the VM (default 240)
+#   VM_JOBS=N            boots run in parallel (default 2)
+#   SCENARIO_TIMEOUT=S   per scenario inside the VM (default 300)
 #   INIT_DEBUG=N         iscsid -d N;  VERBOSE=1 prints every scenario's log
 # Logs: $VM_CACHE/suite-$INITIATOR/NAME.log (serial console of the boot).
 set -u
@@ -23,8 +23,8 @@ ALL_SCENARIOS="login_io luns chap portal_outage iscsid_restart logout loginall"
 top=$(cd "$VM_DIR/../.." && pwd)
 initiator=${INITIATOR:-ours}
 boot_mode=${VM_BOOT:-each}
-jobs=${VM_JOBS:-1}
-scen_timeout=${SCENARIO_TIMEOUT:-240}
+jobs=${VM_JOBS:-2}
+scen_timeout=${SCENARIO_TIMEOUT:-300}
 scenarios=${*:-$ALL_SCENARIOS}
 
 for s in $scenarios; do
@@ -79,10 +79,9 @@ initrd=$out/initramfs.cpio.gz
 
 # boot GROUP NAME...: one VM running the named scenarios; log in GROUP.log.
 boot() {
-    local group=$1 list per=$scen_timeout s
+    local group=$1 list per=$scen_timeout
     shift
     list=$(IFS=,; echo "$*")
-    for s in "$@"; do [ "$s" = loginall ] && per=$((per > 300 ? per : 300)); done
     "$VM_DIR/run-vm.sh" --initrd "$initrd" --log "$out/$group.log" --quiet \
         --timeout $(( per * $# + 90 )) --mem 1536 \
         --append "SCENARIOS=$list INITIATOR=$initiator SCENARIO_TIMEOUT=$per${INIT_DEBUG:+ INIT_DEBUG=$INIT_DEBUG}" \

@@ -5,7 +5,7 @@
 # Prints "VMTEST-RESULT <name> <rc>" per scenario; exits with the number of
 # scenarios that failed.
 # Environment (kernel command line): SCENARIOS, INITIATOR (ours|openiscsi),
-# SCENARIO_TIMEOUT (s, default 240), INIT_DEBUG (iscsid -d level).
+# SCENARIO_TIMEOUT (s, default 300), INIT_DEBUG (iscsid -d level).
 . "$VMTEST_LIB/lio.sh"
 . "$VMTEST_LIB/initiator.sh"
 export INITIATOR INIT_DEBUG VMTEST_LIB
@@ -15,9 +15,9 @@ for s in $(echo "${SCENARIOS:-}" | tr ',' ' '); do
     echo "VMTEST-SCENARIO-BEGIN $s"
     : >"$INIT_LOG"
     if [ -f "$VMTEST_LIB/scenario_$s.sh" ]; then
-        timeout -s KILL "${SCENARIO_TIMEOUT:-240}" sh "$VMTEST_LIB/scenario_$s.sh"
+        timeout -s KILL "${SCENARIO_TIMEOUT:-300}" sh "$VMTEST_LIB/scenario_$s.sh"
         rc=$?
-        [ "$rc" = 137 ] && echo "FAIL: scenario timed out after ${SCENARIO_TIMEOUT:-240}s"
+        [ "$rc" = 137 ] && echo "FAIL: scenario timed out after ${SCENARIO_TIMEOUT:-300}s"
     else
         echo "FAIL: no scenario_$s.sh in the initramfs"; rc=127
     fi

@@ -1,0 +1,593 @@
+/* One connection attempt of a kernel session (reference
+ * kernel-iscsi-abi.md §2.2): a non-blocking TCP connect from userspace,
+ * CREATE_SESSION / CREATE_CONN (new sessions), BIND_CONN with the socket,
+ * the pre-login SET_PARAMs (§2.3), the login through the kernel (SEND_PDU
+ * down, RECV_PDU up) driven by the pure login engine, the negotiated
+ * SET_PARAMs with EXP_STATSN, START_CONN. */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "chap.h"
+#include "errors.h"
+#include "iscsi_if.h"
+#include "ksession.h"
+#include "log.h"
+#include "login.h"
+#include "nl.h"
+#include "pdu.h"
+#include "sysfs.h"
+
+/* ITT of our Login Requests. The kernel replaces it with its login task's
+ * tag (§2.2 step 7) and checks the tag of the response before passing it
+ * up; we put ours back into the response for the engine's check. */
+#define KCONN_LOGIN_ITT 0u
+
+int kconn_wishes(const struct node_rec *rec, struct iscsi_params *ret, char *err, size_t errlen)
+{
+	struct iscsi_params w;
+	params_init_wishes(&w);
+	/* enum rec_digest and enum iscsi_digest share their numbering */
+	w.header_digest = (uint8_t)rec->conn.header_digest;
+	w.data_digest = (uint8_t)rec->conn.data_digest;
+	w.max_recv_dsl = (uint32_t)rec->conn.max_recv_dlength;
+	w.max_xmit_dsl = (uint32_t)rec->conn.max_xmit_dlength;
+	w.max_connections = 1;          /* one connection per session (open-iscsi) */
+	w.initial_r2t = rec->session.initial_r2t;
+	w.immediate_data = rec->session.immediate_data;
+	w.max_burst_length = (uint32_t)rec->session.max_burst_length;
+	w.first_burst_length = (uint32_t)rec->session.first_burst_length;
+	w.default_time2wait = (uint32_t)rec->session.default_time2wait;
+	w.default_time2retain = (uint32_t)rec->session.default_time2retain;
+	w.max_outstanding_r2t = (uint32_t)rec->session.max_outstanding_r2t;
+	/* iscsi_tcp recovers at ERL 0 only (caps 0x39) */
+	w.error_recovery_level = 0;
+	if (params_validate_wishes(&w, err, errlen) < 0)
+		return -EINVAL;
+	*ret = w;
+	return 0;
+}
+
+/* ---- the socket ---- */
+
+void kconn_close(struct ksession *ks)
+{
+	login_free(ks->login);
+	ks->login = NULL;
+	if (ks->io) {
+		loop_io_remove(ks->k->loop, ks->io);
+		ks->io = NULL;
+	}
+	if (ks->fd >= 0) {
+		close(ks->fd);
+		ks->fd = -1;
+	}
+}
+
+static void on_connect(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct ksession *ks = data;
+	struct kctx *k = ks->k;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	(void)events;
+
+	loop_io_remove(l, ks->io);
+	ks->io = NULL;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (soerr) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot connect to %s:%d: %s", ks->addr, ks->port,
+			strerror(soerr));
+		ks_fsm(ks, KE_FAIL);
+	} else {
+		ks_fsm(ks, KE_CONNECTED);
+	}
+	kctx_poke(k);
+}
+
+/* Portal addresses come from records and redirections: IP literals as a
+ * rule. A host name is resolved here, which blocks the loop while DNS
+ * answers (rare: discovery stores addresses). */
+static int resolve(struct ksession *ks, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct addrinfo hints, *res = NULL;
+	char serv[16];
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%d", ks->port);
+	r = getaddrinfo(ks->addr, serv, &hints, &res);
+	if (r == EAI_NONAME) {
+		hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+		r = getaddrinfo(ks->addr, serv, &hints, &res);
+	}
+	if (r != 0 || !res) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot resolve %s: %s", ks->addr, gai_strerror(r));
+		return -EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* iface binding for software iSCSI: a network device and/or a source
+ * address (open-iscsi io.c does the same). */
+static int bind_iface(struct ksession *ks, int fd, int family)
+{
+	const struct iface_rec *ir = &ks->rec.iface;
+	if (ir->netdev[0] && strcmp(ir->netdev, "default") &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ir->netdev, (socklen_t)strlen(ir->netdev)) < 0) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot bind to network device %s: %s", ir->netdev,
+			strerror(errno));
+		return -errno;
+	}
+	if (ir->ipaddress[0] && strcmp(ir->ipaddress, "default")) {
+		struct addrinfo hints, *res = NULL;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = family;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+		if (getaddrinfo(ir->ipaddress, NULL, &hints, &res) != 0 || !res) {
+			ks_fail(ks, ISCSI_ERR_INVAL, true, "iface.ipaddress %s is not an address of this family",
+				ir->ipaddress);
+			return -EINVAL;
+		}
+		int r = bind(fd, res->ai_addr, res->ai_addrlen);
+		int e = errno;
+		freeaddrinfo(res);
+		if (r < 0) {
+			ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot bind to %s: %s", ir->ipaddress, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+enum ks_event kconn_connect(struct ksession *ks)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	int one = 1;
+
+	kconn_close(ks);
+	if (!ks->first_connect_ms)
+		ks->first_connect_ms = loop_now_ms();
+	if (resolve(ks, &ss, &sslen) < 0)
+		return KE_FAIL;
+	ks->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (ks->fd < 0) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot create a socket: %s", strerror(errno));
+		return KE_FAIL;
+	}
+	(void)setsockopt(ks->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ks->rec.conn.tcp_window_size > 0) {
+		int w = ks->rec.conn.tcp_window_size;
+		(void)setsockopt(ks->fd, SOL_SOCKET, SO_RCVBUF, &w, sizeof(w));
+		(void)setsockopt(ks->fd, SOL_SOCKET, SO_SNDBUF, &w, sizeof(w));
+	}
+	if (bind_iface(ks, ks->fd, ss.ss_family) < 0)
+		return KE_FAIL;
+	if (connect(ks->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot connect to %s:%d: %s", ks->addr, ks->port,
+			strerror(errno));
+		return KE_FAIL;
+	}
+	int r = loop_io_add(ks->k->loop, ks->fd, EPOLLOUT, on_connect, ks, &ks->io);
+	if (r < 0) {
+		ks_fail(ks, ISCSI_ERR_NOMEM, false, "cannot watch the socket: %s", strerror(-r));
+		return KE_FAIL;
+	}
+	/* node.conn[0].timeo.login_timeout covers connect and login */
+	int tmo = ks->rec.conn.login_timeout > 0 ? ks->rec.conn.login_timeout : 15;
+	(void)loop_timer_arm(ks->k->loop, &ks->timer, (uint64_t)tmo * 1000u);
+	return KE_NONE;
+}
+
+/* ---- netlink helpers ---- */
+
+/* SET_PARAM: -ENOSYS means this kernel does not keep the value, which is
+ * tolerated (reference §2.3); an empty string is not sent. */
+static int setp(struct ksession *ks, enum iscsi_param p, const char *v)
+{
+	if (!v || !*v)
+		return 0;
+	int r = nl_set_param(ks->k->nl, ks->sid, ks->cid, p, v);
+	if (r == -ENOSYS)
+		return 0;
+	if (r < 0)
+		ks_fail(ks, ISCSI_ERR_INTERNAL, false, "the kernel refused parameter %d: %s", (int)p, nl_strerror(r));
+	return r;
+}
+
+static int setp_int(struct ksession *ks, enum iscsi_param p, long v)
+{
+	char b[24];
+	snprintf(b, sizeof(b), "%ld", v);
+	return setp(ks, p, b);
+}
+
+/* SET_HOST_PARAM: -ENOSYS and -EINVAL are tolerated (old kernels). */
+static void seth(struct ksession *ks, enum iscsi_host_param p, const char *v)
+{
+	if (!v || !*v || !strcmp(v, "default"))
+		return;
+	int r = nl_set_host_param(ks->k->nl, ks->host_no, p, v);
+	if (r < 0 && r != -ENOSYS && r != -EINVAL)
+		log_warnx("session %" PRIu32 ": SET_HOST_PARAM %d: %s", ks->sid, (int)p, nl_strerror(r));
+}
+
+static bool sysfs_conn_has(struct ksession *ks, const char *attr)
+{
+	char rel[128], buf[64];
+	snprintf(rel, sizeof(rel), "class/iscsi_connection/connection%" PRIu32 ":%" PRIu32 "/%s", ks->sid,
+		 ks->cid, attr);
+	return sysfs_read_attr(ks->k->sysfs, rel, buf, sizeof(buf)) != -ENOENT;
+}
+
+/* Before the login (reference §2.3, first table). */
+static int set_prelogin_params(struct ksession *ks)
+{
+	const struct node_rec *r = &ks->rec;
+	const struct rec_auth *a = &r->session.auth;
+	int e = 0;
+
+	e = e ? e : setp(ks, ISCSI_PARAM_TARGET_NAME, r->name);
+	e = e ? e : setp(ks, ISCSI_PARAM_PERSISTENT_ADDRESS, r->conn.address);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_PERSISTENT_PORT, r->conn.port);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_SESS_RECOVERY_TMO, r->session.replacement_timeout);
+	/* kept in sysfs: what adopts the session after a restart reads them */
+	if (a->username[0]) {
+		e = e ? e : setp(ks, ISCSI_PARAM_USERNAME, a->username);
+		e = e ? e : setp(ks, ISCSI_PARAM_PASSWORD, a->password);
+		e = e ? e : setp(ks, ISCSI_PARAM_USERNAME_IN, a->username_in);
+		e = e ? e : setp(ks, ISCSI_PARAM_PASSWORD_IN, a->password_in);
+	}
+	e = e ? e : setp_int(ks, ISCSI_PARAM_FAST_ABORT, r->session.fast_abort ? 1 : 0);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_ABORT_TMO, r->session.abort_timeout);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_LU_RESET_TMO, r->session.lu_reset_timeout);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_TGT_RESET_TMO, r->session.tgt_reset_timeout);
+	/* in-kernel NOP-Outs: the kernel pings after RECV_TMO s of silence
+	 * and fails the connection when PING_TMO s pass without an answer */
+	ks->ping_tmo_ok = sysfs_conn_has(ks, "ping_tmo");
+	if (ks->ping_tmo_ok) {
+		e = e ? e : setp_int(ks, ISCSI_PARAM_PING_TMO, r->conn.noop_out_timeout);
+		e = e ? e : setp_int(ks, ISCSI_PARAM_RECV_TMO, r->conn.noop_out_interval);
+	}
+	e = e ? e : setp(ks, ISCSI_PARAM_IFACE_NAME, r->iface.name[0] ? r->iface.name : "default");
+	e = e ? e : setp(ks, ISCSI_PARAM_INITIATOR_NAME, ks->iname);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_DISCOVERY_SESS, 0);
+	if (!e) {
+		seth(ks, ISCSI_HOST_PARAM_NETDEV_NAME, r->iface.netdev);
+		seth(ks, ISCSI_HOST_PARAM_HWADDRESS, r->iface.hwaddress);
+	}
+	return e;
+}
+
+static enum ks_event send_login_pdu(struct ksession *ks, const struct login_out *out)
+{
+	int r = nl_send_pdu(ks->k->nl, ks->sid, ks->cid, out->pdu, ISCSI_BHS_LEN, out->pdu + ISCSI_BHS_LEN,
+			    out->pdu_len - ISCSI_BHS_LEN);
+	if (r < 0) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "the kernel did not send the Login Request: %s", nl_strerror(r));
+		return KE_FAIL;
+	}
+	return KE_NONE;
+}
+
+enum ks_event kconn_start_login(struct ksession *ks)
+{
+	struct nl_iscsi *nl = ks->k->nl;
+	char why[200];
+	int r;
+
+	if (!ks->have_session) {
+		int cmds = ks->rec.session.cmds_max > 0 ? ks->rec.session.cmds_max : 128;
+		int qd = ks->rec.session.queue_depth > 0 ? ks->rec.session.queue_depth : 32;
+		if (cmds > 4096)
+			cmds = 4096;
+		if (qd > 65535)
+			qd = 65535;
+		r = nl_create_session(nl, (uint32_t)ks->rec.session.initial_cmdsn, (uint16_t)cmds, (uint16_t)qd,
+				      &ks->sid, &ks->host_no);
+		if (r < 0) {
+			ks_fail(ks, ISCSI_ERR_INTERNAL, true, "the kernel did not create a session: %s", nl_strerror(r));
+			return KE_FAIL;
+		}
+		ks->have_session = true;
+		log_debug(1, "session %" PRIu32 " created on host%" PRIu32, ks->sid, ks->host_no);
+	}
+	if (!ks->have_conn) {
+		r = nl_create_conn(nl, ks->sid, 0, &ks->cid);
+		if (r < 0) {
+			ks_fail(ks, ISCSI_ERR_INTERNAL, true, "the kernel did not create a connection: %s",
+				nl_strerror(r));
+			return KE_FAIL;
+		}
+		ks->have_conn = true;
+	}
+	if (ks->bound) {
+		/* never bind twice without a stop in between (§5 gotcha 9) */
+		(void)nl_stop_conn(nl, ks->sid, ks->cid, ISCSI_STOP_CONN_RECOVER);
+		ks->bound = ks->started = false;
+	}
+	kctx_drop_stale(ks->k, ks->sid);
+	r = nl_bind_conn(nl, ks->sid, ks->cid, ks->fd, true);
+	if (r < 0) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "the kernel did not take the connection: %s", nl_strerror(r));
+		return KE_FAIL;
+	}
+	ks->bound = true;
+	/* a new connection starts at 0; a replacement continues where the
+	 * old one was (§2.2 step 5) */
+	uint32_t exp_statsn = 0;
+	(void)sysfs_conn_exp_statsn(ks->k->sysfs, ks->sid, ks->cid, &exp_statsn);
+	if (set_prelogin_params(ks) < 0)
+		return KE_FAIL;
+
+	struct iscsi_params wishes;
+	if (kconn_wishes(&ks->rec, &wishes, why, sizeof(why)) < 0) {
+		ks_fail(ks, ISCSI_ERR_INVAL, true, "invalid node record: %s", why);
+		return KE_FAIL;
+	}
+	enum chap_alg algs[CHAP_MAX_ALGS];
+	size_t nalgs = 0;
+	const struct rec_auth *a = &ks->rec.session.auth;
+	if (ks->md5_only) {
+		algs[0] = CHAP_ALG_MD5;
+		nalgs = 1;
+	} else if (chap_alg_list_parse(a->chap_algs[0] ? a->chap_algs : NULL, algs, &nalgs) < 0) {
+		ks_fail(ks, ISCSI_ERR_INVAL, true, "invalid node.session.auth.chap_algs '%s'", a->chap_algs);
+		return KE_FAIL;
+	}
+	bool chap = a->username[0] && a->password[0];
+	bool mutual = chap && a->username_in[0] && a->password_in[0];
+	/* ERL 0 recovery (RFC 7143 §6.3.5): first ask to continue the
+	 * session the target may still hold; if it says the session is
+	 * gone, reinstate it with TSIH 0 and the same ISID. */
+	uint16_t tsih = ks->ever_logged_in && !ks->tsih_refused ? ks->tsih : 0;
+	struct login_config cfg = {
+		.initiator_name = ks->iname,
+		.initiator_alias = ks->ialias[0] ? ks->ialias : NULL,
+		.target_name = ks->rec.name,
+		.session_type = ISCSI_SESSION_NORMAL,
+		.tsih = tsih,
+		.cid = (uint16_t)ks->cid,
+		.itt = KCONN_LOGIN_ITT,
+		.cmdsn = (uint32_t)ks->rec.session.initial_cmdsn,  /* the kernel writes its own */
+		.exp_statsn = exp_statsn,
+		.username = chap ? a->username : NULL,
+		.password = chap ? a->password : NULL,
+		.username_in = mutual ? a->username_in : NULL,
+		.password_in = mutual ? a->password_in : NULL,
+		.chap_algs = algs,
+		.n_chap_algs = nalgs,
+		.wishes = &wishes,
+	};
+	/* open-iscsi's ISID: 00 02 3D + the low 3 bytes of the sid */
+	login_isid_make(ks->sid & 0xffffffu, cfg.isid);
+	if (login_config_check(&cfg, why, sizeof(why)) < 0) {
+		ks_fail(ks, ISCSI_ERR_INVAL, true, "cannot log in: %s", why);
+		return KE_FAIL;
+	}
+	login_free(ks->login);
+	ks->login = login_new(&cfg);
+	if (!ks->login) {
+		ks_fail(ks, ISCSI_ERR_NOMEM, true, "out of memory");
+		return KE_FAIL;
+	}
+	struct login_out out;
+	if (login_start(ks->login, &out) < 0 || out.kind != LOGIN_SEND) {
+		ks_fail(ks, ISCSI_ERR_NOMEM, true, "cannot start the login");
+		return KE_FAIL;
+	}
+	log_debug(1, "session %" PRIu32 ": login (TSIH %u, ExpStatSN %" PRIu32 ")", ks->sid, tsih, exp_statsn);
+	return send_login_pdu(ks, &out);
+}
+
+enum ks_event kconn_login_rsp(struct ksession *ks, const uint8_t *pdu, size_t len)
+{
+	uint8_t bhs[ISCSI_BHS_LEN];
+	struct login_out out;
+
+	if (!ks->login || len < ISCSI_BHS_LEN)
+		return KE_NONE;
+	memcpy(bhs, pdu, ISCSI_BHS_LEN);
+	/* the kernel matched the tag to its login task: put ours back */
+	bhs[16] = (uint8_t)(KCONN_LOGIN_ITT >> 24);
+	bhs[17] = (uint8_t)(KCONN_LOGIN_ITT >> 16);
+	bhs[18] = (uint8_t)(KCONN_LOGIN_ITT >> 8);
+	bhs[19] = (uint8_t)KCONN_LOGIN_ITT;
+	int r = login_step_split(ks->login, bhs, pdu + ISCSI_BHS_LEN, len - ISCSI_BHS_LEN, &out);
+	if (r < 0 && out.kind != LOGIN_FAILED) {
+		ks_fail(ks, ISCSI_ERR_NOMEM, false, "login: out of memory");
+		return KE_FAIL;
+	}
+	switch (out.kind) {
+	case LOGIN_SEND:
+		return send_login_pdu(ks, &out);
+	case LOGIN_DONE:
+		ks->result = out.result;
+		return KE_LOGIN_DONE;
+	case LOGIN_REDIRECT: {
+		const struct portal *p = &out.redirect.portal;
+		/* the target's TargetAddress is hostile input: checked */
+		if (!rec_address_valid(p->host) || p->port == 0) {
+			ks_fail(ks, ISCSI_ERR_FATAL_LOGIN, true, "redirected to an invalid address");
+			return KE_FAIL;
+		}
+		if (++ks->redirects > KS_MAX_REDIRECTS) {
+			ks_fail(ks, ISCSI_ERR_FATAL_LOGIN, true, "more than %d redirections", KS_MAX_REDIRECTS);
+			return KE_FAIL;
+		}
+		snprintf(ks->addr, sizeof(ks->addr), "%s", p->host);
+		ks->port = p->port;
+		/* RFC 7143 §11.13.5: a permanent move also changes where
+		 * later reconnects go; a temporary one does not */
+		if (out.redirect.permanent) {
+			snprintf(ks->failback_addr, sizeof(ks->failback_addr), "%s", p->host);
+			ks->failback_port = p->port;
+		}
+		ks_fail(ks, ISCSI_ERR_LOGIN, false, "%s redirected to %s:%u",
+			out.redirect.permanent ? "permanently" : "temporarily", p->host, p->port);
+		ks->err.now = true;
+		ks->err.redirect = true;
+		return KE_FAIL;
+	}
+	case LOGIN_RETRY_MD5:
+		if (!ks->md5_only) {
+			ks_fail(ks, out.exit_code, false, "%s; trying again with CHAP_A=5 (MD5) only", out.msg);
+			ks->md5_only = true;
+			ks->err.now = true;
+			return KE_FAIL;
+		}
+		ks_fail(ks, out.exit_code, true, "%s", out.msg);
+		return KE_FAIL;
+	default:
+		if (out.status_class == 0x02 && out.status_detail == 0x0a && !ks->tsih_refused &&
+		    ks->ever_logged_in) {
+			/* "session does not exist": reinstate it (TSIH 0) */
+			ks_fail(ks, ISCSI_ERR_LOGIN, false, "the target no longer has the session; reinstating it");
+			ks->tsih_refused = true;
+			ks->err.now = true;
+			return KE_FAIL;
+		}
+		ks_fail(ks, out.exit_code ? out.exit_code : ISCSI_ERR_LOGIN,
+			out.exit_code == ISCSI_ERR_LOGIN_AUTH_FAILED || out.exit_code == ISCSI_ERR_FATAL_LOGIN, "%s",
+			out.msg);
+		return KE_FAIL;
+	}
+}
+
+/* The kernel's MAX_R2T must be a power of two; a larger pool than the
+ * negotiated MaxOutstandingR2T is always safe. */
+static unsigned r2t_pool(uint32_t v)
+{
+	unsigned p = 1;
+	while (p < v && p < 65536)
+		p <<= 1;
+	return p;
+}
+
+enum ks_event kconn_full_feature(struct ksession *ks)
+{
+	const struct login_result *res = &ks->result;
+	const struct iscsi_params *c = &res->params;     /* connection scope */
+	int e = 0;
+
+	loop_timer_disarm(ks->k->loop, &ks->timer);
+	/* a leading login negotiated the session keys; a continuation kept
+	 * those of the session (login.h) */
+	bool leading = !(ks->ever_logged_in && !ks->tsih_refused && ks->tsih);
+	if (leading || !ks->have_neg) {
+		ks->neg = res->params;
+		ks->have_neg = true;
+	}
+	const struct iscsi_params *s = &ks->neg;        /* session scope */
+	int tpgt = s->tpgt >= 0 ? s->tpgt : ks->rec.tpgt;
+
+	/* reference §2.3, second table; EXP_STATSN: StatSN of the final
+	 * Login Response + 1, which the kernel never sees itself */
+	e = e ? e : setp_int(ks, ISCSI_PARAM_MAX_RECV_DLENGTH, c->max_recv_dsl);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_MAX_XMIT_DLENGTH, c->max_xmit_dsl);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_HDRDGST_EN, c->header_digest == ISCSI_DIGEST_CRC32C);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_DATADGST_EN, c->data_digest == ISCSI_DIGEST_CRC32C);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_INITIAL_R2T_EN, s->initial_r2t);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_MAX_R2T, r2t_pool(s->max_outstanding_r2t));
+	e = e ? e : setp_int(ks, ISCSI_PARAM_IMM_DATA_EN, s->immediate_data);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_FIRST_BURST, s->first_burst_length);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_MAX_BURST, s->max_burst_length);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_PDU_INORDER_EN, s->data_pdu_in_order);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_DATASEQ_INORDER_EN, s->data_sequence_in_order);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_ERL, 0);
+	if (!e) {
+		char b[16];
+		snprintf(b, sizeof(b), "%" PRIu32, res->exp_statsn);
+		e = setp(ks, ISCSI_PARAM_EXP_STATSN, b);
+	}
+	if (!e && tpgt >= 0)
+		e = setp_int(ks, ISCSI_PARAM_TPGT, tpgt);
+	if (e)
+		return KE_FAIL;
+	int r = nl_start_conn(ks->k->nl, ks->sid, ks->cid);
+	if (r < 0) {
+		ks_fail(ks, ISCSI_ERR_INTERNAL, false, "the kernel did not start the connection: %s", nl_strerror(r));
+		return KE_FAIL;
+	}
+	ks->started = true;
+	login_free(ks->login);
+	ks->login = NULL;
+	ks->tsih = res->tsih;
+	ks->tsih_refused = false;
+	ks->redirects = 0;
+
+	char what[700];
+	ks_what(ks, what, sizeof(what));
+	if (ks->ever_logged_in) {
+		log_info("%s is operational after recovery (%u attempt%s)", what, ks->attempts + 1,
+			 ks->attempts ? "s" : "");
+		ks->attempts = 0;
+		ks->backoff_ms = 0;
+		krec_online_devices(ks);
+		return KE_NONE;
+	}
+	ks->ever_logged_in = true;
+	ks->attempts = 0;
+	ks->backoff_ms = 0;
+	log_info("%s through [iface: %s] is operational now", what,
+		 ks->rec.iface.name[0] ? ks->rec.iface.name : "default");
+	if (ks->login_req) {
+		struct kreq *q = ks->login_req;
+		q->res.sid = ks->sid;
+		q->res.host_no = ks->host_no;
+		if (ks->no_scan || ks->rec.session.scan == REC_SCAN_MANUAL) {
+			ks->login_req = NULL;
+			kreq_finish(ks->k, q);
+		} else {
+			/* open-iscsi answers once the scan has been done */
+			ks->login_req = NULL;
+			r = kscan_start(ks, KSCAN_LOGIN, ks->wait_devices, q);
+			if (r < 0) {
+				snprintf(q->res.message, sizeof(q->res.message),
+					 "logged in, but the SCSI scan could not be started: %s", strerror(-r));
+				kreq_finish(ks->k, q);
+			}
+		}
+	}
+	return KE_NONE;
+}
+
+void kconn_teardown(struct ksession *ks)
+{
+	struct nl_iscsi *nl = ks->k->nl;
+	int r;
+
+	if (ks->have_conn) {
+		if (ks->bound || ks->started || ks->ever_logged_in) {
+			r = nl_stop_conn(nl, ks->sid, ks->cid, ISCSI_STOP_CONN_TERM);
+			if (r < 0)
+				log_warnx("session %" PRIu32 ": STOP_CONN: %s", ks->sid, nl_strerror(r));
+		}
+		r = nl_destroy_conn(nl, ks->sid, ks->cid);
+		if (r < 0)
+			log_warnx("session %" PRIu32 ": DESTROY_CONN: %s", ks->sid, nl_strerror(r));
+		ks->have_conn = ks->bound = ks->started = false;
+	}
+	if (ks->have_session) {
+		r = nl_destroy_session(nl, ks->sid);
+		if (r < 0)
+			log_warnx("session %" PRIu32 ": DESTROY_SESSION: %s", ks->sid, nl_strerror(r));
+		ks->have_session = false;
+	}
+}

@@ -1,0 +1,251 @@
+/* What happens when a connection fails or a session ends: retry policy
+ * and back-off, replacing a lost connection (reference §2.6), the logout
+ * sequence (§2.7) and the target's Async Messages (RFC 7143 §11.9). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "iscsi_if.h"
+#include "ksession.h"
+#include "log.h"
+#include "login.h"
+#include "nl.h"
+#include "pdu.h"
+#include "scan.h"
+#include "sysfs.h"
+
+#define T2W_MAX 3600u            /* RFC 7143 §13.15: DefaultTime2Wait range */
+
+static void stop_recover(struct ksession *ks)
+{
+	if (!ks->have_conn || (!ks->bound && !ks->started))
+		return;
+	/* Releases the kernel's socket and, after a CONN_ERROR, waits for
+	 * the kernel's own clean-up and clears it; until then BIND_CONN
+	 * would fail with -ENOTCONN (reference §2.6). */
+	int r = nl_stop_conn(ks->k->nl, ks->sid, ks->cid, ISCSI_STOP_CONN_RECOVER);
+	if (r < 0)
+		log_warnx("session %" PRIu32 ": STOP_CONN: %s", ks->sid, nl_strerror(r));
+	ks->bound = ks->started = false;
+}
+
+static unsigned next_backoff(struct ksession *ks)
+{
+	ks->backoff_ms = ks->backoff_ms ? ks->backoff_ms * 2 : KS_BACKOFF_FIRST_MS;
+	if (ks->backoff_ms > KS_BACKOFF_MAX_MS)
+		ks->backoff_ms = KS_BACKOFF_MAX_MS;
+	return ks->backoff_ms;
+}
+
+enum ks_event krec_attempt_failed(struct ksession *ks)
+{
+	char what[700];
+	uint64_t delay;
+
+	kconn_close(ks);
+	stop_recover(ks);
+	ks_what(ks, what, sizeof(what));
+	if (!ks->ever_logged_in) {
+		/* initial login: fatal errors end it; transient ones are
+		 * retried for initial_login_retry_max x login_timeout from
+		 * the first connect (open-iscsi's time-based budget) */
+		int tmo = ks->rec.conn.login_timeout > 0 ? ks->rec.conn.login_timeout : 15;
+		int max = ks->rec.session.initial_login_retry_max;
+		uint64_t budget = (uint64_t)(max > 0 ? max : 0) * (uint64_t)tmo * 1000u;
+		if (ks->err.fatal) {
+			log_warnx("%s: login failed: %s", what, ks->err.msg);
+			return KE_GIVE_UP;
+		}
+		if (!ks->err.now && loop_now_ms() - ks->first_connect_ms >= budget) {
+			log_warnx("%s: login failed: %s (giving up after %u attempt%s)", what, ks->err.msg,
+				  ks->attempts + 1, ks->attempts ? "s" : "");
+			return KE_GIVE_UP;
+		}
+	} else if (ks->rec.session.reopen_max > 0 && ks->attempts >= (unsigned)ks->rec.session.reopen_max) {
+		log_warnx("%s: giving up after %u reconnect attempts (node.session.reopen_max)", what,
+			  ks->attempts);
+		ks_fail(ks, ISCSI_ERR_TRANS, true, "reconnecting failed %u times", ks->attempts);
+		return KE_GIVE_UP;
+	}
+	if (!ks->err.now)
+		ks->attempts++;
+	if (!ks->err.redirect) {
+		/* a temporary redirection lasts one attempt */
+		snprintf(ks->addr, sizeof(ks->addr), "%s", ks->failback_addr);
+		ks->port = ks->failback_port;
+	}
+	if (ks->err.now) {
+		delay = 0;
+	} else if (ks->time2wait) {
+		delay = (uint64_t)ks->time2wait * 1000u;
+		ks->time2wait = 0;
+	} else {
+		delay = next_backoff(ks);
+	}
+	log_info("%s: %s; trying again in %" PRIu64 " ms", what, ks->err.msg, delay);
+	if (loop_timer_arm(ks->k->loop, &ks->timer, delay) < 0) {
+		ks_fail(ks, ISCSI_ERR_NOMEM, true, "out of memory");
+		return KE_GIVE_UP;
+	}
+	return KE_NONE;
+}
+
+enum ks_event krec_conn_lost(struct ksession *ks)
+{
+	char what[700];
+
+	loop_timer_disarm(ks->k->loop, &ks->timer);
+	kconn_close(ks);
+	stop_recover(ks);
+	ks->attempts = 0;
+	ks->backoff_ms = 0;
+	ks->redirects = 0;
+	snprintf(ks->addr, sizeof(ks->addr), "%s", ks->failback_addr);
+	ks->port = ks->failback_port;
+	/* Time2Wait from the target (Async Message, Logout Response), else
+	 * at once: the kernel queues I/O for replacement_timeout meanwhile */
+	uint64_t delay = (uint64_t)ks->time2wait * 1000u;
+	ks->time2wait = 0;
+	log_warnx("%s: connection lost; reconnecting%s", ks_what(ks, what, sizeof(what)),
+		  delay ? " after Time2Wait" : "");
+	if (loop_timer_arm(ks->k->loop, &ks->timer, delay) < 0) {
+		ks_fail(ks, ISCSI_ERR_NOMEM, true, "out of memory");
+		return KE_HOST_GONE;
+	}
+	return KE_NONE;
+}
+
+enum ks_event krec_unbind(struct ksession *ks)
+{
+	/* The kernel removes the SCSI target (flushing the disks' caches
+	 * while the connection still works), then sends
+	 * KEVENT_UNBIND_SESSION. Kernels without it: go on at the timeout. */
+	int r = nl_unbind_session(ks->k->nl, ks->sid);
+	if (r < 0) {
+		log_warnx("session %" PRIu32 ": UNBIND_SESSION: %s", ks->sid, nl_strerror(r));
+		return KE_UNBOUND;
+	}
+	uint64_t tmo = (uint64_t)(ks->rec.conn.logout_timeout > 0 ? ks->rec.conn.logout_timeout : 15) * 1000u;
+	if (tmo < KS_UNBIND_MIN_MS)
+		tmo = KS_UNBIND_MIN_MS;
+	(void)loop_timer_arm(ks->k->loop, &ks->timer, tmo);
+	return KE_NONE;
+}
+
+enum ks_event krec_send_logout(struct ksession *ks)
+{
+	uint8_t hdr[ISCSI_BHS_LEN];
+	size_t len = 0;
+
+	loop_timer_disarm(ks->k->loop, &ks->timer);
+	if (!ks->started)
+		return KE_LOGOUT_RSP;           /* nothing to send it on */
+	/* RFC 7143 §11.14: close the session. The kernel fills in ITT,
+	 * CmdSN and ExpStatSN (reference §2.7). */
+	if (login_build_logout(0, (uint16_t)ks->cid, 0, 0, ISCSI_LOGOUT_CLOSE_SESSION, hdr, sizeof(hdr), &len) < 0)
+		return KE_LOGOUT_RSP;
+	int r = nl_send_pdu(ks->k->nl, ks->sid, ks->cid, hdr, len, NULL, 0);
+	if (r < 0) {
+		log_warnx("session %" PRIu32 ": cannot send the Logout Request: %s", ks->sid, nl_strerror(r));
+		return KE_LOGOUT_RSP;
+	}
+	uint64_t tmo = (uint64_t)(ks->rec.conn.logout_timeout > 0 ? ks->rec.conn.logout_timeout : 15) * 1000u;
+	(void)loop_timer_arm(ks->k->loop, &ks->timer, tmo);
+	return KE_NONE;
+}
+
+void krec_logout_rsp(struct ksession *ks, const uint8_t *pdu, size_t len)
+{
+	struct pdu p;
+	if (len < ISCSI_BHS_LEN ||
+	    pdu_decode_split(pdu, pdu + ISCSI_BHS_LEN, len - ISCSI_BHS_LEN, PDU_DIR_TO_INITIATOR, NULL, &p, NULL) < 0)
+		return;
+	if (p.response != ISCSI_LOGOUT_RSP_OK)
+		log_warnx("session %" PRIu32 ": Logout Response %u", ks->sid, p.response);
+	/* before logging in again after a logout the target asked for */
+	ks->time2wait = p.time2wait > T2W_MAX ? T2W_MAX : p.time2wait;
+}
+
+/* SCSI sense in an Async Message's data: SenseLength (2 bytes), then the
+ * sense data, fixed (0x70/0x71: ASC at 12) or descriptor format
+ * (0x72/0x73: ASC at 2). */
+static bool sense_luns_changed(const uint8_t *d, size_t len)
+{
+	if (len < 2)
+		return false;
+	size_t sl = (size_t)d[0] << 8 | d[1];
+	const uint8_t *s = d + 2;
+	if (sl > len - 2)
+		sl = len - 2;
+	if (sl < 1)
+		return false;
+	unsigned code = s[0] & 0x7f;
+	size_t at = code == 0x72 || code == 0x73 ? 2 : 12;
+	/* 3F/0E: REPORTED LUNS DATA HAS CHANGED */
+	return sl > at + 1 && s[at] == 0x3f && s[at + 1] == 0x0e;
+}
+
+void krec_async(struct ksession *ks, const uint8_t *pdu, size_t len)
+{
+	struct pdu p;
+	char what[700];
+
+	if (len < ISCSI_BHS_LEN ||
+	    pdu_decode_split(pdu, pdu + ISCSI_BHS_LEN, len - ISCSI_BHS_LEN, PDU_DIR_TO_INITIATOR, NULL, &p, NULL) < 0) {
+		log_warnx("session %" PRIu32 ": malformed Async Message ignored", ks->sid);
+		return;
+	}
+	ks_what(ks, what, sizeof(what));
+	switch (p.async_event) {
+	case ISCSI_ASYNC_SCSI_EVENT:
+		if (sense_luns_changed(p.data, p.data_len)) {
+			log_info("%s: target reports REPORTED LUNS DATA HAS CHANGED", what);
+			if (ks->rec.session.scan == REC_SCAN_AUTO && ks->state == KS_LOGGED_IN &&
+			    kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
+				log_warnx("%s: cannot start a scan", what);
+		}
+		break;
+	case ISCSI_ASYNC_LOGOUT_REQUEST:
+		log_info("%s: target requests a logout", what);
+		ks_fsm(ks, KE_ASYNC_LOGOUT);
+		break;
+	case ISCSI_ASYNC_DROP_CONNECTION:
+	case ISCSI_ASYNC_DROP_ALL:
+		/* the target drops the connection; Parameter2 is Time2Wait */
+		ks->time2wait = p.async_param[1] > T2W_MAX ? T2W_MAX : p.async_param[1];
+		log_info("%s: target drops the connection (Time2Wait %u s)", what, ks->time2wait);
+		break;
+	case ISCSI_ASYNC_NEGOTIATE:
+		/* renegotiation: open-iscsi drops the connection and logs in
+		 * again, which negotiates everything afresh */
+		log_info("%s: target requests parameter negotiation; logging in again", what);
+		ks_fsm(ks, KE_DROP);
+		break;
+	default:
+		log_debug(1, "%s: Async Message event %u ignored", what, p.async_event);
+		break;
+	}
+}
+
+/* After a re-login: disks the kernel marked offline go back to running
+ * (the kernel unblocks transport-offline ones itself). */
+void krec_online_devices(struct ksession *ks)
+{
+	struct sysfs_lun *luns = NULL;
+	size_t n = 0;
+	if (sysfs_session_luns(ks->k->sysfs, ks->sid, &luns, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(luns[i].state, "offline") && strcmp(luns[i].state, "transport-offline"))
+			continue;
+		char hctl[64], rel[128];
+		sysfs_hctl_format(&luns[i].hctl, hctl, sizeof(hctl));
+		snprintf(rel, sizeof(rel), "bus/scsi/devices/%s/state", hctl);
+		if (kscan_write(ks->k, rel, "running") < 0)
+			log_warnx("session %" PRIu32 ": cannot set %s running", ks->sid, hctl);
+	}
+	free(luns);
+}

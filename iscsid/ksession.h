@@ -1,0 +1,341 @@
+/* The kernel session path (iscsi_tcp through NETLINK_ISCSI): what the
+ * files behind transport_kernel.c share.
+ *
+ *   kctx.c       the context: netlink socket on the loop, the deferred
+ *                event queue, finished requests, the session list
+ *   ksession.c   the session state machine ({state, event, action} rows)
+ *                and the requests it serves (login, logout, stats)
+ *   kconn.c      one connection attempt: non-blocking TCP connect, kernel
+ *                session/connection set-up, login PDUs through the kernel,
+ *                negotiated parameters, START_CONN
+ *   krecovery.c  connection loss, back-off, Async Messages, logout PDUs
+ *   kadopt.c     taking over the kernel's sessions after a restart
+ *   kscan.c      SCSI scans off the loop, waiting for block devices
+ *   kmount.c     is a device of a session mounted (iscsid.safe_logout)
+ *
+ * Everything runs on the event loop. Netlink events never run session
+ * code directly: the netlink callback only copies them into a queue that
+ * a zero timer ("the pump") works through, so a session's actions never
+ * re-enter one another (STYLE.md: OpenBSD's deferred session machine). */
+#ifndef ISCSID_KSESSION_H
+#define ISCSID_KSESSION_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "login.h"
+#include "loop.h"
+#include "params.h"
+#include "record.h"
+#include "transport.h"
+
+struct iscsid;
+struct nl_iscsi;
+struct nl_msg_info;
+struct scan_job;
+struct kscan;
+
+/* ---- limits and timing ---- */
+
+#define KS_MAX_SESSIONS        4096   /* sessions and logins tracked at once */
+#define KS_EVQ_MAX_EVENTS      4096   /* deferred netlink events */
+#define KS_EVQ_MAX_BYTES       (8u * 1024u * 1024u)
+#define KS_MAX_REDIRECTS       8      /* per connection attempt chain */
+#define KS_BACKOFF_FIRST_MS    1000u  /* reconnect back-off: doubles ... */
+#define KS_BACKOFF_MAX_MS      8000u  /* ... up to this */
+#define KS_PUMP_BATCH          256    /* events per pump run before yielding */
+#define KS_DEVWAIT_MS          30000u /* waiting for block devices after a scan */
+#define KS_DEVPOLL_MS          50u
+#define KS_UNBIND_MIN_MS       30000u /* SCSI target removal may flush caches */
+#define KS_MAX_DEVICES         256    /* names reported per request */
+
+/* ---- the session machine ---- */
+
+enum ks_state {
+	KS_FREE = 0,        /* nothing started */
+	KS_XPT_WAIT,        /* TCP connect in progress */
+	KS_IN_LOGIN,        /* login PDUs through the kernel */
+	KS_LOGGED_IN,       /* full feature phase */
+	KS_REOPEN_WAIT,     /* connection gone: waiting to reconnect */
+	KS_UNBINDING,       /* logout: waiting for the kernel to remove the SCSI target */
+	KS_IN_LOGOUT,       /* logout: Logout Request sent, waiting for the response */
+	KS_RELOGOUT,        /* target asked for a logout; we relogin after it */
+	KS_DEAD,            /* cleaned up; freed after the current event */
+	KS_NSTATES,
+};
+
+enum ks_event {
+	KE_NONE = 0,
+	KE_START,           /* a login request */
+	KE_REOPEN,          /* the back-off timer fired */
+	KE_CONNECTED,       /* TCP connect finished */
+	KE_LOGIN_RSP,       /* a Login Response arrived (RECV_PDU) */
+	KE_LOGIN_DONE,      /* the login engine reached the full feature phase */
+	KE_FAIL,            /* this attempt failed (ks->err says why) */
+	KE_GIVE_UP,         /* no more attempts: report and clean up */
+	KE_TIMEOUT,         /* the state's timer fired */
+	KE_CONN_ERROR,      /* CONN_ERROR from the kernel */
+	KE_HOST_GONE,       /* CONN_ERROR ISCSI_ERR_INVALID_HOST: shut down */
+	KE_DROP,            /* we drop the connection (renegotiation, resync) */
+	KE_LOGOUT,          /* a logout request */
+	KE_UNBOUND,         /* KEVENT_UNBIND_SESSION */
+	KE_LOGOUT_RSP,      /* a Logout Response arrived */
+	KE_ASYNC_LOGOUT,    /* Async Message: the target requests a logout */
+	KE_STOP,            /* iscsid is stopping */
+	KE_NEVENTS,
+};
+
+/* Why an attempt failed and what to do next. */
+struct ks_err {
+	int code;                      /* exit code (errors.h) */
+	char msg[TRANSPORT_MSG_MAX];
+	bool fatal;                    /* never retry (24, 19, bad config) */
+	bool now;                      /* retry at once (redirect, MD5 fall-back) */
+	bool redirect;                 /* ks->addr was set by a redirection */
+};
+
+/* A transport operation waiting for its answer. */
+struct kreq {
+	transport_done_fn done;
+	void *data;
+	struct transport_result res;
+	char *devnames[KS_MAX_DEVICES];         /* owned; res.devices points here */
+	const char *devptrs[KS_MAX_DEVICES];
+	struct transport_stat *stats;           /* owned */
+	struct kreq *next;
+};
+
+struct ksession {
+	struct kctx *k;
+	struct ksession *next;
+	enum ks_state state;
+
+	/* kernel objects */
+	uint32_t sid, cid, host_no;
+	bool have_session;              /* CREATE_SESSION done */
+	bool have_conn;                 /* CREATE_CONN done */
+	bool bound;                     /* BIND_CONN done since the last STOP_CONN */
+	bool started;                   /* START_CONN done (conn running) */
+	bool ever_logged_in;            /* a recovery, not an initial login */
+	bool adopted;                   /* found in sysfs at start-up */
+	bool no_scan;                   /* IPC_LOGIN_NO_SCAN */
+	bool wait_devices;              /* IPC_LOGIN_WAIT_DEVICES */
+	bool ping_tmo_ok;               /* kernel does NOP-Outs (sysfs ping_tmo exists) */
+
+	struct node_rec rec;            /* copy; secrets wiped on free */
+	char iname[REC_NAME_SIZE];
+	char ialias[256];
+
+	/* where the next connect goes (RFC 7143 §11.13.5: redirection) */
+	char addr[REC_HOST_SIZE];
+	int port;
+	char failback_addr[REC_HOST_SIZE];
+	int failback_port;
+
+	int fd;                         /* our copy of the TCP socket, -1 */
+	struct loop_io *io;
+	struct loop_timer timer;        /* login / back-off / logout timeouts */
+
+	struct login *login;
+	bool md5_only;                  /* LOGIN_RETRY_MD5 was asked for */
+	unsigned redirects;
+	uint16_t tsih;                  /* of the session at the target; 0 unknown */
+	bool tsih_refused;              /* target said the session is gone: reinstate */
+	struct iscsi_params neg;        /* negotiated on the leading login */
+	bool have_neg;
+
+	uint64_t first_connect_ms;      /* initial login budget starts here */
+	unsigned attempts;              /* since the last success */
+	unsigned backoff_ms;
+	unsigned time2wait;             /* s, from an Async Message or Logout Response */
+	struct ks_err err;
+	const uint8_t *rx_pdu;          /* the PDU of the event being handled */
+	size_t rx_len;
+	struct login_result result;     /* of the login that just finished */
+
+	struct kreq *login_req;         /* answered when the login finishes */
+	struct kreq *logout_req;
+	struct kscan *login_scan;       /* the scan that answers login_req */
+};
+
+/* Copies a string that must fit (names from sysfs may be longer than the
+ * protocol allows): -ENAMETOOLONG and dst untouched when it does not. */
+static inline int ks_strcpy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap);
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* ---- the context (kctx.c) ---- */
+
+struct kev;
+
+struct kctx {
+	struct loop *loop;
+	struct iscsid *d;                    /* session table, config, name; may be NULL in tests */
+	char sysfs_buf[PATH_MAX];
+	const char *sysfs;                   /* NULL: /sys */
+	char devdir[PATH_MAX];               /* "/dev" */
+	char mountinfo[PATH_MAX];            /* "/proc/self/mountinfo" */
+	struct nl_iscsi *nl;
+	struct loop_io *nl_io;
+	struct loop_timer pump;
+	bool pumping;
+	struct kev *evq_head, *evq_tail;
+	size_t evq_n, evq_bytes;
+	bool overrun;
+	struct kreq *fin_head, *fin_tail;    /* answers to deliver from the pump */
+	struct ksession *sessions;
+	size_t nsessions;
+	struct kscan *scans;                 /* running scans */
+	bool stopping;
+};
+
+struct kctx_config {
+	struct loop *loop;
+	struct iscsid *daemon;
+	const char *sysfs_root;              /* NULL: /sys */
+	const char *devdir;                  /* NULL: /dev */
+	const char *mountinfo;               /* NULL: /proc/self/mountinfo */
+	struct nl_iscsi *nl;                 /* tests: an nl_iscsi_open_io() context (taken over) */
+	bool no_adopt;                       /* tests: do not look at sysfs sessions */
+};
+
+int kctx_new(const struct kctx_config *cfg, struct kctx **ret);
+/* Answers everything pending with "iscsid is stopping"; sessions live on
+ * in the kernel. NULL is a no-op. */
+void kctx_free(struct kctx *k);
+
+/* The transport operations (transport.h semantics: 0 = accepted and done
+ * will be called later from the loop; < 0 = nothing started). */
+int kctx_login(struct kctx *k, const struct transport_login *req, transport_done_fn done, void *data);
+int kctx_logout(struct kctx *k, uint32_t sid, transport_done_fn done, void *data);
+int kctx_rescan(struct kctx *k, uint32_t sid, transport_done_fn done, void *data);
+int kctx_stats(struct kctx *k, uint32_t sid, transport_done_fn done, void *data);
+
+/* Schedules the pump (after netlink requests left events queued, or an
+ * internal event was posted). */
+void kctx_poke(struct kctx *k);
+/* Moves whatever netlink holds into the deferred queue, then drops the
+ * queued CONN_ERROR / RECV_PDU events of sid: called right before a new
+ * BIND_CONN, after which they could only be mistaken for news about the
+ * new connection. */
+void kctx_drop_stale(struct kctx *k, uint32_t sid);
+/* Posts an internal event for a session, handled by the pump in order. */
+int kctx_post(struct kctx *k, uint32_t sid, enum ks_event ev);
+
+struct kreq *kreq_new(transport_done_fn done, void *data);
+/* Queues r for delivery from the pump; r is freed after done(). */
+void kreq_finish(struct kctx *k, struct kreq *r);
+/* Copies names into r (at most KS_MAX_DEVICES). -ENOMEM. */
+int kreq_set_devices(struct kreq *r, char *const *names, size_t n);
+void kreq_free(struct kreq *r);
+
+struct ksession *kctx_find(const struct kctx *k, uint32_t sid);
+/* Sessions to (target, address, port, iface), any state: duplicate logins. */
+struct ksession *kctx_find_node(const struct kctx *k, const struct node_rec *rec);
+
+/* ---- the session machine (ksession.c) ---- */
+
+struct ksession *ks_new(struct kctx *k, const struct node_rec *rec);
+/* Unlinks and frees; closes our descriptors, wipes secrets. */
+void ks_free(struct ksession *ks);
+/* Runs ev (and the events its actions chain) through the table. */
+void ks_fsm(struct ksession *ks, enum ks_event ev);
+const char *ks_state_name(enum ks_state s);
+const char *ks_event_name(enum ks_event e);
+/* A netlink event for this session (from the pump). */
+void ks_on_kevent(struct ksession *ks, uint32_t type, uint32_t error, const uint8_t *pdu, size_t len);
+/* The state iscsiadm shows (session.h) follows ks->state. */
+void ks_table_sync(struct ksession *ks);
+void ks_fail(struct ksession *ks, int code, bool fatal, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* "[sid: 1, target: iqn..., portal: 192.0.2.1,3260]" for logs. */
+const char *ks_what(const struct ksession *ks, char *buf, size_t len);
+
+/* ---- one connection attempt (kconn.c) ---- */
+
+/* Opens the socket and starts a non-blocking connect to ks->addr:port,
+ * arms the login timer. KE_NONE, or KE_FAIL with ks->err set. */
+enum ks_event kconn_connect(struct ksession *ks);
+/* The socket is connected: session, connection, bind, parameters, first
+ * Login Request. KE_NONE (now in login), or KE_FAIL. */
+enum ks_event kconn_start_login(struct ksession *ks);
+/* A Login Response: KE_NONE (next request sent), KE_LOGIN_DONE, KE_FAIL. */
+enum ks_event kconn_login_rsp(struct ksession *ks, const uint8_t *pdu, size_t len);
+/* Negotiated parameters, EXP_STATSN, START_CONN. KE_NONE or KE_FAIL. */
+enum ks_event kconn_full_feature(struct ksession *ks);
+/* Closes our socket and login state (not the kernel's objects). */
+void kconn_close(struct ksession *ks);
+/* STOP_CONN TERM, DESTROY_CONN, DESTROY_SESSION as far as they exist. */
+void kconn_teardown(struct ksession *ks);
+/* The login engine's wishes from a node record. 0 or -EINVAL (why in err). */
+int kconn_wishes(const struct node_rec *rec, struct iscsi_params *ret, char *err, size_t errlen);
+
+/* ---- recovery and logout (krecovery.c) ---- */
+
+/* After a failed attempt: KE_GIVE_UP, or KE_NONE with the reconnect
+ * scheduled (KE_REOPEN from the timer). */
+enum ks_event krec_attempt_failed(struct ksession *ks);
+/* The connection of a logged-in session is gone: STOP_CONN RECOVER,
+ * schedule the reconnect. */
+enum ks_event krec_conn_lost(struct ksession *ks);
+/* Logout: UNBIND_SESSION (KE_UNBOUND follows), the Logout Request. */
+enum ks_event krec_unbind(struct ksession *ks);
+enum ks_event krec_send_logout(struct ksession *ks);
+/* A Logout Response PDU: remembers Time2Wait. */
+void krec_logout_rsp(struct ksession *ks, const uint8_t *pdu, size_t len);
+/* An Async Message PDU (RFC 7143 §11.9): may post events. */
+void krec_async(struct ksession *ks, const uint8_t *pdu, size_t len);
+/* After a successful re-login: LUNs back to running. */
+void krec_online_devices(struct ksession *ks);
+
+/* ---- adoption (kadopt.c) ---- */
+
+/* Takes over every iscsi_tcp session sysfs lists. Returns how many. */
+size_t kadopt_all(struct kctx *k);
+/* After lost events: compare what we track with sysfs. */
+void kadopt_resync(struct kctx *k);
+
+/* ---- scans (kscan.c) ---- */
+
+enum kscan_kind {
+	KSCAN_LOGIN,        /* host scan after login; answers the login */
+	KSCAN_RESCAN,       /* -R: host scan + LUN rescans; answers the request */
+	KSCAN_EVENT,        /* REPORTED LUNS DATA HAS CHANGED: host scan, no answer */
+};
+
+/* Starts a scan for ks; req (may be NULL) is answered when it ends, with
+ * the block devices when wait_devices (always for RESCAN). */
+int kscan_start(struct ksession *ks, enum kscan_kind kind, bool wait_devices, struct kreq *req);
+/* Forget the scans of a session that goes away (requests answered with
+ * code, message). */
+void kscan_abort_session(struct ksession *ks, int code, const char *msg);
+void kscan_free_all(struct kctx *k, int code, const char *msg);
+/* A sysfs write off the loop whose outcome is only logged. */
+int kscan_write(struct kctx *k, const char *relpath, const char *value);
+
+/* Block devices of the disk LUNs of sid (sd: types 0, 7, 0xe, 0x14):
+ * 1 and the names (sorted by LUN; free with kscan_names_free) when every
+ * disk LUN has its /dev node, 0 when some have not yet, < 0 on error.
+ * why names a missing one. */
+int kscan_devices(const char *sysfs, const char *devdir, uint32_t sid, char ***ret_names,
+		  size_t *ret_n, char *why, size_t whylen);
+void kscan_names_free(char **names, size_t n);
+
+/* ---- mounts (kmount.c) ---- */
+
+/* 1 when a block device of sid, a partition of one, or a device stacked
+ * on one (holders/, recursively) is mounted according to mountinfo (why
+ * says which and where); 0 when none; < 0 on error. */
+int kmount_session_busy(const char *sysfs, const char *mountinfo, uint32_t sid, char *why,
+			size_t whylen);
+
+#endif
