@@ -227,6 +227,7 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
 			if (errno == EINTR)
 				continue;
 			int e = -errno;
+			explicit_bzero(buf, len);
 			free(buf);
 			close(fd);
 			return e;
@@ -237,6 +238,7 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
 	}
 	close(fd);
 	if (len > max) {
+		explicit_bzero(buf, len);
 		free(buf);
 		return -EFBIG;
 	}

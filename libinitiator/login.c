@@ -620,6 +620,9 @@ static int step(struct login *l, const struct pdu *p, struct login_out *out)
 		r = params_nego_receive(l->nego, &kv, l->stage, final, why, sizeof(why));
 		if (r == -EPROTO)
 			login_fail(l, ISCSI_ERR_FATAL_LOGIN, "%s", why);
+		else if (r == -E2BIG)
+			login_fail(l, ISCSI_ERR_FATAL_LOGIN, "target sent more keys than we can answer (%d)",
+				   TEXT_MAX_KEYS);
 	}
 	text_list_clear(&kv);
 	text_list_free(&kv);
@@ -631,7 +634,13 @@ static int step(struct login *l, const struct pdu *p, struct login_out *out)
 		if (final)
 			return finish_done(l, p, out);
 	}
-	return next_request(l, out);
+	r = next_request(l, out);
+	/* Our answers to what the target sent, with our offers, exceed what
+	 * one request may carry (TEXT_MAX_KEYS): the target's doing. */
+	if (r == -E2BIG)
+		return login_fail(l, ISCSI_ERR_FATAL_LOGIN, "target sent more keys than one login request can answer (%d)",
+				  TEXT_MAX_KEYS);
+	return r;
 }
 
 /* Runs one decoded response through the engine and turns the outcome

@@ -286,9 +286,23 @@ static int receive_answer(struct params_nego *n, size_t k, const char *v, char *
 	int r;
 
 	if (strcmp(v, "Irrelevant") == 0) {
-		/* §6.2: the key stays at its default; not a failure. */
+		/* §6.2: not a failure. We only offer keys relevant to this
+		 * session, so the outcome is what an unanswered offer gives:
+		 * our offer where it fixes the result alone (AND offered No,
+		 * OR offered Yes: ImmediateData=No must not turn into the
+		 * default Yes), else the default, which for a list must be
+		 * one we accept (a required CRC32C digest must not silently
+		 * become None). */
 		s->state = KS_DONE;
 		s->have_value = false;
+		if ((d->rule == PR_AND && s->offer == 0) || (d->rule == PR_OR && s->offer == 1)) {
+			s->have_value = true;
+			s->value = s->offer;
+		} else if (d->type == PT_LIST && !admissible(d, s->offer, d->def)) {
+			set_err(err, errlen, "target answered %s=Irrelevant and the default %s is not acceptable",
+				d->name, d->values[d->def]);
+			return -EPROTO;
+		}
 		return 0;
 	}
 	if (strcmp(v, "Reject") == 0 || strcmp(v, "NotUnderstood") == 0) {

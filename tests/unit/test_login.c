@@ -305,6 +305,35 @@ START_TEST(test_split_step_and_usage)
 }
 END_TEST
 
+/* Regression: a target that sends more keys than one request can answer
+ * (TEXT_MAX_KEYS NotUnderstood answers plus our offers) made the login
+ * fail as an internal error; it is the target's fault. */
+START_TEST(test_too_many_keys_to_answer)
+{
+	struct login_config c;
+	struct login_out out;
+	struct login *l;
+	char *text = malloc(8192);
+	size_t o = 0;
+
+	ck_assert_ptr_nonnull(text);
+	o += (size_t)snprintf(text + o, 8192 - o, "AuthMethod=None");
+	for (int i = 0; i < 250; i++)
+		o += (size_t)snprintf(text + o, 8192 - o, "|X-k%03d=v", i);
+	ck_assert_uint_lt(o, 8000);
+	base_cfg(&c);
+	l = login_new(&c);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(login_start(l, &out), 0);
+	feed(l, &c, pdu_login_flags(true, false, 0, 1), 1, text, &out);
+	ck_assert_int_eq(out.kind, LOGIN_FAILED);
+	ck_assert_int_eq(out.exit_code, ISCSI_ERR_FATAL_LOGIN);
+	ck_assert_ptr_nonnull(strstr(out.msg, "keys"));
+	login_free(l);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_logout)
 {
 	uint8_t buf[64], rsp[48];
@@ -356,6 +385,7 @@ int main(void)
 	tcase_add_test(api, test_config_check);
 	tcase_add_test(api, test_reflection_across_logins);
 	tcase_add_test(api, test_split_step_and_usage);
+	tcase_add_test(api, test_too_many_keys_to_answer);
 	tcase_add_test(api, test_logout);
 	suite_add_tcase(s, api);
 	sr = srunner_create(s);

@@ -349,8 +349,41 @@ START_TEST(test_reject_irrelevant)
 				 sizeof(err)),
 			 0);
 	ck_assert_int_eq(params_nego_result(n, &p, err, sizeof(err)), 0);
-	ck_assert(p.immediate_data); /* default */
-	ck_assert_uint_eq(p.max_burst_length, 262144);
+	/* AND offered No: No whatever the target says, Irrelevant included
+	 * (the default Yes would have the kernel send immediate data we
+	 * said we would not send). */
+	ck_assert(!p.immediate_data);
+	ck_assert_uint_eq(p.max_burst_length, 262144); /* default */
+	params_nego_free(n);
+}
+END_TEST
+
+/* Regression: HeaderDigest/DataDigest=Irrelevant to a CRC32C-only offer
+ * ended with digests off, although the node demands them. */
+START_TEST(test_irrelevant_digest_required)
+{
+	struct iscsi_params w, p;
+	char err[256], buf[1024];
+	struct params_nego *n;
+
+	params_init_wishes(&w);
+	w.header_digest = ISCSI_DIGEST_CRC32C;
+	n = params_nego_new(&w, ISCSI_SESSION_NORMAL, true);
+	offers(n, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "HeaderDigest=CRC32C"));
+	ck_assert_int_eq(receive(n, "HeaderDigest=Irrelevant", 1, false, err, sizeof(err)), -EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "HeaderDigest"));
+	params_nego_free(n);
+
+	/* With None acceptable, Irrelevant leaves the default None. */
+	w.header_digest = ISCSI_DIGEST_CRC32C_NONE;
+	n = params_nego_new(&w, ISCSI_SESSION_NORMAL, true);
+	offers(n, buf, sizeof(buf));
+	ck_assert_int_eq(receive(n, "HeaderDigest=Irrelevant|InitialR2T=Irrelevant", 1, false, err, sizeof(err)), 0);
+	ck_assert_int_eq(params_nego_result(n, &p, err, sizeof(err)), 0);
+	ck_assert_uint_eq(p.header_digest, ISCSI_DIGEST_NONE);
+	/* OR offered No: the default Yes stands. */
+	ck_assert(p.initial_r2t);
 	params_nego_free(n);
 }
 END_TEST
@@ -444,6 +477,7 @@ int main(void)
 	tcase_add_test(tc, test_min_max_answers);
 	tcase_add_test(tc, test_wish_caps_xmit);
 	tcase_add_test(tc, test_reject_irrelevant);
+	tcase_add_test(tc, test_irrelevant_digest_required);
 	tcase_add_test(tc, test_proposals);
 	tcase_add_test(tc, test_renegotiation);
 	suite_add_tcase(s, tc);
