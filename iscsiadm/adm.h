@@ -73,6 +73,9 @@ struct adm {
 	bool show_secrets;           /* -S */
 	bool no_wait;                /* -W */
 	bool json;                   /* -j / --json */
+	bool wait_devices;           /* --wait-devices: logins answer once the disks exist */
+	bool ordered;                /* --ordered: log in all, then scan one session at a
+				      * time in target/portal/iface order (stable sdX names) */
 	const char *root;            /* --root */
 	const char *sysfs_root;      /* --sysfs / $ISCSI_SYSFS_ROOT; NULL: /sys */
 

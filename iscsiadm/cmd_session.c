@@ -62,15 +62,18 @@ static int rescan(struct adm *a, struct sess_view *v, size_t n, bool all)
 	return 0;
 }
 
+/* Statistics come from the kernel (GET_STATS) through iscsid. */
 static int stats(struct adm *a, const struct sess_view *v, size_t n)
 {
-	(void)a;
-	(void)v;
-	/* Statistics come from the kernel (GET_STATS) through iscsid, which
-	 * has no request for them yet: say so rather than print zeros. */
-	if (n)
-		adm_err("session statistics are not supported yet: iscsid has no statistics request");
-	return ISCSI_ERR_OP_NOT_SUPP;
+	char what[600];
+	int first = 0;
+	for (size_t i = 0; i < n; i++) {
+		node_session_what(&v[i], what, sizeof(what));
+		int r = ctl_print_stats(a, v[i].s.sid, what);
+		if (r && !first)
+			first = r;
+	}
+	return first;
 }
 
 int cmd_session(struct adm *a)

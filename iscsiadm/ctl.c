@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,23 @@ struct login_pool {
 	size_t n;
 	atomic_size_t next;
 };
+
+/* The DEVICE fields of an answer as "sdb sdc". */
+static void collect_devices(const struct ipc_fields *f, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->v[i].tag != IPC_TAG_DEVICE || !f->v[i].str)
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", f->v[i].str);
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[used] = '\0';
+			return;
+		}
+		used += (size_t)n;
+	}
+}
 
 static void login_one(struct adm *a, struct ctl_login *l)
 {
@@ -60,7 +78,8 @@ static void login_one(struct adm *a, struct ctl_login *l)
 			rep.message[0] = '\0';
 		}
 	} else {
-		l->status = ipc_client_login(a->paths.control_socket, text, 0, &rep);
+		uint32_t flags = (a->wait_devices ? IPC_LOGIN_WAIT_DEVICES : 0) | (a->ordered ? IPC_LOGIN_NO_SCAN : 0);
+		l->status = ipc_client_login(a->paths.control_socket, text, flags, &rep);
 	}
 	explicit_bzero(text, len);
 	free(text);
@@ -68,6 +87,8 @@ static void login_one(struct adm *a, struct ctl_login *l)
 	uint32_t sid;
 	if (l->status == 0 && rep.msg && ipc_get_u32(&rep.msg->fields, IPC_TAG_SID, &sid) == 0)
 		l->sid = sid;
+	if (l->status == 0 && rep.msg)
+		collect_devices(&rep.msg->fields, l->devices, sizeof(l->devices));
 	ipc_reply_free(&rep);
 }
 
@@ -105,6 +126,51 @@ int ctl_login_many(struct adm *a, struct ctl_login *v, size_t n)
 	return 0;
 }
 
+/* Sorting key of --ordered: target, portal, iface. */
+static int cmp_login(const void *x, const void *y)
+{
+	const struct node_rec *a = (*(const struct ctl_login *const *)x)->rec;
+	const struct node_rec *b = (*(const struct ctl_login *const *)y)->rec;
+	int c = strcmp(a->name, b->name);
+	if (!c)
+		c = strcmp(a->conn.address, b->conn.address);
+	if (!c)
+		c = a->conn.port - b->conn.port;
+	if (!c)
+		c = strcmp(a->iface.name, b->iface.name);
+	return c;
+}
+
+/* --ordered: the logins ran without scanning; attach the disks now, one
+ * session after the other in a fixed order. sd names its disks in the
+ * order they are probed, and parallel scans race (DESIGN.md), so this
+ * order gives the same names on every boot. Each RESCAN answers once
+ * the session's disks have their device nodes. */
+static void scan_in_order(struct adm *a, struct ctl_login *v, size_t n)
+{
+	struct ctl_login **order = calloc(n ? n : 1, sizeof(*order));
+	size_t k = 0;
+	if (!order) {
+		adm_err("out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].status == 0 && v[i].sid && v[i].rec->session.scan != REC_SCAN_MANUAL)
+			order[k++] = &v[i];
+	qsort(order, k, sizeof(*order), cmp_login);
+	for (size_t i = 0; i < k; i++) {
+		struct ipc_reply rep;
+		memset(&rep, 0, sizeof(rep));
+		int r = ipc_client_rescan(a->paths.control_socket, &order[i]->sid, &rep);
+		if (r == 0 && rep.msg)
+			collect_devices(&rep.msg->fields, order[i]->devices, sizeof(order[i]->devices));
+		else if (r)
+			adm_err("scan of session %u failed: %s", order[i]->sid, rep.message[0] ? rep.message : iscsi_err_str(r));
+		ipc_reply_free(&rep);
+	}
+	free(order);
+}
+
 int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n)
 {
 	struct ctl_login *v = calloc(n ? n : 1, sizeof(*v));
@@ -122,11 +188,15 @@ int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n)
 	}
 	fflush(stdout);
 	ctl_login_many(a, v, n);
+	if (a->ordered)
+		scan_in_order(a, v, n);
 	for (size_t i = 0; i < n; i++) {
 		ctl_node_what(recs[i], what, sizeof(what));
 		if (v[i].status == 0) {
 			if (!v[i].queued)
 				adm_info(a, "Login to %s successful.", what);
+			if (!v[i].queued && a->wait_devices)
+				adm_info(a, "Attached disks: %s", v[i].devices[0] ? v[i].devices : "(none)");
 			continue;
 		}
 		adm_err("Could not login to %s.", what);
@@ -139,6 +209,43 @@ int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n)
 	}
 	free(v);
 	return first;
+}
+
+struct logout_pool {
+	struct adm *a;
+	struct ctl_logout *v;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void *logout_worker(void *data)
+{
+	struct logout_pool *p = data;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->n)
+			return NULL;
+		p->v[i].status = ctl_logout_sid(p->a, p->v[i].sid, p->v[i].message, sizeof(p->v[i].message));
+	}
+}
+
+void ctl_logout_many(struct adm *a, struct ctl_logout *v, size_t n)
+{
+	struct logout_pool pool = { .a = a, .v = v, .n = n };
+	pthread_t th[CTL_MAX_PARALLEL];
+	size_t nth = n < CTL_MAX_PARALLEL ? n : CTL_MAX_PARALLEL, started = 0;
+
+	atomic_init(&pool.next, 0);
+	for (size_t i = 0; i < nth; i++) {
+		if (pthread_create(&th[i], NULL, logout_worker, &pool))
+			break;
+		started++;
+	}
+	if (started == 0)
+		logout_worker(&pool);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
 }
 
 int ctl_logout_sid(struct adm *a, uint32_t sid, char *msg, size_t msglen)
@@ -215,6 +322,39 @@ int ctl_rescan(struct adm *a, const uint32_t *sid, char *msg, size_t msglen)
 	snprintf(msg, msglen, "%s", rep.message);
 	ipc_reply_free(&rep);
 	return r;
+}
+
+int ctl_print_stats(struct adm *a, uint32_t sid, const char *what)
+{
+	struct ipc_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	int r = ipc_client_session_stats(a->paths.control_socket, sid, &rep);
+	if (r) {
+		adm_err("Could not get session stats for %s: %s", what, rep.message[0] ? rep.message : iscsi_err_str(r));
+		ipc_reply_free(&rep);
+		return r;
+	}
+	printf("Stats for session %s\n", what);
+	printf("iSCSI SNMP:\n");
+	bool ext = false;
+	const struct ipc_fields *f = rep.msg ? &rep.msg->fields : NULL;
+	for (size_t i = 0; f && i < f->n; i++) {
+		const struct ipc_field *fl = &f->v[i];
+		uint64_t v = 0;
+		uint32_t x = 0;
+		const char *name;
+		if (fl->tag != IPC_TAG_STAT || !fl->group || !(name = ipc_get_str(fl->group, IPC_TAG_STAT_NAME)))
+			continue;
+		(void)ipc_get_u64(fl->group, IPC_TAG_STAT_VALUE, &v);
+		if (ipc_get_u32(fl->group, IPC_TAG_STAT_EXTENDED, &x) == 0 && x && !ext) {
+			printf("iSCSI Extended:\n");
+			ext = true;
+		}
+		printf("\t%s: %llu\n", name, (unsigned long long)v);
+	}
+	ipc_reply_free(&rep);
+	return 0;
 }
 
 int ctl_stop_daemon(struct adm *a)

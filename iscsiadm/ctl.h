@@ -18,12 +18,15 @@
 /* -W: how long an immediate refusal may take to come back. */
 #define CTL_NO_WAIT_MS 500
 
+#define CTL_DEVICES_MAX 1024
+
 struct ctl_login {
 	const struct node_rec *rec;
 	int status;                        /* exit code; 0 = logged in */
 	char message[IPC_MESSAGE_MAX + 1];
 	uint32_t sid;
 	bool queued;                       /* -W: sent, answer not awaited */
+	char devices[CTL_DEVICES_MAX];     /* "sdb sdc" (--wait-devices, --ordered) */
 };
 
 /* Sends every login request before waiting for any answer (up to
@@ -42,6 +45,16 @@ void ctl_node_what(const struct node_rec *r, char *buf, size_t len);
 /* Logout of one session (sid != 0) or of every session of a node. */
 int ctl_logout_sid(struct adm *a, uint32_t sid, char *msg, size_t msglen);
 
+struct ctl_logout {
+	uint32_t sid;
+	int status;                        /* exit code; 0 = logged out */
+	char message[IPC_MESSAGE_MAX + 1];
+};
+
+/* Logouts of many sessions, up to CTL_MAX_PARALLEL at once (iscsid runs
+ * them side by side); fills status/message of each. */
+void ctl_logout_many(struct adm *a, struct ctl_logout *v, size_t n);
+
 /* iscsid's view of one session: "LOGGED IN"/"NO CHANGE"... "" when the
  * daemon does not know it or is not running. */
 struct ctl_state {
@@ -56,6 +69,9 @@ int ctl_session_states(struct adm *a, struct ctl_state **ret, size_t *ret_n);
 
 /* sid NULL: every session. Exit code; msg says why on failure. */
 int ctl_rescan(struct adm *a, const uint32_t *sid, char *msg, size_t msglen);
+
+/* -s: "Stats for session [...]" and the kernel's counters. Exit code. */
+int ctl_print_stats(struct adm *a, uint32_t sid, const char *what);
 
 /* -k 0 */
 int ctl_stop_daemon(struct adm *a);

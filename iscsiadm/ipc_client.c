@@ -332,6 +332,14 @@ int ipc_client_rescan(const char *path, const uint32_t *sid, struct ipc_reply *r
 	return call_writer(path, &w, ret);
 }
 
+int ipc_client_session_stats(const char *path, uint32_t sid, struct ipc_reply *ret)
+{
+	struct ipc_writer w;
+	writer_start(&w, IPC_MSG_SESSION_STATS);
+	ipc_put_u32(&w, IPC_TAG_SID, sid);
+	return call_writer(path, &w, ret);
+}
+
 int ipc_client_reload(const char *path, struct ipc_reply *ret)
 {
 	struct ipc_writer w;

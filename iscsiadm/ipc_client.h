@@ -59,6 +59,7 @@ int ipc_client_logout_node(const char *path, const char *target, const char *por
 int ipc_client_session_state(const char *path, struct ipc_reply *ret);
 /* sid NULL: every session. */
 int ipc_client_rescan(const char *path, const uint32_t *sid, struct ipc_reply *ret);
+int ipc_client_session_stats(const char *path, uint32_t sid, struct ipc_reply *ret);
 int ipc_client_reload(const char *path, struct ipc_reply *ret);
 int ipc_client_stop(const char *path, struct ipc_reply *ret);
 

@@ -24,6 +24,8 @@
 enum {
 	OPT_ROOT = 0x100,
 	OPT_SYSFS,
+	OPT_WAIT_DEVICES,
+	OPT_ORDERED,
 };
 
 static const char short_options[] = "RlDVhjm:a:b:c:C:p:P:T:H:i:I:U:k:L:d:r:n:v:o:sSt:ux:A:W";
@@ -63,6 +65,8 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "sysfs", required_argument, NULL, OPT_SYSFS },
+	{ "wait-devices", no_argument, NULL, OPT_WAIT_DEVICES },
+	{ "ordered", no_argument, NULL, OPT_ORDERED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,7 +111,13 @@ static void usage(FILE *f)
 	      "                    database, the lock and iscsid's socket under DIR\n"
 	      "                    (also $ISCSI_ROOT)\n"
 	      "  --sysfs DIR       read sessions and hosts from DIR instead of /sys\n"
-	      "                    (also $ISCSI_SYSFS_ROOT)\n", f);
+	      "                    (also $ISCSI_SYSFS_ROOT)\n"
+	      "Options this iscsiadm adds to -m node -l / -L:\n"
+	      "  --wait-devices    return once every disk of the session has its /dev\n"
+	      "                    node, and print the disks' names\n"
+	      "  --ordered         log in to all, then attach the disks one session at\n"
+	      "                    a time, sorted by target, portal and iface, so that\n"
+	      "                    sdX names come out the same on every boot\n", f);
 }
 
 static void try_help(void)
@@ -268,6 +278,12 @@ static int run(struct adm *a, int argc, char **argv)
 		case OPT_SYSFS:
 			a->sysfs_root = optarg;
 			break;
+		case OPT_WAIT_DEVICES:
+			a->wait_devices = true;
+			break;
+		case OPT_ORDERED:
+			a->ordered = true;
+			break;
 		case 'V':
 			printf("iscsiadm version %s\n", PACKAGE_VERSION);
 			return 0;
@@ -320,6 +336,10 @@ static int run(struct adm *a, int argc, char **argv)
 		return ISCSI_ERR_INVAL;
 	}
 	a->mode = modes[m].mode;
+	if ((a->wait_devices || a->ordered) && a->mode != ADM_MODE_NODE) {
+		adm_err("--wait-devices and --ordered go with -m node --login/--loginall");
+		return ISCSI_ERR_INVAL;
+	}
 	for (int c = 1; c < 128; c++) {
 		if (!seen[c] || strchr("mjhV", c))
 			continue;

@@ -24,28 +24,37 @@ void node_session_what(const struct sess_view *v, char *buf, size_t len)
 
 int node_logout_sessions(struct adm *a, const struct sess_view *v, size_t n)
 {
-	char what[600], msg[IPC_MESSAGE_MAX + 1];
+	char what[600];
 	int first = 0;
+	struct ctl_logout *lo = calloc(n ? n : 1, sizeof(*lo));
 
+	if (!lo) {
+		adm_err("out of memory");
+		return ISCSI_ERR_NOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		node_session_what(&v[i], what, sizeof(what));
 		adm_info(a, "Logging out of session %s", what);
+		lo[i].sid = v[i].s.sid;
 	}
 	fflush(stdout);
+	/* all at once, as open-iscsi sends them: iscsid runs them in parallel */
+	ctl_logout_many(a, lo, n);
 	for (size_t i = 0; i < n; i++) {
+		int r = lo[i].status;
 		node_session_what(&v[i], what, sizeof(what));
-		int r = ctl_logout_sid(a, v[i].s.sid, msg, sizeof(msg));
 		if (r == 0) {
 			adm_info(a, "Logout of %s successful.", what);
 			continue;
 		}
 		adm_err("Could not logout of %s.", what);
 		adm_err("initiator reported error (%d - %s)", r, iscsi_err_str(r));
-		if (msg[0] && strcmp(msg, iscsi_err_str(r)))
-			adm_err("%s", msg);
+		if (lo[i].message[0] && strcmp(lo[i].message, iscsi_err_str(r)))
+			adm_err("%s", lo[i].message);
 		if (!first)
 			first = r;
 	}
+	free(lo);
 	return first;
 }
 
@@ -251,8 +260,14 @@ int node_session_ops(struct adm *a, struct nodedb *db, const struct node_filter 
 			}
 		}
 	} else {
-		adm_err("session statistics are not supported yet: iscsid has no statistics request");
-		r = ISCSI_ERR_OP_NOT_SUPP;
+		char what[600];
+		r = 0;
+		for (size_t i = 0; i < k; i++) {
+			node_session_what(&v[i], what, sizeof(what));
+			int e = ctl_print_stats(a, v[i].s.sid, what);
+			if (e && !r)
+				r = e;
+		}
 	}
 	sessions_free(v, n);
 	return r;

@@ -355,12 +355,8 @@ void kctx_free(struct kctx *k)
 	k->stopping = true;
 	/* sessions stay in the kernel; logins that never finished are
 	 * cleaned up so that no half-made session is left behind */
-	while (k->sessions) {
-		struct ksession *ks = k->sessions;
-		ks_fsm(ks, KE_STOP);
-		if (k->sessions == ks)          /* KE_STOP always ends in DEAD */
-			ks_free(ks);
-	}
+	while (k->sessions)
+		ks_fsm(k->sessions, KE_STOP);   /* every state: -> DEAD, freed */
 	kscan_free_all(k, ISCSI_ERR_INTERNAL, "iscsid is stopping");
 	deliver_finished(k);
 	evq_clear(k);

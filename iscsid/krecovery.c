@@ -9,6 +9,7 @@
 
 #include "errors.h"
 #include "iscsi_if.h"
+#include "kasync.h"
 #include "ksession.h"
 #include "log.h"
 #include "login.h"
@@ -16,8 +17,6 @@
 #include "pdu.h"
 #include "scan.h"
 #include "sysfs.h"
-
-#define T2W_MAX 3600u            /* RFC 7143 §13.15: DefaultTime2Wait range */
 
 static void stop_recover(struct ksession *ks)
 {
@@ -46,7 +45,6 @@ enum ks_event krec_attempt_failed(struct ksession *ks)
 	uint64_t delay;
 
 	kconn_close(ks);
-	stop_recover(ks);
 	ks_what(ks, what, sizeof(what));
 	if (!ks->ever_logged_in) {
 		/* initial login: fatal errors end it; transient ones are
@@ -70,6 +68,9 @@ enum ks_event krec_attempt_failed(struct ksession *ks)
 		ks_fail(ks, ISCSI_ERR_TRANS, true, "reconnecting failed %u times", ks->attempts);
 		return KE_GIVE_UP;
 	}
+	/* trying again: the kernel lets go of the old socket (giving up
+	 * leaves that to STOP_CONN TERM) */
+	stop_recover(ks);
 	if (!ks->err.now)
 		ks->attempts++;
 	if (!ks->err.redirect) {
@@ -159,73 +160,50 @@ enum ks_event krec_send_logout(struct ksession *ks)
 
 void krec_logout_rsp(struct ksession *ks, const uint8_t *pdu, size_t len)
 {
-	struct pdu p;
-	if (len < ISCSI_BHS_LEN ||
-	    pdu_decode_split(pdu, pdu + ISCSI_BHS_LEN, len - ISCSI_BHS_LEN, PDU_DIR_TO_INITIATOR, NULL, &p, NULL) < 0)
+	uint8_t response;
+	unsigned t2w;
+	if (kasync_logout_rsp(pdu, len, &response, &t2w) < 0)
 		return;
-	if (p.response != ISCSI_LOGOUT_RSP_OK)
-		log_warnx("session %" PRIu32 ": Logout Response %u", ks->sid, p.response);
+	if (response != ISCSI_LOGOUT_RSP_OK)
+		log_warnx("session %" PRIu32 ": Logout Response %u", ks->sid, response);
 	/* before logging in again after a logout the target asked for */
-	ks->time2wait = p.time2wait > T2W_MAX ? T2W_MAX : p.time2wait;
-}
-
-/* SCSI sense in an Async Message's data: SenseLength (2 bytes), then the
- * sense data, fixed (0x70/0x71: ASC at 12) or descriptor format
- * (0x72/0x73: ASC at 2). */
-static bool sense_luns_changed(const uint8_t *d, size_t len)
-{
-	if (len < 2)
-		return false;
-	size_t sl = (size_t)d[0] << 8 | d[1];
-	const uint8_t *s = d + 2;
-	if (sl > len - 2)
-		sl = len - 2;
-	if (sl < 1)
-		return false;
-	unsigned code = s[0] & 0x7f;
-	size_t at = code == 0x72 || code == 0x73 ? 2 : 12;
-	/* 3F/0E: REPORTED LUNS DATA HAS CHANGED */
-	return sl > at + 1 && s[at] == 0x3f && s[at + 1] == 0x0e;
+	ks->time2wait = t2w;
 }
 
 void krec_async(struct ksession *ks, const uint8_t *pdu, size_t len)
 {
-	struct pdu p;
+	struct kasync a;
 	char what[700];
 
-	if (len < ISCSI_BHS_LEN ||
-	    pdu_decode_split(pdu, pdu + ISCSI_BHS_LEN, len - ISCSI_BHS_LEN, PDU_DIR_TO_INITIATOR, NULL, &p, NULL) < 0) {
+	if (kasync_parse(pdu, len, &a) < 0) {
 		log_warnx("session %" PRIu32 ": malformed Async Message ignored", ks->sid);
 		return;
 	}
 	ks_what(ks, what, sizeof(what));
-	switch (p.async_event) {
-	case ISCSI_ASYNC_SCSI_EVENT:
-		if (sense_luns_changed(p.data, p.data_len)) {
-			log_info("%s: target reports REPORTED LUNS DATA HAS CHANGED", what);
-			if (ks->rec.session.scan == REC_SCAN_AUTO && ks->state == KS_LOGGED_IN &&
-			    kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
-				log_warnx("%s: cannot start a scan", what);
-		}
+	switch (a.action) {
+	case KASYNC_RESCAN:
+		log_info("%s: target reports REPORTED LUNS DATA HAS CHANGED", what);
+		if (ks->rec.session.scan == REC_SCAN_AUTO && ks->state == KS_LOGGED_IN &&
+		    kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
+			log_warnx("%s: cannot start a scan", what);
 		break;
-	case ISCSI_ASYNC_LOGOUT_REQUEST:
+	case KASYNC_LOGOUT:
 		log_info("%s: target requests a logout", what);
 		ks_fsm(ks, KE_ASYNC_LOGOUT);
 		break;
-	case ISCSI_ASYNC_DROP_CONNECTION:
-	case ISCSI_ASYNC_DROP_ALL:
-		/* the target drops the connection; Parameter2 is Time2Wait */
-		ks->time2wait = p.async_param[1] > T2W_MAX ? T2W_MAX : p.async_param[1];
-		log_info("%s: target drops the connection (Time2Wait %u s)", what, ks->time2wait);
+	case KASYNC_DROPPING:
+		/* the CONN_ERROR follows; reconnect after Time2Wait */
+		ks->time2wait = a.time2wait;
+		log_info("%s: target drops the connection (Time2Wait %u s)", what, a.time2wait);
 		break;
-	case ISCSI_ASYNC_NEGOTIATE:
-		/* renegotiation: open-iscsi drops the connection and logs in
-		 * again, which negotiates everything afresh */
+	case KASYNC_RENEGOTIATE:
+		/* open-iscsi drops the connection and logs in again, which
+		 * negotiates everything afresh */
 		log_info("%s: target requests parameter negotiation; logging in again", what);
 		ks_fsm(ks, KE_DROP);
 		break;
 	default:
-		log_debug(1, "%s: Async Message event %u ignored", what, p.async_event);
+		log_debug(1, "%s: Async Message event %u ignored", what, a.event);
 		break;
 	}
 }

@@ -209,7 +209,7 @@ static void check_devices(struct kscan *sc)
 {
 	char **names = NULL;
 	size_t n = 0;
-	char why[PATH_MAX + 64] = "";
+	char why[512] = "";
 	int r = kscan_devices(sc->k->sysfs, sc->k->devdir, sc->sid, &names, &n, why, sizeof(why));
 	if (r == 0 && loop_now_ms() < sc->deadline) {
 		(void)loop_timer_arm(sc->k->loop, &sc->timer, KS_DEVPOLL_MS);

@@ -116,7 +116,25 @@ static enum ks_event a_login_conn_error(struct ksession *ks)
 	/* Events arrive in order: a Login Response sent before the target
 	 * closed the connection has been handled already (LIO answers a
 	 * CHAP failure with 0x0201 and closes at once). */
-	ks_fail(ks, ISCSI_ERR_TRANS, false, "the connection closed during login");
+	if (ks->rsp_seen) {
+		ks->silent_drops = 0;
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "the connection closed during login");
+		return KE_FAIL;
+	}
+	/* Closed without a word in answer to our first Login Request, which
+	 * is all security negotiation: LIO does this when the AuthMethod we
+	 * offer is not one it accepts (it requires CHAP and we have no
+	 * credentials). Once may be the network; twice is the target
+	 * refusing us. */
+	if (++ks->silent_drops >= 2 && !ks->ever_logged_in) {
+		ks_fail(ks, ISCSI_ERR_LOGIN_AUTH_FAILED, true,
+			"the target closed the connection without answering the login, twice: it refused our "
+			"authentication (%s)",
+			ks->rec.session.auth.username[0] ? "CHAP" : "no CHAP credentials configured");
+		return KE_FAIL;
+	}
+	ks_fail(ks, ISCSI_ERR_TRANS, false, "the target closed the connection without answering the login");
+	ks->err.now = ks->silent_drops < 2;
 	return KE_FAIL;
 }
 

@@ -49,7 +49,7 @@ struct kscan;
 #define KS_BACKOFF_MAX_MS      8000u  /* ... up to this */
 #define KS_PUMP_BATCH          256    /* events per pump run before yielding */
 #define KS_DEVWAIT_MS          30000u /* waiting for block devices after a scan */
-#define KS_DEVPOLL_MS          50u
+#define KS_DEVPOLL_MS          20u
 #define KS_UNBIND_MIN_MS       30000u /* SCSI target removal may flush caches */
 #define KS_MAX_DEVICES         256    /* names reported per request */
 
@@ -148,6 +148,8 @@ struct ksession {
 	struct iscsi_params neg;        /* negotiated on the leading login */
 	bool have_neg;
 
+	bool rsp_seen;                  /* a Login Response came in this attempt */
+	unsigned silent_drops;          /* attempts the target closed without answering */
 	uint64_t first_connect_ms;      /* initial login budget starts here */
 	unsigned attempts;              /* since the last success */
 	unsigned backoff_ms;

@@ -1,0 +1,261 @@
+/* A scripted kernel for iscsid tests (fake_kernel.h). */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_kernel.h"
+#include "fake_sysfs.h"
+#include "iscsi_if.h"
+
+enum { EV = 16, U = 32, R = 56, PL = 72 };
+
+static void wr32(uint8_t *b, size_t off, uint32_t v)
+{
+	memcpy(b + off, &v, 4);
+}
+
+static uint32_t rd32(const uint8_t *b, size_t off)
+{
+	uint32_t v;
+	memcpy(&v, b + off, 4);
+	return v;
+}
+
+/* ---- the scripted kernel and target ---- */
+
+struct fk fk;
+
+void fk_push(const void *buf, size_t len)
+{
+	ck_assert_uint_lt(fk.tail, QMAX);
+	fk.q[fk.tail] = malloc(len);
+	ck_assert_ptr_nonnull(fk.q[fk.tail]);
+	memcpy(fk.q[fk.tail], buf, len);
+	fk.qlen[fk.tail++] = len;
+	uint64_t one = 1;
+	ck_assert_int_eq(write(fk.efd, &one, 8), 8);
+}
+
+void fk_event(uint32_t type, uint32_t sid, uint32_t r1, uint32_t r2, const void *payload, size_t plen)
+{
+	uint8_t b[PL + 48 + 8192];
+	memset(b, 0, PL);
+	wr32(b, 0, (uint32_t)(PL + plen));
+	wr32(b, EV, type);
+	wr32(b, R, sid);
+	wr32(b, R + 4, r1);
+	wr32(b, R + 8, r2);
+	if (plen)
+		memcpy(b + PL, payload, plen);
+	fk_push(b, PL + plen);
+}
+
+void fk_conn_error(uint32_t sid, uint32_t err)
+{
+	fk_event(ISCSI_KEVENT_CONN_ERROR, sid, 0, err, NULL, 0);
+}
+
+/* a target PDU as RECV_PDU: BHS + DataSegmentLength bytes */
+void fk_recv_pdu(uint32_t sid, const struct pdu *p)
+{
+	uint8_t buf[48 + 8192];
+	ck_assert_int_eq(pdu_encode_bhs(p, NULL, buf), 0);
+	if (p->data_len)
+		memcpy(buf + 48, p->data, p->data_len);
+	fk_event(ISCSI_KEVENT_RECV_PDU, sid, 0, 0, buf, 48 + p->data_len);
+}
+
+static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr)
+{
+	struct pdu rq, rs;
+	ck_assert_int_eq(pdu_decode_bhs(reqhdr, PDU_DIR_TO_TARGET, NULL, &rq, NULL), 0);
+	if (fk.close_silently) {
+		fk_conn_error(sid, ISCSI_IF_ERR_TCP_CONN_CLOSE);
+		return;
+	}
+	unsigned csg = pdu_login_csg(&rq), nsg = pdu_login_nsg(&rq);
+	memset(&rs, 0, sizeof(rs));
+	rs.opcode = ISCSI_OP_LOGIN_RSP;
+	memcpy(rs.isid, rq.isid, 6);
+	rs.itt = 0x0000007fu;         /* the kernel's login task, not ours */
+	rs.statsn = fk.statsn++;
+	rs.exp_cmdsn = rq.cmdsn;
+	rs.max_cmdsn = rq.cmdsn + 32;
+	if (fk.redirect_port) {
+		/* RFC 7143 §11.13.5: 0x0101 / 0x0102 with TargetAddress */
+		char ta[64];
+		int n = snprintf(ta, sizeof(ta), "TargetAddress=127.0.0.1:%d,1", fk.redirect_port);
+		rs.status_class = 0x01;
+		rs.status_detail = fk.redirect_permanent ? 0x02 : 0x01;
+		rs.flags = pdu_login_flags(false, false, csg, 0);
+		rs.data = (const uint8_t *)ta;
+		rs.data_len = (uint32_t)n + 1;
+		fk.redirect_port = 0;
+		fk_recv_pdu(sid, &rs);
+		return;
+	}
+	if (fk.fail_class || (fk.refuse_tsih && rq.tsih)) {
+		rs.status_class = fk.fail_class ? fk.fail_class : 0x02;
+		rs.status_detail = fk.fail_class ? fk.fail_detail : 0x0a;
+		rs.flags = pdu_login_flags(false, false, csg, 0);
+		fk_recv_pdu(sid, &rs);
+		return;
+	}
+	static const char sec[] = "AuthMethod=None\0TargetPortalGroupTag=1";
+	static const char op[] = "HeaderDigest=None\0DataDigest=None\0MaxRecvDataSegmentLength=65536";
+	rs.flags = pdu_login_flags(true, false, csg, nsg);
+	rs.tsih = nsg == ISCSI_STAGE_FULL ? 0x1234 : rq.tsih;
+	rs.data = (const uint8_t *)(csg == ISCSI_STAGE_SECURITY ? sec : op);
+	rs.data_len = csg == ISCSI_STAGE_SECURITY ? sizeof(sec) : sizeof(op);
+	fk_recv_pdu(sid, &rs);
+}
+
+static void fk_logout_rsp(uint32_t sid)
+{
+	struct pdu rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.opcode = ISCSI_OP_LOGOUT_RSP;
+	rs.flags = ISCSI_FLAG_FINAL;
+	rs.itt = 0x80;
+	rs.statsn = fk.statsn++;
+	fk_recv_pdu(sid, &rs);
+}
+
+static void fk_stats(uint32_t sid, uint32_t cid)
+{
+	uint8_t b[PL + sizeof(struct iscsi_stats) + 72];
+	struct iscsi_stats st;
+	memset(b, 0, sizeof(b));
+	memset(&st, 0, sizeof(st));
+	st.txdata_octets = 1000;
+	st.scsicmd_pdus = 7;
+	st.custom_length = 1;
+	wr32(b, 0, sizeof(b));
+	wr32(b, EV, ISCSI_UEVENT_GET_STATS);
+	wr32(b, U, sid);
+	wr32(b, U + 4, cid);
+	memcpy(b + PL, &st, sizeof(st));
+	snprintf((char *)b + PL + sizeof(st), 64, "eh_abort_cnt");
+	uint64_t v = 3;
+	memcpy(b + PL + sizeof(st) + 64, &v, 8);
+	fk_push(b, sizeof(b));
+}
+
+ssize_t fk_send(void *io_data, const void *buf, size_t len)
+{
+	const uint8_t *m = buf;
+	uint8_t rep[PL];
+	(void)io_data;
+	ck_assert_uint_ge(len, PL);
+	ck_assert_uint_lt(fk.nreq, RMAX);
+	struct req *rq = &fk.reqs[fk.nreq++];
+	memset(rq, 0, sizeof(*rq));
+	rq->type = rd32(m, EV);
+	rq->sid = rd32(m, U);
+	memcpy(rep, m, PL);
+	wr32(rep, 0, PL);
+	memset(rep + R, 0, 16);
+	bool reply = true;
+	switch (rq->type) {
+	case ISCSI_UEVENT_CREATE_SESSION: {
+		uint32_t sid = fk.next_sid++, host = fk.next_host++;
+		fake_add_host(fk.sysfs, host);
+		fake_add_session(fk.sysfs, host, sid, "LOGGED_IN");
+		fake_add_conn(fk.sysfs, host, sid, 0);
+		wr32(rep, R, sid);
+		wr32(rep, R + 4, host);
+		break;
+	}
+	case ISCSI_UEVENT_CREATE_CONN:
+		wr32(rep, R, rq->sid);
+		wr32(rep, R + 4, rd32(m, U + 4));
+		break;
+	case ISCSI_UEVENT_SET_PARAM: {
+		rq->param = rd32(m, U + 8);
+		size_t vl = rd32(m, U + 12);
+		if (vl > sizeof(rq->value))
+			vl = sizeof(rq->value);
+		memcpy(rq->value, m + PL, vl);
+		rq->value[sizeof(rq->value) - 1] = '\0';
+		break;
+	}
+	case ISCSI_UEVENT_STOP_CONN:
+		rq->flag = rd32(m, U + 16);
+		break;
+	case ISCSI_UEVENT_SEND_PDU:
+		memcpy(rq->bhs, m + PL, 48);
+		break;
+	case ISCSI_UEVENT_GET_STATS:
+		reply = false;
+		break;
+	default:
+		break;
+	}
+	if (reply)
+		fk_push(rep, PL);
+	if (rq->type == ISCSI_UEVENT_START_CONN && fk.lun_on_start)
+		fake_add_lun(fk.sysfs, fk.next_host - 1, rq->sid, 0, "running\n", fk.lun_on_start);
+	/* what the kernel and the target do next */
+	if (rq->type == ISCSI_UEVENT_SEND_PDU && (rq->bhs[0] & 0x3f) == ISCSI_OP_LOGIN_REQ)
+		fk_login_rsp(rq->sid, rq->bhs);
+	else if (rq->type == ISCSI_UEVENT_SEND_PDU && (rq->bhs[0] & 0x3f) == ISCSI_OP_LOGOUT_REQ)
+		fk_logout_rsp(rq->sid);
+	else if (rq->type == ISCSI_UEVENT_UNBIND_SESSION)
+		fk_event(ISCSI_KEVENT_UNBIND_SESSION, rq->sid, 0, 0, NULL, 0);
+	else if (rq->type == ISCSI_UEVENT_GET_STATS)
+		fk_stats(rq->sid, rd32(m, U + 4));
+	return (ssize_t)len;
+}
+
+ssize_t fk_recv(void *io_data, void *buf, size_t cap)
+{
+	(void)io_data;
+	if (fk.head == fk.tail)
+		return -EAGAIN;
+	size_t n = fk.qlen[fk.head];
+	ck_assert_uint_le(n, cap);
+	memcpy(buf, fk.q[fk.head], n);
+	free(fk.q[fk.head]);
+	fk.head++;
+	if (fk.head == fk.tail) {
+		uint64_t v;
+		(void)!read(fk.efd, &v, 8);
+	}
+	return (ssize_t)n;
+}
+
+size_t count(uint32_t type)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fk.nreq; i++)
+		n += fk.reqs[i].type == type;
+	return n;
+}
+
+const struct req *last(uint32_t type)
+{
+	for (size_t i = fk.nreq; i-- > 0;)
+		if (fk.reqs[i].type == type)
+			return &fk.reqs[i];
+	return NULL;
+}
+
+const struct req *last_param(uint32_t param)
+{
+	for (size_t i = fk.nreq; i-- > 0;)
+		if (fk.reqs[i].type == ISCSI_UEVENT_SET_PARAM && fk.reqs[i].param == param)
+			return &fk.reqs[i];
+	return NULL;
+}
+
+ssize_t index_of(uint32_t type, size_t from)
+{
+	for (size_t i = from; i < fk.nreq; i++)
+		if (fk.reqs[i].type == type)
+			return (ssize_t)i;
+	return -1;
+}
+

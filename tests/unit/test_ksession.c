@@ -1,0 +1,713 @@
+/* iscsid's kernel session path (iscsid/ksession.h) against a scripted
+ * kernel: NETLINK_ISCSI through nl_iscsi_open_io(), a fake sysfs tree,
+ * and a real TCP listener on loopback for the connect. The scripted
+ * kernel answers requests at once (as the real one does, reference
+ * §1.2) and plays the target: Login Requests sent with SEND_PDU come
+ * back as RECV_PDU Login Responses. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "errors.h"
+#include "fake_kernel.h"
+#include "fake_sysfs.h"
+#include "ipc.h"
+#include "iscsi_if.h"
+#include "iscsid.h"
+#include "ksession.h"
+#include "log.h"
+#include "loop.h"
+#include "nl.h"
+#include "pdu.h"
+#include "sysfs.h"
+
+/* ---- the daemon around it ---- */
+
+static struct loop *lp;
+static struct iscsid d;
+static struct kctx *kc;
+static int lfd = -1;
+static int port;
+static char *mountinfo;
+
+struct answer {
+	bool done;
+	struct transport_result res;
+	char devs[256];
+};
+
+static void on_done(void *data, const struct transport_result *res)
+{
+	struct answer *a = data;
+	a->done = true;
+	a->res = *res;
+	a->res.devices = NULL;
+	a->res.stats = NULL;
+	for (size_t i = 0; i < res->ndevices; i++) {
+		strcat(a->devs, res->devices[i]);
+		strcat(a->devs, " ");
+	}
+	/* stats: keep two values for the checks */
+	for (size_t i = 0; i < res->nstats; i++)
+		if (!strcmp(res->stats[i].name, "scsicmd_pdus") || !strcmp(res->stats[i].name, "eh_abort_cnt")) {
+			char b[64];
+			snprintf(b, sizeof(b), "%s=%llu%s ", res->stats[i].name,
+				 (unsigned long long)res->stats[i].value, res->stats[i].extended ? "x" : "");
+			strcat(a->devs, b);
+		}
+}
+
+static bool (*poll_cond)(void);
+
+static void on_poll(struct loop *l, void *data)
+{
+	struct loop_timer *t = data;
+	if (poll_cond())
+		loop_exit(l, 0);
+	else
+		loop_timer_arm(l, t, 5);
+}
+
+static void on_deadline(struct loop *l, void *data)
+{
+	(void)data;
+	loop_exit(l, 1);
+}
+
+/* Runs the loop until cond() holds (checked every 5 ms) or ms pass. */
+static bool run_until(bool (*cond)(void), unsigned ms)
+{
+	struct loop_timer poll, dl;
+	poll_cond = cond;
+	loop_timer_init(&poll, on_poll, &poll);
+	loop_timer_init(&dl, on_deadline, NULL);
+	loop_timer_arm(lp, &poll, 0);
+	loop_timer_arm(lp, &dl, ms);
+	int r = loop_run(lp);
+	loop_timer_disarm(lp, &poll);
+	loop_timer_disarm(lp, &dl);
+	return r == 0;
+}
+
+static struct answer *cur;
+static bool answered(void)
+{
+	return cur->done;
+}
+
+static bool wait_answer(struct answer *a, unsigned ms)
+{
+	cur = a;
+	return run_until(answered, ms);
+}
+
+static uint32_t want_type;
+static size_t want_n;
+static bool have_requests(void)
+{
+	return count(want_type) >= want_n;
+}
+
+static bool wait_requests(uint32_t type, size_t n, unsigned ms)
+{
+	want_type = type;
+	want_n = n;
+	return run_until(have_requests, ms);
+}
+
+static void setup(void)
+{
+	memset(&fk, 0, sizeof(fk));
+	fk.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ck_assert_int_ge(fk.efd, 0);
+	fk.next_sid = 1;
+	fk.next_host = 3;
+	fk.statsn = 100;
+	fk.sysfs = fake_sysfs_new();
+	fake_add_transport(fk.sysfs, "tcp", "1", "0x39");
+	mountinfo = NULL;
+
+	/* a listener that never answers: the scripted kernel plays the target */
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	port = ntohs(sa.sin_port);
+
+	memset(&d, 0, sizeof(d));
+	session_table_init(&d.sessions);
+	config_init(&d.config);
+	snprintf(d.iname.name, sizeof(d.iname.name), "iqn.2005-03.org.example:initiator");
+	d.have_iname = true;
+	ck_assert_int_eq(paths_init(&d.paths, fk.sysfs), 0);
+	ck_assert_int_eq(loop_new(&lp), 0);
+	d.loop = lp;
+	log_init(true, 0);
+
+	struct nl_iscsi_io io = { .fd = fk.efd, .send = fk_send, .recv = fk_recv };
+	struct nl_iscsi *nl;
+	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
+	nl_iscsi_set_handle(nl, 1);
+	struct kctx_config kcfg = {
+		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl, .no_adopt = true,
+	};
+	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+}
+
+static void teardown(void)
+{
+	kctx_free(kc);
+	kc = NULL;
+	loop_free(lp);
+	session_table_clear(&d.sessions);
+	close(lfd);
+	while (fk.head < fk.tail)
+		free(fk.q[fk.head++]);
+	close(fk.efd);
+	if (mountinfo) {
+		unlink(mountinfo);
+		free(mountinfo);
+	}
+	fake_sysfs_free(fk.sysfs);
+}
+
+static void make_rec(struct node_rec *r, const char *target, bool scan)
+{
+	node_rec_init(r);
+	snprintf(r->name, sizeof(r->name), "%s", target);
+	snprintf(r->conn.address, sizeof(r->conn.address), "127.0.0.1");
+	r->conn.port = port;
+	r->tpgt = 1;
+	r->conn.login_timeout = 5;
+	r->session.initial_login_retry_max = 1;
+	r->session.scan = scan ? REC_SCAN_AUTO : REC_SCAN_MANUAL;
+}
+
+static const char *scan_file(uint32_t host, char *buf, size_t len)
+{
+	char rel[128];
+	snprintf(rel, sizeof(rel), "class/scsi_host/host%u/scan", host);
+	if (sysfs_read_attr(fk.sysfs, rel, buf, len) < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+static uint32_t login_ok(struct answer *a, const char *target, bool scan)
+{
+	struct node_rec rec;
+	make_rec(&rec, target, scan);
+	struct transport_login tl = { .rec = &rec, .flags = 0 };
+	memset(a, 0, sizeof(*a));
+	ck_assert_int_eq(kctx_login(kc, &tl, on_done, a), 0);
+	ck_assert(!a->done);                  /* never answered from inside the call */
+	ck_assert(wait_answer(a, 5000));
+	ck_assert_msg(a->res.status == 0, "login: %d %s", a->res.status, a->res.message);
+	return a->res.sid;
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_login)
+{
+	struct answer a;
+	char buf[64];
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", true);
+
+	ck_assert_uint_eq(sid, 1);
+	ck_assert_uint_eq(a.res.host_no, 3);
+	/* reference §2.2: the order of the calls */
+	ssize_t cs = index_of(ISCSI_UEVENT_CREATE_SESSION, 0), cc = index_of(ISCSI_UEVENT_CREATE_CONN, 0),
+		bc = index_of(ISCSI_UEVENT_BIND_CONN, 0), sp = index_of(ISCSI_UEVENT_SEND_PDU, 0),
+		st = index_of(ISCSI_UEVENT_START_CONN, 0);
+	ck_assert(cs >= 0 && cs < cc && cc < bc && bc < sp && sp < st);
+	/* pre-login parameters between bind and the first Login Request */
+	ck_assert_str_eq(last_param(ISCSI_PARAM_TARGET_NAME)->value, "iqn.2003-01.org.example:disk1");
+	ck_assert_str_eq(last_param(ISCSI_PARAM_INITIATOR_NAME)->value, "iqn.2005-03.org.example:initiator");
+	ck_assert_str_eq(last_param(ISCSI_PARAM_PERSISTENT_ADDRESS)->value, "127.0.0.1");
+	ck_assert_ptr_nonnull(last_param(ISCSI_PARAM_PING_TMO));   /* the fake sysfs has ping_tmo */
+	/* two exchanges: security, operational; StatSN 101 was the last */
+	ck_assert_uint_eq(count(ISCSI_UEVENT_SEND_PDU), 2);
+	ck_assert_str_eq(last_param(ISCSI_PARAM_EXP_STATSN)->value, "102");
+	ck_assert_str_eq(last_param(ISCSI_PARAM_TPGT)->value, "1");
+	ck_assert_str_eq(last_param(ISCSI_PARAM_MAX_XMIT_DLENGTH)->value, "65536");
+	ck_assert(index_of(ISCSI_UEVENT_SET_PARAM, (size_t)sp) < st);
+	/* the answer came after the scan: "- - -" was written */
+	ck_assert_str_eq(scan_file(3, buf, sizeof(buf)), "- - -");
+	/* a second login to the same portal: 15 */
+	struct node_rec rec;
+	struct answer b;
+	make_rec(&rec, "iqn.2003-01.org.example:disk1", true);
+	struct transport_login tl = { .rec = &rec };
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &b), 0);
+	ck_assert(wait_answer(&b, 2000));
+	ck_assert_int_eq(b.res.status, ISCSI_ERR_SESS_EXISTS);
+}
+END_TEST
+
+START_TEST(test_auth_failure_cleans_up)
+{
+	struct node_rec rec;
+	struct answer a;
+	fk.fail_class = 0x02;
+	fk.fail_detail = 0x01;
+	make_rec(&rec, "iqn.2003-01.org.example:disk1", false);
+	struct transport_login tl = { .rec = &rec };
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &a), 0);
+	ck_assert(wait_answer(&a, 5000));
+	ck_assert_int_eq(a.res.status, ISCSI_ERR_LOGIN_AUTH_FAILED);
+	/* no retry for an authentication failure, and nothing left behind */
+	ck_assert_uint_eq(count(ISCSI_UEVENT_BIND_CONN), 1);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_START_CONN), 0);
+	ck_assert_uint_eq(last(ISCSI_UEVENT_STOP_CONN)->flag, ISCSI_STOP_CONN_TERM);
+	ck_assert(index_of(ISCSI_UEVENT_DESTROY_CONN, 0) < index_of(ISCSI_UEVENT_DESTROY_SESSION, 0));
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 1);
+	ck_assert_uint_eq(kc->nsessions, 0);
+}
+END_TEST
+
+START_TEST(test_silent_close_is_auth_failure)
+{
+	struct node_rec rec;
+	struct answer a;
+	fk.close_silently = true;
+	make_rec(&rec, "iqn.2003-01.org.example:disk1", false);
+	struct transport_login tl = { .rec = &rec };
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &a), 0);
+	ck_assert(wait_answer(&a, 5000));
+	/* LIO closes without a Login Response when it refuses AuthMethod:
+	 * once is retried at once, twice is an authentication failure */
+	ck_assert_int_eq(a.res.status, ISCSI_ERR_LOGIN_AUTH_FAILED);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_BIND_CONN), 2);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 1);
+}
+END_TEST
+
+static bool logged_in(void)
+{
+	struct ksession *ks = kctx_find(kc, 1);
+	return ks && ks->state == KS_LOGGED_IN && count(ISCSI_UEVENT_START_CONN) >= 2;
+}
+
+START_TEST(test_recovery)
+{
+	struct answer a;
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	fk.refuse_tsih = true;
+	size_t before = fk.nreq;
+	/* the connection fails; a second, stale report right behind it */
+	fk_conn_error(sid, ISCSI_IF_ERR_TCP_CONN_CLOSE);
+	fk_conn_error(sid, ISCSI_IF_ERR_TCP_CONN_CLOSE);
+	ck_assert(run_until(logged_in, 5000));
+	/* STOP_CONN RECOVER, then a bind on the same session */
+	ssize_t stop = index_of(ISCSI_UEVENT_STOP_CONN, before);
+	ck_assert(stop >= 0);
+	ck_assert_uint_eq(fk.reqs[stop].flag, ISCSI_STOP_CONN_RECOVER);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_CREATE_SESSION), 1);
+	ck_assert_uint_eq(fk.reqs[index_of(ISCSI_UEVENT_BIND_CONN, before)].sid, sid);
+	/* first the session's TSIH; refused ("no such session"), then TSIH 0 */
+	ssize_t p1 = index_of(ISCSI_UEVENT_SEND_PDU, before);
+	ck_assert(p1 >= 0);
+	ck_assert_uint_eq((fk.reqs[p1].bhs[14] << 8) | fk.reqs[p1].bhs[15], 0x1234);
+	const struct req *lastlogin = NULL;
+	for (size_t i = before; i < fk.nreq; i++)
+		if (fk.reqs[i].type == ISCSI_UEVENT_SEND_PDU && fk.reqs[i].bhs[0] == 0x43)
+			lastlogin = &fk.reqs[i];
+	ck_assert_ptr_nonnull(lastlogin);
+	ck_assert_uint_eq((lastlogin->bhs[14] << 8) | lastlogin->bhs[15], 0);
+	/* the stale second error did not start another round */
+	ck_assert_uint_eq(count(ISCSI_UEVENT_BIND_CONN), 3);
+	ck_assert_str_eq(last_param(ISCSI_PARAM_SESS_RECOVERY_TMO)->value, "120");
+}
+END_TEST
+
+START_TEST(test_logout)
+{
+	struct answer a, b;
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(kctx_logout(kc, sid, on_done, &b), 0);
+	ck_assert(!b.done);
+	ck_assert(wait_answer(&b, 5000));
+	ck_assert_int_eq(b.res.status, 0);
+	/* reference §2.7: unbind, Logout PDU, stop TERM, destroy conn, session */
+	ssize_t ub = index_of(ISCSI_UEVENT_UNBIND_SESSION, 0);
+	ssize_t lo = -1;
+	for (size_t i = 0; i < fk.nreq; i++)
+		if (fk.reqs[i].type == ISCSI_UEVENT_SEND_PDU && fk.reqs[i].bhs[0] == 0x46)
+			lo = (ssize_t)i;
+	ssize_t stop = index_of(ISCSI_UEVENT_STOP_CONN, 0);
+	ssize_t dc = index_of(ISCSI_UEVENT_DESTROY_CONN, 0), ds = index_of(ISCSI_UEVENT_DESTROY_SESSION, 0);
+	ck_assert(ub >= 0 && ub < lo && lo < stop && stop < dc && dc < ds);
+	ck_assert_uint_eq(fk.reqs[stop].flag, ISCSI_STOP_CONN_TERM);
+	ck_assert_ptr_null(kctx_find(kc, sid));
+	/* and a logout of what is gone */
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(kctx_logout(kc, sid, on_done, &b), 0);
+	ck_assert(wait_answer(&b, 2000));
+	ck_assert_int_eq(b.res.status, ISCSI_ERR_SESS_NOT_FOUND);
+}
+END_TEST
+
+static char *write_mountinfo(const char *text)
+{
+	char path[] = "/tmp/ks-mountinfo-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return strdup(path);
+}
+
+START_TEST(test_safe_logout_refuses)
+{
+	struct answer a, b;
+	char why[64];
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	fake_add_lun(fk.sysfs, 3, sid, 0, "running\n", "sdc");
+	fake_write(fk.sysfs, "class/block/sdc/dev", "8:32\n");
+	mountinfo = write_mountinfo("40 1 8:32 / /data rw - ext4 /dev/sdc rw\n");
+	snprintf(kc->mountinfo, sizeof(kc->mountinfo), "%s", mountinfo);
+	d.config.safe_logout = true;
+	size_t before = fk.nreq;
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(kctx_logout(kc, sid, on_done, &b), 0);
+	ck_assert(wait_answer(&b, 2000));
+	ck_assert_int_eq(b.res.status, ISCSI_ERR_BUSY);
+	ck_assert_ptr_nonnull(strstr(b.res.message, "/dev/sdc is mounted on /data"));
+	ck_assert_uint_eq(fk.nreq, before);        /* nothing sent to the kernel */
+	ck_assert_ptr_nonnull(kctx_find(kc, sid));
+	(void)why;
+}
+END_TEST
+
+static bool scan_written(void)
+{
+	char buf[64];
+	return !strcmp(scan_file(3, buf, sizeof(buf)), "- - -");
+}
+
+START_TEST(test_async_luns_changed_scans)
+{
+	struct answer a;
+	char buf[64];
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	struct ksession *ks = kctx_find(kc, sid);
+	ks->rec.session.scan = REC_SCAN_AUTO;
+	ck_assert_str_eq(scan_file(3, buf, sizeof(buf)), "");
+	/* RFC 7143 §11.9: SCSI Async Event, sense 3F/0E */
+	uint8_t data[2 + 18];
+	memset(data, 0, sizeof(data));
+	data[1] = 18;
+	data[2] = 0x70;
+	data[2 + 2] = 0x06;
+	data[2 + 12] = 0x3f;
+	data[2 + 13] = 0x0e;
+	struct pdu p;
+	memset(&p, 0, sizeof(p));
+	p.opcode = ISCSI_OP_ASYNC_MSG;
+	p.flags = ISCSI_FLAG_FINAL;
+	p.itt = ISCSI_RESERVED_TAG;
+	p.async_event = ISCSI_ASYNC_SCSI_EVENT;
+	p.data = data;
+	p.data_len = sizeof(data);
+	fk_recv_pdu(sid, &p);
+	ck_assert(run_until(scan_written, 3000));
+}
+END_TEST
+
+START_TEST(test_async_drop_and_renegotiate)
+{
+	struct answer a;
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	struct pdu p;
+	memset(&p, 0, sizeof(p));
+	p.opcode = ISCSI_OP_ASYNC_MSG;
+	p.flags = ISCSI_FLAG_FINAL;
+	p.itt = ISCSI_RESERVED_TAG;
+	p.async_event = ISCSI_ASYNC_NEGOTIATE;
+	fk_recv_pdu(sid, &p);
+	/* renegotiation: drop the connection ourselves, log in again */
+	ck_assert(run_until(logged_in, 5000));
+	ck_assert_uint_eq(count(ISCSI_UEVENT_CREATE_SESSION), 1);
+}
+END_TEST
+
+START_TEST(test_stats)
+{
+	struct answer a, b;
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(kctx_stats(kc, sid, on_done, &b), 0);
+	ck_assert(wait_answer(&b, 2000));
+	ck_assert_int_eq(b.res.status, 0);
+	ck_assert_uint_eq(b.res.nstats, 22);
+	ck_assert_ptr_nonnull(strstr(b.devs, "scsicmd_pdus=7 "));
+	ck_assert_ptr_nonnull(strstr(b.devs, "eh_abort_cnt=3x "));
+}
+END_TEST
+
+START_TEST(test_wait_devices_login)
+{
+	struct node_rec rec;
+	struct answer a;
+	char node[PATH_MAX];
+	make_rec(&rec, "iqn.2003-01.org.example:disk1", true);
+	/* the disk the scan "finds" (sysfs entries appear with the session) */
+	snprintf(node, sizeof(node), "%s/sde", fk.sysfs);
+	if (mknod(node, S_IFBLK | 0600, makedev(8, 64)) < 0)
+		return;
+	fk.lun_on_start = "sde";
+	struct transport_login tl = { .rec = &rec, .flags = IPC_LOGIN_WAIT_DEVICES };
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &a), 0);
+	ck_assert(wait_answer(&a, 5000));
+	ck_assert_int_eq(a.res.status, 0);
+	ck_assert_str_eq(a.devs, "sde ");
+}
+END_TEST
+
+START_TEST(test_adopt)
+{
+	struct answer b;
+	/* what a dead iscsid left: session 7 on host 5, logged in */
+	fake_add_host(fk.sysfs, 5);
+	fake_add_session(fk.sysfs, 5, 7, "LOGGED_IN");
+	fake_add_conn(fk.sysfs, 5, 7, 0);
+	kctx_free(kc);
+	struct nl_iscsi_io io = { .fd = fk.efd, .send = fk_send, .recv = fk_recv };
+	struct nl_iscsi *nl;
+	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
+	nl_iscsi_set_handle(nl, 1);
+	struct kctx_config kcfg = {
+		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl,
+	};
+	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+	struct ksession *ks = kctx_find(kc, 7);
+	ck_assert_ptr_nonnull(ks);
+	ck_assert_int_eq(ks->state, KS_LOGGED_IN);
+	ck_assert_str_eq(ks->rec.name, "iqn.2003-01.org.example:disk1");
+	ck_assert_str_eq(ks->rec.conn.address, "192.0.2.10");
+	struct session *s = session_find(&d.sessions, 7);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s->portal, "192.0.2.10:3260");
+	/* it can be logged out */
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(kctx_logout(kc, 7, on_done, &b), 0);
+	ck_assert(wait_answer(&b, 5000));
+	ck_assert_int_eq(b.res.status, 0);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 1);
+	ck_assert_ptr_null(session_find(&d.sessions, 7));
+}
+END_TEST
+
+static uint32_t adopted_sid;
+static bool adopted_logged_in(void)
+{
+	struct ksession *ks = kctx_find(kc, adopted_sid);
+	return ks && ks->state == KS_LOGGED_IN && count(ISCSI_UEVENT_START_CONN) >= 1;
+}
+
+START_TEST(test_adopt_failed_recovers)
+{
+	char p[16];
+	/* a session that failed while no daemon listened: its CONN_ERROR was
+	 * never seen, so adopting it must start the recovery */
+	fake_add_host(fk.sysfs, 5);
+	fake_add_session(fk.sysfs, 5, 7, "FAILED");
+	fake_add_conn(fk.sysfs, 5, 7, 0);
+	fake_conn_attr(fk.sysfs, 7, 0, "persistent_address", "127.0.0.1\n");
+	snprintf(p, sizeof(p), "%d\n", port);
+	fake_conn_attr(fk.sysfs, 7, 0, "persistent_port", p);
+	fake_conn_attr(fk.sysfs, 7, 0, "state", "failed\n");
+	kctx_free(kc);
+	struct nl_iscsi_io io = { .fd = fk.efd, .send = fk_send, .recv = fk_recv };
+	struct nl_iscsi *nl;
+	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
+	nl_iscsi_set_handle(nl, 1);
+	struct kctx_config kcfg = {
+		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl,
+	};
+	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+	adopted_sid = 7;
+	ck_assert(run_until(adopted_logged_in, 5000));
+	ck_assert_uint_eq(fk.reqs[index_of(ISCSI_UEVENT_STOP_CONN, 0)].flag, ISCSI_STOP_CONN_RECOVER);
+	ck_assert_uint_eq(fk.reqs[index_of(ISCSI_UEVENT_BIND_CONN, 0)].sid, 7);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_CREATE_SESSION), 0);
+	/* the TSIH of an adopted session is unknown: reinstate with 0 */
+	const struct req *pdu = last(ISCSI_UEVENT_SEND_PDU);
+	ck_assert_uint_eq((pdu->bhs[14] << 8) | pdu->bhs[15], 0);
+	ck_assert_str_eq(session_find(&d.sessions, 7)->state, "LOGGED_IN");
+}
+END_TEST
+
+START_TEST(test_async_logout_request)
+{
+	struct answer a;
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	struct pdu p;
+	memset(&p, 0, sizeof(p));
+	p.opcode = ISCSI_OP_ASYNC_MSG;
+	p.flags = ISCSI_FLAG_FINAL;
+	p.itt = ISCSI_RESERVED_TAG;
+	p.async_event = ISCSI_ASYNC_LOGOUT_REQUEST;
+	p.async_param[2] = 10;
+	size_t before = fk.nreq;
+	fk_recv_pdu(sid, &p);
+	/* RFC 7143 §11.9.1: log out, then log in again on the same session */
+	ck_assert(run_until(logged_in, 5000));
+	ssize_t lo = -1;
+	for (size_t i = before; i < fk.nreq; i++)
+		if (fk.reqs[i].type == ISCSI_UEVENT_SEND_PDU && fk.reqs[i].bhs[0] == 0x46)
+			lo = (ssize_t)i;
+	ck_assert(lo >= 0);
+	ssize_t stop = index_of(ISCSI_UEVENT_STOP_CONN, (size_t)lo);
+	ck_assert(stop > lo);
+	ck_assert_uint_eq(fk.reqs[stop].flag, ISCSI_STOP_CONN_RECOVER);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_CREATE_SESSION), 1);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 0);
+}
+END_TEST
+
+START_TEST(test_host_gone)
+{
+	struct answer a;
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	struct session s = { .sid = sid, .state = "LOGGED_IN" };
+	ck_assert_int_eq(session_add(&d.sessions, &s), 0);
+	fk_conn_error(sid, ISCSI_IF_ERR_INVALID_HOST);
+	ck_assert(wait_requests(ISCSI_UEVENT_DESTROY_SESSION, 1, 3000));
+	/* shut down, not recovered */
+	ck_assert_uint_eq(count(ISCSI_UEVENT_BIND_CONN), 1);
+	ck_assert_ptr_null(kctx_find(kc, sid));
+	ck_assert_ptr_null(session_find(&d.sessions, sid));
+}
+END_TEST
+
+static int listener(int *ret_port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*ret_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* connections waiting on a listener (taken off it) */
+static int accepted(int fd)
+{
+	int n = 0, c;
+	while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		close(c);
+		n++;
+	}
+	return n;
+}
+
+static void redirect_case(bool permanent)
+{
+	struct answer a;
+	int port2, l2 = listener(&port2);
+	int fl = fcntl(lfd, F_GETFL);
+	fcntl(lfd, F_SETFL, fl | O_NONBLOCK);
+	fk.redirect_port = port2;
+	fk.redirect_permanent = permanent;
+	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	ck_assert_int_eq(accepted(lfd), 1);
+	ck_assert_int_eq(accepted(l2), 1);
+	/* the kernel (and sysfs) keep the portal the record names */
+	char p1[16];
+	snprintf(p1, sizeof(p1), "%d", port);
+	ck_assert_str_eq(last_param(ISCSI_PARAM_PERSISTENT_PORT)->value, p1);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_CREATE_SESSION), 1);
+	/* a reconnect goes back to the record's portal after a temporary
+	 * move, to the new one after a permanent one */
+	fk_conn_error(sid, ISCSI_IF_ERR_TCP_CONN_CLOSE);
+	ck_assert(run_until(logged_in, 5000));
+	ck_assert_int_eq(accepted(lfd), permanent ? 0 : 1);
+	ck_assert_int_eq(accepted(l2), permanent ? 1 : 0);
+	close(l2);
+}
+
+START_TEST(test_redirect_temporary)
+{
+	redirect_case(false);
+}
+END_TEST
+
+START_TEST(test_redirect_permanent)
+{
+	redirect_case(true);
+}
+END_TEST
+
+START_TEST(test_wishes)
+{
+	struct node_rec r;
+	struct iscsi_params w;
+	char err[200];
+	node_rec_init(&r);
+	ck_assert_int_eq(kconn_wishes(&r, &w, err, sizeof(err)), 0);
+	ck_assert_uint_eq(w.error_recovery_level, 0);
+	ck_assert_uint_eq(w.max_connections, 1);
+	ck_assert_uint_eq(w.max_recv_dsl, (uint32_t)r.conn.max_recv_dlength);
+	r.session.first_burst_length = 1 << 20;
+	r.session.max_burst_length = 65536;
+	ck_assert_int_eq(kconn_wishes(&r, &w, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("ksession");
+	TCase *tc = tcase_create("kernel sessions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_login);
+	tcase_add_test(tc, test_auth_failure_cleans_up);
+	tcase_add_test(tc, test_silent_close_is_auth_failure);
+	tcase_add_test(tc, test_recovery);
+	tcase_add_test(tc, test_logout);
+	tcase_add_test(tc, test_safe_logout_refuses);
+	tcase_add_test(tc, test_async_luns_changed_scans);
+	tcase_add_test(tc, test_async_drop_and_renegotiate);
+	tcase_add_test(tc, test_stats);
+	tcase_add_test(tc, test_wait_devices_login);
+	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_adopt_failed_recovers);
+	tcase_add_test(tc, test_async_logout_request);
+	tcase_add_test(tc, test_host_gone);
+	tcase_add_test(tc, test_redirect_temporary);
+	tcase_add_test(tc, test_redirect_permanent);
+	tcase_add_test(tc, test_wishes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
