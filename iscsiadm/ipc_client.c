@@ -269,6 +269,8 @@ static int call_writer(const char *path, struct ipc_writer *w, struct ipc_reply 
 			    "cannot build the request: %s", strerror(-r));
 	}
 	r = ipc_client_call(path, buf, len, ipc_client_timeout(type), ret);
+	/* LOGIN frames carry the node record, CHAP secrets included. */
+	explicit_bzero(buf, len);
 	free(buf);
 	return r;
 }

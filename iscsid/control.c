@@ -51,6 +51,17 @@ struct ctl_conn {
 	struct ctl_conn *next;
 };
 
+/* A request body can hold a LOGIN record with CHAP secrets: wipe what was
+ * received before giving the memory back. */
+static void conn_body_free(struct ctl_conn *c)
+{
+	if (c->body) {
+		explicit_bzero(c->body, c->body_got);
+		free(c->body);
+		c->body = NULL;
+	}
+}
+
 struct control {
 	struct loop *loop;
 	int lfd;
@@ -74,7 +85,7 @@ static void conn_close(struct ctl_conn *c, const char *why)
 	close(c->fd);
 	if (c->req)
 		c->req->conn = NULL;
-	free(c->body);
+	conn_body_free(c);
 	free(c->out);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -105,9 +116,8 @@ static void conn_update_events(struct ctl_conn *c)
 static void conn_wait_request(struct ctl_conn *c)
 {
 	c->hdr_got = 0;
+	conn_body_free(c);
 	c->body_got = 0;
-	free(c->body);
-	c->body = NULL;
 	if (loop_timer_arm(c->ctl->loop, &c->timer, c->ctl->lim.read_timeout_ms) < 0)
 		log_warnx("control: cannot arm a timer");
 	conn_update_events(c);
@@ -207,8 +217,7 @@ static void conn_request_done(struct ctl_conn *c)
 	struct ipc_msg *m;
 	loop_timer_disarm(ctl->loop, &c->timer);
 	int r = ipc_msg_decode(&c->h, c->body, c->h.len, &m);
-	free(c->body);
-	c->body = NULL;
+	conn_body_free(c);
 	if (r < 0) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "malformed %s request: %s", ipc_msg_type_name(c->h.type),

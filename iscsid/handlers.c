@@ -82,6 +82,15 @@ struct login_op {
 	char what[600];                 /* "[iface: ..., target: ..., portal: ...]" */
 };
 
+/* The record carries CHAP secrets: wipe it before the memory is reused. */
+static void login_op_free(struct login_op *op)
+{
+	if (!op)
+		return;
+	explicit_bzero(op, sizeof(*op));
+	free(op);
+}
+
 static void login_done(void *data, const struct transport_result *res)
 {
 	struct login_op *op = data;
@@ -107,7 +116,7 @@ static void login_done(void *data, const struct transport_result *res)
 			  res->message[0] ? res->message : iscsi_err_str(res->status));
 	snprintf(ok, sizeof(ok), "Login to %s successful.", op->what);
 	reply_result(op->req, res, ok);
-	free(op);
+	login_op_free(op);
 }
 
 static void h_login(struct iscsid *d, struct ctl_request *req)
@@ -140,7 +149,7 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 				break;
 			}
 		rec_diags_free(&diags);
-		free(op);
+		login_op_free(op);
 		ctl_reply_error(req, ISCSI_ERR_INVAL, "invalid node record: %s", why);
 		return;
 	}
@@ -149,13 +158,13 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 	char err[200];
 	if (!op->rec.name[0] || name_validate(op->rec.name, err, sizeof(err)) < 0) {
 		const char *why = op->rec.name[0] ? "node.name is not a valid iSCSI name" : "node.name is missing";
-		free(op);
+		login_op_free(op);
 		ctl_reply_error(req, ISCSI_ERR_INVAL, "invalid node record: %s", why);
 		return;
 	}
 	if (!op->rec.conn.address[0] || !rec_address_valid(op->rec.conn.address) ||
 	    op->rec.conn.port < 1 || op->rec.conn.port > 65535) {
-		free(op);
+		login_op_free(op);
 		ctl_reply_error(req, ISCSI_ERR_INVAL,
 				"invalid node record: node.conn[0].address/port do not name a portal");
 		return;
@@ -168,14 +177,14 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 
 	if (session_match(&d->sessions, op->rec.name, portal, iface, NULL) > 0) {
 		ctl_reply_error(req, ISCSI_ERR_SESS_EXISTS, "session already exists for %s", op->what);
-		free(op);
+		login_op_free(op);
 		return;
 	}
 	log_debug(1, "login to %s requested by pid %ld", op->what, (long)ctl_request_peer(req)->pid);
 	struct transport_login tl = { .rec = &op->rec, .flags = flags };
 	r = d->transport->ops->login(d->transport, &tl, login_done, op);
 	if (r < 0) {
-		free(op);
+		login_op_free(op);
 		ctl_reply_error(req, ISCSI_ERR_INTERNAL, "cannot start the login: %s", strerror(-r));
 	}
 }
