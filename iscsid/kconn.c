@@ -407,8 +407,6 @@ enum ks_event kconn_login_rsp(struct ksession *ks, const uint8_t *pdu, size_t le
 	ks->rsp_seen = true;
 	ks->silent_drops = 0;
 	memcpy(bhs, pdu, ISCSI_BHS_LEN);
-	/* RFC 7143 §11.13.5: Status-Class and Status-Detail, bytes 36, 37 */
-	uint8_t st_class = pdu[36], st_detail = pdu[37];
 	/* the kernel matched the tag to its login task: put ours back */
 	bhs[16] = (uint8_t)(KCONN_LOGIN_ITT >> 24);
 	bhs[17] = (uint8_t)(KCONN_LOGIN_ITT >> 16);
@@ -460,7 +458,7 @@ enum ks_event kconn_login_rsp(struct ksession *ks, const uint8_t *pdu, size_t le
 		ks_fail(ks, out.exit_code, true, "%s", out.msg);
 		return KE_FAIL;
 	default:
-		if (st_class == 0x02 && st_detail == 0x0a && !ks->tsih_refused && ks->ever_logged_in) {
+		if (out.status_class == 0x02 && out.status_detail == 0x0a && !ks->tsih_refused && ks->ever_logged_in) {
 			/* "session does not exist": reinstate it (TSIH 0) */
 			ks_fail(ks, ISCSI_ERR_LOGIN, false, "the target no longer has the session; reinstating it");
 			ks->tsih_refused = true;

@@ -280,6 +280,8 @@ static int finish_failed(struct login *l, struct login_out *out, int r)
 		login_fail(l, ISCSI_ERR_INTERNAL, "internal error (%d)", r);
 	out->kind = l->fail_retry_md5 ? LOGIN_RETRY_MD5 : LOGIN_FAILED;
 	out->exit_code = l->fail_code;
+	out->status_class = l->fail_status_class;
+	out->status_detail = l->fail_status_detail;
 	snprintf(out->msg, sizeof(out->msg), "%s", l->fail_msg);
 	return r == -ENOMEM ? r : 0;
 }
@@ -379,6 +381,8 @@ static int handle_status(struct login *l, const struct pdu *p, struct login_out 
 {
 	unsigned sc = p->status_class, sd = p->status_detail;
 
+	l->fail_status_class = (uint8_t)sc;
+	l->fail_status_detail = (uint8_t)sd;
 	if (sc == 1 && (sd == 1 || sd == 2)) {
 		struct text_list kv;
 		const char *addr;

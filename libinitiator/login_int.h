@@ -74,6 +74,8 @@ struct login {
 
 	/* The outcome being built when a step fails. */
 	int fail_code;
+	uint8_t fail_status_class;   /* the target's non-zero status, if any */
+	uint8_t fail_status_detail;
 	bool fail_retry_md5;
 	char fail_msg[LOGIN_MSG_MAX];
 

@@ -40,6 +40,7 @@ struct runner {
 	struct login *l;
 	struct login_out out;
 	uint32_t statsn;
+	unsigned last_status;   /* Status-Class/Detail of the last response fed */
 	/* our logical request being collected across C=1 parts */
 	uint8_t sent[65536];
 	size_t sent_len;
@@ -325,6 +326,7 @@ static void send_response(struct runner *r, char *hdr)
 	unsigned csg = 0, nsg = 0;
 
 	memset(&p, 0, sizeof(p));
+	r->last_status = 0;
 	p.opcode = ISCSI_OP_LOGIN_RSP;
 	memcpy(p.isid, r->cfg.isid, 6);
 	p.tsih = r->cfg.tsih;
@@ -352,6 +354,7 @@ static void send_response(struct runner *r, char *hdr)
 			unsigned long s = num(r, v);
 			p.status_class = (uint8_t)(s >> 8);
 			p.status_detail = (uint8_t)s;
+			r->last_status = (unsigned)s;
 		} else if (strcmp(tok, "statsn") == 0)
 			p.statsn = (uint32_t)num(r, v);
 		else if (strcmp(tok, "expcmdsn") == 0)
@@ -497,6 +500,11 @@ static void check_outcome(struct runner *r, char *rest)
 			FAILF(r, "expected %s, got kind %d exit %d: %s", what, r->out.kind, r->out.exit_code, r->out.msg);
 		if (!code || (int)num(r, code) != r->out.exit_code)
 			FAILF(r, "exit code %d, expected %s (%s)", r->out.exit_code, code ? code : "?", r->out.msg);
+		/* A failure the target reported carries its status to the caller. */
+		if (r->last_status &&
+		    (r->out.status_class != (r->last_status >> 8) || r->out.status_detail != (r->last_status & 0xff)))
+			FAILF(r, "status 0x%02x%02x in the result, the target sent 0x%04x", r->out.status_class,
+			      r->out.status_detail, r->last_status);
 		while (msg && *msg == ' ')
 			msg++;
 		if (msg && !strstr(r->out.msg, msg))
