@@ -107,14 +107,13 @@ static void lun_read_dir(const char *dir, const struct sysfs_hctl *h, struct sys
 	lun_blocks(dir, l);
 }
 
-int sysfs_lun_read(const char *root, const struct sysfs_hctl *h, struct sysfs_lun *ret)
+/* The canonical directory of SCSI device h, <root>/bus/scsi/devices/<h:c:t:l>
+ * with links resolved, into real (PATH_MAX bytes). */
+static int lun_dir_resolve(const char *root, const struct sysfs_hctl *h, char *real)
 {
-	char name[96], path[PATH_MAX], real[PATH_MAX];
-	struct sysfs_lun l;
+	char name[96], path[PATH_MAX];
 	int r;
 
-	if (!h || !ret)
-		return -EINVAL;
 	r = sysfs_hctl_format(h, name, sizeof(name));
 	if (r < 0)
 		return r;
@@ -123,6 +122,20 @@ int sysfs_lun_read(const char *root, const struct sysfs_hctl *h, struct sysfs_lu
 	if (r < 0)
 		return r;
 	r = sysfs_realpath(real, path);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
+int sysfs_lun_read(const char *root, const struct sysfs_hctl *h, struct sysfs_lun *ret)
+{
+	char real[PATH_MAX];
+	struct sysfs_lun l;
+	int r;
+
+	if (!h || !ret)
+		return -EINVAL;
+	r = lun_dir_resolve(root, h, real);
 	if (r < 0)
 		return r;
 	lun_read_dir(real, h, &l);
@@ -234,21 +247,14 @@ int sysfs_session_luns(const char *root, uint32_t sid, struct sysfs_lun **ret_lu
 
 int sysfs_lun_session(const char *root, const struct sysfs_hctl *h, uint32_t *ret_sid)
 {
-	char name[96], path[PATH_MAX], real[PATH_MAX], rootreal[PATH_MAX];
+	char real[PATH_MAX], rootreal[PATH_MAX];
 	size_t rl;
 	char *p;
 	int r;
 
 	if (!h || !ret_sid)
 		return -EINVAL;
-	r = sysfs_hctl_format(h, name, sizeof(name));
-	if (r < 0)
-		return r;
-	r = sysfs_path(path, sizeof(path), "%s/bus/scsi/devices/%s", sysfs_root_or_default(root),
-		       name);
-	if (r < 0)
-		return r;
-	r = sysfs_realpath(real, path);
+	r = lun_dir_resolve(root, h, real);
 	if (r < 0)
 		return r;
 	r = sysfs_realpath(rootreal, sysfs_root_or_default(root));

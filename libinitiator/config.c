@@ -144,20 +144,12 @@ int config_parse(const char *buf, size_t len, const char *name, struct iscsi_con
 	config_init(c);
 
 	size_t off = 0;
-	while (off < len) {
-		const char *nl = memchr(buf + off, '\n', len - off);
-		size_t l = nl ? (size_t)(nl - (buf + off)) : len - off;
-		lineno++;
-		if (l > CONFIG_LINE_MAX) {
-			rec_diags_add(diags, REC_DIAG_ERROR, name, lineno, "line longer than %d bytes",
-				      CONFIG_LINE_MAX);
+	int got;
+	while ((got = rec_next_line(buf, len, &off, line, sizeof(line), &lineno, name, diags)) != 0) {
+		if (got < 0) {
 			bad = true;
-			off += l + 1;
 			continue;
 		}
-		memcpy(line, buf + off, l);
-		line[l] = '\0';
-		off += l + 1;
 
 		char *key, *value;
 		int r = rec_split_line(line, &key, &value);

@@ -67,20 +67,12 @@ int iname_parse(const char *buf, size_t len, const char *path, struct initiator_
 	}
 	memset(&n, 0, sizeof(n));
 	size_t off = 0;
-	while (off < len) {
-		const char *nl = memchr(buf + off, '\n', len - off);
-		size_t l = nl ? (size_t)(nl - (buf + off)) : len - off;
-		lineno++;
-		if (l > CONFIG_LINE_MAX) {
-			rec_diags_add(diags, REC_DIAG_ERROR, path, lineno, "line longer than %d bytes",
-				      CONFIG_LINE_MAX);
+	int got;
+	while ((got = rec_next_line(buf, len, &off, line, sizeof(line), &lineno, path, diags)) != 0) {
+		if (got < 0) {
 			bad = true;
-			off += l + 1;
 			continue;
 		}
-		memcpy(line, buf + off, l);
-		line[l] = '\0';
-		off += l + 1;
 
 		char *p = line;
 		while (*p == ' ' || *p == '\t')

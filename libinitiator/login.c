@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "errors.h"
 #include "login_int.h"
 
@@ -26,18 +27,6 @@ void login_isid_make(uint32_t qualifier, uint8_t ret_isid[6])
 	ret_isid[5] = (uint8_t)qualifier;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool empty(const char *s)
 {
 	return !s || s[0] == '\0';
@@ -48,7 +37,7 @@ static int check_text(const char *what, const char *s, size_t max, char *err, si
 	size_t n = strlen(s);
 
 	if (n > max || !text_value_valid(s, n)) {
-		set_err(err, errlen, "%s is too long or holds control characters", what);
+		errbuf_set(err, errlen, "%s is too long or holds control characters", what);
 		return -EINVAL;
 	}
 	return 0;
@@ -60,47 +49,47 @@ int login_config_check(const struct login_config *cfg, char *err, size_t errlen)
 	int r;
 
 	if (!cfg) {
-		set_err(err, errlen, "no configuration");
+		errbuf_set(err, errlen, "no configuration");
 		return -EINVAL;
 	}
 	if (empty(cfg->initiator_name) || name_validate(cfg->initiator_name, why, sizeof(why)) < 0) {
-		set_err(err, errlen, "invalid initiator name: %s", empty(cfg->initiator_name) ? "empty" : why);
+		errbuf_set(err, errlen, "invalid initiator name: %s", empty(cfg->initiator_name) ? "empty" : why);
 		return -EINVAL;
 	}
 	if (cfg->session_type == ISCSI_SESSION_NORMAL) {
 		if (empty(cfg->target_name) || name_validate(cfg->target_name, why, sizeof(why)) < 0) {
-			set_err(err, errlen, "invalid target name: %s", empty(cfg->target_name) ? "empty" : why);
+			errbuf_set(err, errlen, "invalid target name: %s", empty(cfg->target_name) ? "empty" : why);
 			return -EINVAL;
 		}
 	} else if (cfg->session_type == ISCSI_SESSION_DISCOVERY) {
 		/* §13.4: a discovery session names no target. */
 		if (!empty(cfg->target_name)) {
-			set_err(err, errlen, "a discovery session has no target name");
+			errbuf_set(err, errlen, "a discovery session has no target name");
 			return -EINVAL;
 		}
 	} else {
-		set_err(err, errlen, "invalid session type");
+		errbuf_set(err, errlen, "invalid session type");
 		return -EINVAL;
 	}
 	if (!empty(cfg->initiator_alias) && check_text("initiator alias", cfg->initiator_alias, 255, err, errlen) < 0)
 		return -EINVAL;
 	if (empty(cfg->username) != empty(cfg->password)) {
-		set_err(err, errlen, "CHAP needs both a username and a password");
+		errbuf_set(err, errlen, "CHAP needs both a username and a password");
 		return -EINVAL;
 	}
 	if (empty(cfg->username_in) != empty(cfg->password_in)) {
-		set_err(err, errlen, "mutual CHAP needs both username_in and password_in");
+		errbuf_set(err, errlen, "mutual CHAP needs both username_in and password_in");
 		return -EINVAL;
 	}
 	if (!empty(cfg->username_in) && empty(cfg->username)) {
-		set_err(err, errlen, "mutual CHAP needs the outgoing username and password as well");
+		errbuf_set(err, errlen, "mutual CHAP needs the outgoing username and password as well");
 		return -EINVAL;
 	}
 	if (!empty(cfg->username)) {
 		if (check_text("CHAP username", cfg->username, 255, err, errlen) < 0)
 			return -EINVAL;
 		if (strlen(cfg->password) > CHAP_SECRET_MAX) {
-			set_err(err, errlen, "CHAP password longer than %d bytes", CHAP_SECRET_MAX);
+			errbuf_set(err, errlen, "CHAP password longer than %d bytes", CHAP_SECRET_MAX);
 			return -EINVAL;
 		}
 	}
@@ -108,44 +97,44 @@ int login_config_check(const struct login_config *cfg, char *err, size_t errlen)
 		if (check_text("CHAP username_in", cfg->username_in, 255, err, errlen) < 0)
 			return -EINVAL;
 		if (strlen(cfg->password_in) > CHAP_SECRET_MAX) {
-			set_err(err, errlen, "CHAP password_in longer than %d bytes", CHAP_SECRET_MAX);
+			errbuf_set(err, errlen, "CHAP password_in longer than %d bytes", CHAP_SECRET_MAX);
 			return -EINVAL;
 		}
 		/* §12.1.3: the same secret must not be used in both directions. */
 		if (chap_secrets_equal((const uint8_t *)cfg->password, strlen(cfg->password),
 				       (const uint8_t *)cfg->password_in, strlen(cfg->password_in))) {
-			set_err(err, errlen, "mutual CHAP must use a different secret in each direction");
+			errbuf_set(err, errlen, "mutual CHAP must use a different secret in each direction");
 			return -EINVAL;
 		}
 	}
 	if (cfg->n_chap_algs > CHAP_MAX_ALGS || (cfg->n_chap_algs > 0 && !cfg->chap_algs)) {
-		set_err(err, errlen, "invalid CHAP algorithm list");
+		errbuf_set(err, errlen, "invalid CHAP algorithm list");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->n_chap_algs; i++) {
 		if (!chap_alg_valid((long)cfg->chap_algs[i])) {
-			set_err(err, errlen, "invalid CHAP algorithm %d", (int)cfg->chap_algs[i]);
+			errbuf_set(err, errlen, "invalid CHAP algorithm %d", (int)cfg->chap_algs[i]);
 			return -EINVAL;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (cfg->chap_algs[j] == cfg->chap_algs[i]) {
-				set_err(err, errlen, "CHAP algorithm %d listed twice", (int)cfg->chap_algs[i]);
+				errbuf_set(err, errlen, "CHAP algorithm %d listed twice", (int)cfg->chap_algs[i]);
 				return -EINVAL;
 			}
 	}
 	if (cfg->wishes) {
 		r = params_validate_wishes(cfg->wishes, why, sizeof(why));
 		if (r < 0) {
-			set_err(err, errlen, "invalid session parameters: %s", why);
+			errbuf_set(err, errlen, "invalid session parameters: %s", why);
 			return -EINVAL;
 		}
 	}
 	if (cfg->max_send_data > ISCSI_LOGIN_MAX_DSL) {
-		set_err(err, errlen, "login requests carry at most %u data bytes", ISCSI_LOGIN_MAX_DSL);
+		errbuf_set(err, errlen, "login requests carry at most %u data bytes", ISCSI_LOGIN_MAX_DSL);
 		return -EINVAL;
 	}
 	if (cfg->n_peers > 0 && !cfg->peers) {
-		set_err(err, errlen, "invalid peer list");
+		errbuf_set(err, errlen, "invalid peer list");
 		return -EINVAL;
 	}
 	return 0;

@@ -1,30 +1,16 @@
 /* iSCSI names and portal addresses. See names.h. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "errbuf.h"
 #include "names.h"
 
 #define ZONE_MAX 15   /* IFNAMSIZ - 1: an interface name or index */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -69,16 +55,16 @@ static int iqn_validate(const char *name, size_t len, char *err, size_t errlen)
 	/* RFC 3720 §3.2.6.3.1: iqn.yyyy-mm.<reversed domain>[:<unique>]. */
 	if (rem < 8 || !is_digit(p[0]) || !is_digit(p[1]) || !is_digit(p[2]) ||
 	    !is_digit(p[3]) || p[4] != '-' || !is_digit(p[5]) || !is_digit(p[6])) {
-		set_err(err, errlen, "iqn name lacks a yyyy-mm date after \"iqn.\"");
+		errbuf_set(err, errlen, "iqn name lacks a yyyy-mm date after \"iqn.\"");
 		return -EINVAL;
 	}
 	int month = (p[5] - '0') * 10 + (p[6] - '0');
 	if (month < 1 || month > 12) {
-		set_err(err, errlen, "iqn name has an invalid month %02d", month);
+		errbuf_set(err, errlen, "iqn name has an invalid month %02d", month);
 		return -EINVAL;
 	}
 	if (p[7] != '.') {
-		set_err(err, errlen, "iqn name lacks '.' after the date");
+		errbuf_set(err, errlen, "iqn name lacks '.' after the date");
 		return -EINVAL;
 	}
 	p += 8;
@@ -86,13 +72,13 @@ static int iqn_validate(const char *name, size_t len, char *err, size_t errlen)
 	const char *colon = memchr(p, ':', rem);
 	size_t dlen = colon ? (size_t)(colon - p) : rem;
 	if (!labels_valid(p, dlen, false)) {
-		set_err(err, errlen, "iqn name has an invalid naming authority (reversed domain name)");
+		errbuf_set(err, errlen, "iqn name has an invalid naming authority (reversed domain name)");
 		return -EINVAL;
 	}
 	if (colon) {
 		for (const char *q = colon + 1; q < name + len; q++) {
 			if (!is_alnum(*q) && *q != '-' && *q != '.' && *q != ':' && *q != '_') {
-				set_err(err, errlen, "iqn name has an invalid character 0x%02x",
+				errbuf_set(err, errlen, "iqn name has an invalid character 0x%02x",
 					(unsigned char)*q);
 				return -EINVAL;
 			}
@@ -108,17 +94,17 @@ static int hex_validate(const char *name, size_t len, const char *type,
 
 	for (size_t i = 4; i < len; i++) {
 		if (!is_hex(name[i])) {
-			set_err(err, errlen, "%s name must be hexadecimal digits after \"%s.\"",
+			errbuf_set(err, errlen, "%s name must be hexadecimal digits after \"%s.\"",
 				type, type);
 			return -EINVAL;
 		}
 	}
 	if (n != n1 && n != n2) {
 		if (n1 == n2)
-			set_err(err, errlen, "%s name must have %zu hex digits, not %zu",
+			errbuf_set(err, errlen, "%s name must have %zu hex digits, not %zu",
 				type, n1, n);
 		else
-			set_err(err, errlen, "%s name must have %zu or %zu hex digits, not %zu",
+			errbuf_set(err, errlen, "%s name must have %zu or %zu hex digits, not %zu",
 				type, n1, n2, n);
 		return -EINVAL;
 	}
@@ -128,12 +114,12 @@ static int hex_validate(const char *name, size_t len, const char *type,
 int name_validate(const char *name, char *err, size_t errlen)
 {
 	if (!name || name[0] == '\0') {
-		set_err(err, errlen, "empty iSCSI name");
+		errbuf_set(err, errlen, "empty iSCSI name");
 		return -EINVAL;
 	}
 	size_t len = strnlen(name, NAME_MAX_LEN + 1);
 	if (len > NAME_MAX_LEN) {
-		set_err(err, errlen, "iSCSI name longer than %d bytes", NAME_MAX_LEN);
+		errbuf_set(err, errlen, "iSCSI name longer than %d bytes", NAME_MAX_LEN);
 		return -EINVAL;
 	}
 	/* Safety first, whatever the type: the name becomes a path component
@@ -141,12 +127,12 @@ int name_validate(const char *name, char *err, size_t errlen)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (c <= 0x20 || c >= 0x7f || c == '/' || c == '\\') {
-			set_err(err, errlen, "iSCSI name contains an invalid character 0x%02x", c);
+			errbuf_set(err, errlen, "iSCSI name contains an invalid character 0x%02x", c);
 			return -EINVAL;
 		}
 	}
 	if (strstr(name, "..")) {
-		set_err(err, errlen, "iSCSI name contains \"..\"");
+		errbuf_set(err, errlen, "iSCSI name contains \"..\"");
 		return -EINVAL;
 	}
 	if (len > 4 && strncmp(name, "iqn.", 4) == 0)
@@ -155,7 +141,7 @@ int name_validate(const char *name, char *err, size_t errlen)
 		return hex_validate(name, len, "eui", 16, 16, err, errlen);
 	if (len > 4 && strncmp(name, "naa.", 4) == 0)
 		return hex_validate(name, len, "naa", 16, 32, err, errlen);
-	set_err(err, errlen, "iSCSI name must start with \"iqn.\", \"eui.\" or \"naa.\"");
+	errbuf_set(err, errlen, "iSCSI name must start with \"iqn.\", \"eui.\" or \"naa.\"");
 	return -EINVAL;
 }
 
@@ -241,12 +227,12 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 	size_t hlen, plen = 0;
 
 	if (!s || !*s) {
-		set_err(err, errlen, "empty portal address");
+		errbuf_set(err, errlen, "empty portal address");
 		return -EINVAL;
 	}
 	size_t len = strnlen(s, 512);
 	if (len >= 512) {
-		set_err(err, errlen, "portal address too long");
+		errbuf_set(err, errlen, "portal address too long");
 		return -EINVAL;
 	}
 	/* ",tpgt" is always last and never part of an address. */
@@ -254,7 +240,7 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 	if (comma) {
 		unsigned t;
 		if (parse_u16(comma + 1, len - (size_t)(comma - s) - 1, 65535, &t) < 0) {
-			set_err(err, errlen, "invalid portal group tag (0-65535)");
+			errbuf_set(err, errlen, "invalid portal group tag (0-65535)");
 			return -EINVAL;
 		}
 		p.tpgt = (int)t;
@@ -263,7 +249,7 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 	if (len > 0 && s[0] == '[') {
 		const char *rb = memchr(s, ']', len);
 		if (!rb) {
-			set_err(err, errlen, "missing ']' after IPv6 address");
+			errbuf_set(err, errlen, "missing ']' after IPv6 address");
 			return -EINVAL;
 		}
 		host = s + 1;
@@ -271,14 +257,14 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 		size_t after = len - (size_t)(rb - s) - 1;
 		if (after > 0) {
 			if (rb[1] != ':') {
-				set_err(err, errlen, "unexpected text after ']'");
+				errbuf_set(err, errlen, "unexpected text after ']'");
 				return -EINVAL;
 			}
 			port = rb + 2;
 			plen = after - 1;
 		}
 		if (ipv6_parse(host, hlen, p.host, sizeof(p.host)) < 0) {
-			set_err(err, errlen, "invalid IPv6 address in brackets");
+			errbuf_set(err, errlen, "invalid IPv6 address in brackets");
 			return -EINVAL;
 		}
 		p.family = AF_INET6;
@@ -296,7 +282,7 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 			/* Two or more colons and no brackets: a bare IPv6 address,
 			 * whole, with no port (open-iscsi reads it the same way). */
 			if (ipv6_parse(host, hlen, p.host, sizeof(p.host)) < 0) {
-				set_err(err, errlen, "invalid IPv6 address");
+				errbuf_set(err, errlen, "invalid IPv6 address");
 				return -EINVAL;
 			}
 			p.family = AF_INET6;
@@ -304,7 +290,7 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 			char tmp[PORTAL_HOST_MAX + 1];
 			unsigned char bin[4];
 			if (hlen == 0 || hlen >= sizeof(tmp)) {
-				set_err(err, errlen, hlen ? "host name too long" : "empty host");
+				errbuf_set(err, errlen, hlen ? "host name too long" : "empty host");
 				return -EINVAL;
 			}
 			memcpy(tmp, host, hlen);
@@ -314,7 +300,7 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 			} else if (host_name_valid(tmp)) {
 				p.family = AF_UNSPEC;
 			} else {
-				set_err(err, errlen, "invalid IPv4 address or host name");
+				errbuf_set(err, errlen, "invalid IPv4 address or host name");
 				return -EINVAL;
 			}
 			memcpy(p.host, tmp, hlen + 1);
@@ -323,7 +309,7 @@ int portal_parse(const char *s, struct portal *ret, char *err, size_t errlen)
 	if (port) {
 		unsigned v;
 		if (parse_u16(port, plen, 65535, &v) < 0 || v == 0) {
-			set_err(err, errlen, "invalid port (1-65535)");
+			errbuf_set(err, errlen, "invalid port (1-65535)");
 			return -EINVAL;
 		}
 		p.port = (uint16_t)v;

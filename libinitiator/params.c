@@ -2,11 +2,11 @@
  * against the result functions, target proposals answered. The key
  * table itself is in params_table.c. See params.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "params_int.h"
 
 
@@ -36,18 +36,6 @@ struct params_nego {
 	char alias[ISCSI_TARGET_ALIAS_MAX + 1];
 	struct text_list answers;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool is_reserved_value(const char *v)
 {
@@ -239,7 +227,7 @@ static int receive_declaration(struct params_nego *n, size_t k, const char *v, c
 	switch (k) {
 	case K_TARGET_ALIAS:
 		if (strlen(v) > ISCSI_TARGET_ALIAS_MAX) {
-			set_err(err, errlen, "target sent a TargetAlias longer than %d bytes",
+			errbuf_set(err, errlen, "target sent a TargetAlias longer than %d bytes",
 				ISCSI_TARGET_ALIAS_MAX);
 			return -EPROTO;
 		}
@@ -250,7 +238,7 @@ static int receive_declaration(struct params_nego *n, size_t k, const char *v, c
 	case K_TPGT:
 	case K_MRDSL:
 		if (parse_value(d, v, strlen(v), &num) < 0) {
-			set_err(err, errlen, "target declared %s=%.32s, not a number in %u..%u",
+			errbuf_set(err, errlen, "target declared %s=%.32s, not a number in %u..%u",
 				d->name, v, d->lo, d->hi);
 			return -EPROTO;
 		}
@@ -273,7 +261,7 @@ static int receive_declaration(struct params_nego *n, size_t k, const char *v, c
 
 redeclared:
 	/* §6.2: a declaration may not change during a login. */
-	set_err(err, errlen, "target declared %s twice with different values", d->name);
+	errbuf_set(err, errlen, "target declared %s twice with different values", d->name);
 	return -EPROTO;
 }
 
@@ -299,7 +287,7 @@ static int receive_answer(struct params_nego *n, size_t k, const char *v, char *
 			s->have_value = true;
 			s->value = s->offer;
 		} else if (d->type == PT_LIST && !admissible(d, s->offer, d->def)) {
-			set_err(err, errlen, "target answered %s=Irrelevant and the default %s is not acceptable",
+			errbuf_set(err, errlen, "target answered %s=Irrelevant and the default %s is not acceptable",
 				d->name, d->values[d->def]);
 			return -EPROTO;
 		}
@@ -309,7 +297,7 @@ static int receive_answer(struct params_nego *n, size_t k, const char *v, char *
 		/* §6.2: after Reject the key keeps its default value; fail
 		 * when that value is one we could not live with. */
 		if (!admissible(d, s->offer, d->def)) {
-			set_err(err, errlen, "target answered %s=%s and the default %s is not acceptable",
+			errbuf_set(err, errlen, "target answered %s=%s and the default %s is not acceptable",
 				d->name, v, d->type == PT_LIST ? d->values[d->def] : "value");
 			return -EPROTO;
 		}
@@ -319,18 +307,18 @@ static int receive_answer(struct params_nego *n, size_t k, const char *v, char *
 	}
 	r = parse_value(d, v, strlen(v), &num);
 	if (r == -ERANGE) {
-		set_err(err, errlen, "target answered %s=%.32s, outside %u..%u", d->name, v, d->lo, d->hi);
+		errbuf_set(err, errlen, "target answered %s=%.32s, outside %u..%u", d->name, v, d->lo, d->hi);
 		return -EPROTO;
 	}
 	if (r < 0) {
 		/* §6.2.1: the selection of a value not proposed is a
 		 * protocol error. */
-		set_err(err, errlen, "target answered %s=%.32s, which is not a value we offered",
+		errbuf_set(err, errlen, "target answered %s=%.32s, which is not a value we offered",
 			d->name, v);
 		return -EPROTO;
 	}
 	if (!admissible(d, s->offer, num)) {
-		set_err(err, errlen, "target answered %s=%.32s, not allowed by %s of our offer",
+		errbuf_set(err, errlen, "target answered %s=%.32s, not allowed by %s of our offer",
 			d->name, v, rule_name(d->rule));
 		return -EPROTO;
 	}
@@ -394,7 +382,7 @@ static int receive_proposal(struct params_nego *n, size_t k, const char *v, bool
 
 	if (is_reserved_value(v)) {
 		/* §6.2: using these constants as proposals is a protocol error. */
-		set_err(err, errlen, "target sent %s=%s for a key we did not offer", d->name, v);
+		errbuf_set(err, errlen, "target sent %s=%s for a key we did not offer", d->name, v);
 		return -EPROTO;
 	}
 	if (d->type == PT_OBSOLETE) {
@@ -424,7 +412,7 @@ static int receive_proposal(struct params_nego *n, size_t k, const char *v, bool
 		/* §11.13.6 (RFC 3720 §10.13.6): a response with T=1 must not
 		 * hold keys that need an answer within the stage; after the
 		 * final response there is no request left to answer in. */
-		set_err(err, errlen, "target proposed %s=%.32s in its final login response", d->name, v);
+		errbuf_set(err, errlen, "target proposed %s=%.32s in its final login response", d->name, v);
 		return -EPROTO;
 	}
 	return add_answer(n, d->name, ans);
@@ -458,7 +446,7 @@ int params_nego_receive(struct params_nego *n, const struct text_list *in, unsig
 			if (stage == 0)
 				continue; /* login.c's */
 			/* §6.3: security keys belong to the security stage. */
-			set_err(err, errlen, "target sent %s in the operational stage", key);
+			errbuf_set(err, errlen, "target sent %s in the operational stage", key);
 			return -EPROTO;
 		}
 		if (d->rule == PR_DECLARE && d->type != PT_OBSOLETE && d->type != PT_FFPO) {
@@ -472,7 +460,7 @@ int params_nego_receive(struct params_nego *n, const struct text_list *in, unsig
 			 * the settled value is harmless and tolerated. */
 			if (s->have_value && parse_value(d, v, strlen(v), &num) == 0 && num == s->value)
 				continue;
-			set_err(err, errlen, "target negotiated %s a second time (%.32s)", key, v);
+			errbuf_set(err, errlen, "target negotiated %s a second time (%.32s)", key, v);
 			return -EPROTO;
 		} else {
 			r = receive_proposal(n, (size_t)k, v, final, err, errlen);
@@ -521,7 +509,7 @@ int params_nego_result(const struct params_nego *n, struct iscsi_params *ret, ch
 			if ((d->rule == PR_AND && s->offer == 0) || (d->rule == PR_OR && s->offer == 1)) {
 				params_put_num(&p, d, s->offer);
 			} else if (d->type == PT_LIST && !admissible(d, s->offer, d->def)) {
-				set_err(err, errlen, "target did not answer %s", d->name);
+				errbuf_set(err, errlen, "target did not answer %s", d->name);
 				return -EPROTO;
 			}
 		}

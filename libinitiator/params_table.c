@@ -1,11 +1,11 @@
 /* The key table of RFC 7143 §13 and the value syntax: defaults, wishes,
  * digests, numbers. See params.h and params_int.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "params_int.h"
 
 static const char *const digest_values[] = { "None", "CRC32C" };
@@ -108,18 +108,6 @@ const struct param_def params_defs[K_COUNT] = {
 			       NULL, 0, BOTH | LO_SW | PF_NOT_DISC },
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void params_init_defaults(struct iscsi_params *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -182,7 +170,7 @@ void params_put_num(struct iscsi_params *p, const struct param_def *d, uint32_t 
 int params_validate_wishes(const struct iscsi_params *w, char *err, size_t errlen)
 {
 	if (w->header_digest > ISCSI_DIGEST_NONE_CRC32C || w->data_digest > ISCSI_DIGEST_NONE_CRC32C) {
-		set_err(err, errlen, "invalid digest setting");
+		errbuf_set(err, errlen, "invalid digest setting");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < K_COUNT; i++) {
@@ -193,18 +181,18 @@ int params_validate_wishes(const struct iscsi_params *w, char *err, size_t errle
 			continue;
 		v = params_get_num(w, d);
 		if (v < d->lo || v > d->hi) {
-			set_err(err, errlen, "%s=%u is outside %u..%u", d->name, v, d->lo, d->hi);
+			errbuf_set(err, errlen, "%s=%u is outside %u..%u", d->name, v, d->lo, d->hi);
 			return -EINVAL;
 		}
 	}
 	if (w->max_xmit_dsl != 0 && (w->max_xmit_dsl < 512 || w->max_xmit_dsl > MAX_DSL)) {
-		set_err(err, errlen, "MaxXmitDataSegmentLength=%u is outside 512..%u (or 0)",
+		errbuf_set(err, errlen, "MaxXmitDataSegmentLength=%u is outside 512..%u (or 0)",
 			w->max_xmit_dsl, MAX_DSL);
 		return -EINVAL;
 	}
 	if (w->first_burst_length > w->max_burst_length) {
 		/* RFC 7143 §13.14: FirstBurstLength MUST NOT exceed MaxBurstLength. */
-		set_err(err, errlen, "FirstBurstLength %u exceeds MaxBurstLength %u",
+		errbuf_set(err, errlen, "FirstBurstLength %u exceeds MaxBurstLength %u",
 			w->first_burst_length, w->max_burst_length);
 		return -EINVAL;
 	}

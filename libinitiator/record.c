@@ -6,26 +6,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "names.h"
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "params.h"
 
 /* A value quoted in a message: printable ASCII only, at most 48 bytes, so
  * a hostile file cannot inject terminal escapes into our output. */
@@ -78,8 +67,21 @@ int iface_rec_builtin(const char *name, struct iface_rec *ret)
 	return 0;
 }
 
+/* The enums name the same four preference lists with the same numbers. */
+_Static_assert((int)REC_DIGEST_NONE == (int)ISCSI_DIGEST_NONE &&
+	       (int)REC_DIGEST_CRC32C == (int)ISCSI_DIGEST_CRC32C &&
+	       (int)REC_DIGEST_CRC32C_NONE == (int)ISCSI_DIGEST_CRC32C_NONE &&
+	       (int)REC_DIGEST_NONE_CRC32C == (int)ISCSI_DIGEST_NONE_CRC32C,
+	       "rec_digest and iscsi_digest differ");
+
 void node_rec_init(struct node_rec *r)
 {
+	/* The negotiated iSCSI keys (node.session.iscsi.*, node.conn[0].iscsi.*)
+	 * come from params_init_wishes(), the one place open-iscsi's
+	 * operational defaults are written down. */
+	struct iscsi_params w;
+
+	params_init_wishes(&w);
 	memset(r, 0, sizeof(*r));
 	r->tpgt = -1;
 	r->startup = REC_STARTUP_MANUAL;
@@ -105,15 +107,15 @@ void node_rec_init(struct node_rec *r)
 	s->tgt_reset_timeout = 30;
 	s->host_reset_timeout = 60;
 	s->fast_abort = true;
-	s->initial_r2t = false;
-	s->immediate_data = true;
-	s->first_burst_length = 262144;
-	s->max_burst_length = 16776192;
-	s->default_time2retain = 0;
-	s->default_time2wait = 2;
-	s->max_connections = 1;
-	s->max_outstanding_r2t = 1;
-	s->erl = 0;
+	s->initial_r2t = w.initial_r2t;
+	s->immediate_data = w.immediate_data;
+	s->first_burst_length = (int)w.first_burst_length;
+	s->max_burst_length = (int)w.max_burst_length;
+	s->default_time2retain = (int)w.default_time2retain;
+	s->default_time2wait = (int)w.default_time2wait;
+	s->max_connections = (int)w.max_connections;
+	s->max_outstanding_r2t = (int)w.max_outstanding_r2t;
+	s->erl = (int)w.error_recovery_level;
 	s->scan = REC_SCAN_AUTO;
 	s->reopen_max = 0;
 
@@ -127,10 +129,10 @@ void node_rec_init(struct node_rec *r)
 	c->auth_timeout = 45;
 	c->noop_out_interval = 5;
 	c->noop_out_timeout = 5;
-	c->max_xmit_dlength = 0;
-	c->max_recv_dlength = 262144;
-	c->header_digest = REC_DIGEST_NONE;
-	c->data_digest = REC_DIGEST_NONE;
+	c->max_xmit_dlength = (int)w.max_xmit_dsl;
+	c->max_recv_dlength = (int)w.max_recv_dsl;
+	c->header_digest = (enum rec_digest)w.header_digest;
+	c->data_digest = (enum rec_digest)w.data_digest;
 	c->ifmarker = false;
 	c->ofmarker = false;
 }
@@ -303,11 +305,11 @@ static int chap_algs_canon(const char *s, char *out, size_t cap, char *err, size
 			if (strlen(names[k]) == len && strncasecmp(a, names[k], len) == 0)
 				break;
 		if (k == 4) {
-			set_err(err, errlen, "unknown CHAP algorithm (expected MD5, SHA1, SHA256, SHA3-256)");
+			errbuf_set(err, errlen, "unknown CHAP algorithm (expected MD5, SHA1, SHA256, SHA3-256)");
 			return -EINVAL;
 		}
 		if (seen[k]) {
-			set_err(err, errlen, "CHAP algorithm %s listed twice", names[k]);
+			errbuf_set(err, errlen, "CHAP algorithm %s listed twice", names[k]);
 			return -EINVAL;
 		}
 		seen[k] = true;
@@ -316,12 +318,12 @@ static int chap_algs_canon(const char *s, char *out, size_t cap, char *err, size
 			break;
 		p = e + 1;
 		if (!*p) {
-			set_err(err, errlen, "empty item in CHAP algorithm list");
+			errbuf_set(err, errlen, "empty item in CHAP algorithm list");
 			return -EINVAL;
 		}
 	}
 	if (o == 0) {
-		set_err(err, errlen, "empty CHAP algorithm list");
+		errbuf_set(err, errlen, "empty CHAP algorithm list");
 		return -EINVAL;
 	}
 	if (o >= cap)
@@ -366,7 +368,7 @@ static int set_str(const struct rec_field *f, char *dst, const char *value, char
 	if (strcmp(value, "<empty>") == 0)
 		value = "";
 	if (strlen(value) >= f->size) {
-		set_err(err, errlen, "%s: value too long (at most %zu bytes)", f->key, f->size - 1);
+		errbuf_set(err, errlen, "%s: value too long (at most %zu bytes)", f->key, f->size - 1);
 		return -ENAMETOOLONG;
 	}
 	if (*value) {
@@ -403,7 +405,7 @@ static int set_str(const struct rec_field *f, char *dst, const char *value, char
 		case REC_C_CHAP_ALGS: {
 			int r = chap_algs_canon(value, canon, sizeof(canon), why, sizeof(why));
 			if (r == -ENAMETOOLONG) {
-				set_err(err, errlen, "%s: value too long", f->key);
+				errbuf_set(err, errlen, "%s: value too long", f->key);
 				return r;
 			}
 			ok = r == 0;
@@ -413,10 +415,10 @@ static int set_str(const struct rec_field *f, char *dst, const char *value, char
 		}
 		if (!ok) {
 			if (secret || !*why)
-				set_err(err, errlen, "%s: invalid value%s%s%s", f->key, secret ? "" : " '",
+				errbuf_set(err, errlen, "%s: invalid value%s%s%s", f->key, secret ? "" : " '",
 					secret ? "" : quote(value, q, sizeof(q)), secret ? "" : "'");
 			else
-				set_err(err, errlen, "%s: invalid value '%s': %s", f->key, quote(value, q, sizeof(q)),
+				errbuf_set(err, errlen, "%s: invalid value '%s': %s", f->key, quote(value, q, sizeof(q)),
 					why);
 			return -EINVAL;
 		}
@@ -445,16 +447,16 @@ int rec_set(enum rec_kind kind, void *rec, const char *key, const char *value, e
 	if (!rec || !key || !value)
 		return -EINVAL;
 	if (!f || (mode != REC_SET_LOAD && (f->flags & REC_F_HIDDEN))) {
-		set_err(err, errlen, "unknown parameter %s", quote(key, q, sizeof(q)));
+		errbuf_set(err, errlen, "unknown parameter %s", quote(key, q, sizeof(q)));
 		return -ENOENT;
 	}
 	if (mode != REC_SET_LOAD) {
 		if ((sflags & REC_S_NODE_IFACE) && !(f->flags & REC_F_NODE_RW)) {
-			set_err(err, errlen, "%s: iface settings are changed in iface mode (-m iface)", f->key);
+			errbuf_set(err, errlen, "%s: iface settings are changed in iface mode (-m iface)", f->key);
 			return -EPERM;
 		}
 		if (f->flags & REC_F_IDENT) {
-			set_err(err, errlen, "%s identifies the record and cannot be changed", f->key);
+			errbuf_set(err, errlen, "%s identifies the record and cannot be changed", f->key);
 			return -EPERM;
 		}
 	}
@@ -469,7 +471,7 @@ int rec_set(enum rec_kind kind, void *rec, const char *key, const char *value, e
 		long long v;
 		int r = parse_int(value, &v);
 		if (r == -EINVAL) {
-			set_err(err, errlen, "%s: '%s' is not a number", f->key, quote(value, q, sizeof(q)));
+			errbuf_set(err, errlen, "%s: '%s' is not a number", f->key, quote(value, q, sizeof(q)));
 			return r;
 		}
 		if (r == 0 && mode != REC_SET_LOAD) {
@@ -482,7 +484,7 @@ int rec_set(enum rec_kind kind, void *rec, const char *key, const char *value, e
 				r = -ERANGE;
 		}
 		if (r < 0) {
-			set_err(err, errlen, "%s: %s out of range (%s%d..%d%s)", f->key, quote(value, q, sizeof(q)),
+			errbuf_set(err, errlen, "%s: %s out of range (%s%d..%d%s)", f->key, quote(value, q, sizeof(q)),
 				(f->flags & REC_F_ZERO_OK) ? "0 or " : "", f->min, f->max,
 				(f->flags & REC_F_POW2) ? ", a power of two" : "");
 			return -ERANGE;
@@ -499,7 +501,7 @@ int rec_set(enum rec_kind kind, void *rec, const char *key, const char *value, e
 			*(bool *)dst = false;
 			return 0;
 		}
-		set_err(err, errlen, "%s: unknown value '%s' (expected Yes or No)", f->key,
+		errbuf_set(err, errlen, "%s: unknown value '%s' (expected Yes or No)", f->key,
 			quote(value, q, sizeof(q)));
 		return -EINVAL;
 	case REC_T_ENUM:
@@ -510,7 +512,7 @@ int rec_set(enum rec_kind kind, void *rec, const char *key, const char *value, e
 			}
 		}
 		list_words(f->words, words, sizeof(words));
-		set_err(err, errlen, "%s: unknown value '%s' (expected %s)", f->key, quote(value, q, sizeof(q)),
+		errbuf_set(err, errlen, "%s: unknown value '%s' (expected %s)", f->key, quote(value, q, sizeof(q)),
 			words);
 		return -EINVAL;
 	}
@@ -711,19 +713,19 @@ int node_rec_from_template(const struct node_rec *tmpl, const char *target, cons
 	if (!tmpl || !ret)
 		return -EINVAL;
 	if (!target || name_validate(target, why, sizeof(why)) < 0) {
-		set_err(err, errlen, "invalid target name: %s", target ? why : "missing");
+		errbuf_set(err, errlen, "invalid target name: %s", target ? why : "missing");
 		return -EINVAL;
 	}
 	if (!rec_address_valid(address)) {
-		set_err(err, errlen, "invalid portal address");
+		errbuf_set(err, errlen, "invalid portal address");
 		return -EINVAL;
 	}
 	if (port < 1 || port > 65535) {
-		set_err(err, errlen, "invalid port %d (1-65535)", port);
+		errbuf_set(err, errlen, "invalid port %d (1-65535)", port);
 		return -EINVAL;
 	}
 	if (tpgt < -1 || tpgt > 65535) {
-		set_err(err, errlen, "invalid portal group tag %d (0-65535)", tpgt);
+		errbuf_set(err, errlen, "invalid portal group tag %d (0-65535)", tpgt);
 		return -EINVAL;
 	}
 	if (!iface) {
@@ -731,7 +733,7 @@ int node_rec_from_template(const struct node_rec *tmpl, const char *target, cons
 		iface = &def;
 	}
 	if (!rec_iface_name_valid(iface->name)) {
-		set_err(err, errlen, "invalid iface name");
+		errbuf_set(err, errlen, "invalid iface name");
 		return -EINVAL;
 	}
 	memcpy(ret, tmpl, sizeof(*ret));

@@ -400,4 +400,13 @@ int rec_parse(enum rec_kind kind, void *rec, const char *buf, size_t len, const 
  * An empty value is allowed (returns "" in *ret_value). */
 int rec_split_line(char *line, char **ret_key, char **ret_value);
 
+/* The line loop of every text file reader (records, iscsid.conf,
+ * initiatorname.iscsi): copies the line of buf[0..len) that starts at *off
+ * into line (size bytes, NUL-terminated, '\n' dropped) and moves *off past
+ * it; *lineno counts lines. Returns 1 with a line, 0 at the end of buf, or
+ * -E2BIG for a line of size bytes or more: it is skipped and reported in
+ * diags as an error on its line (path labels it). */
+int rec_next_line(const char *buf, size_t len, size_t *off, char *line, size_t size, unsigned *lineno,
+		  const char *path, struct rec_diags *diags);
+
 #endif

@@ -126,6 +126,27 @@ int rec_split_line(char *line, char **ret_key, char **ret_value)
 
 /* Unknown keys are kept only if they look like keys, so a stray line of
  * junk is not copied into every later save. */
+int rec_next_line(const char *buf, size_t len, size_t *off, char *line, size_t size, unsigned *lineno,
+		  const char *path, struct rec_diags *diags)
+{
+	if (*off >= len)
+		return 0;
+
+	const char *nl = memchr(buf + *off, '\n', len - *off);
+	size_t l = nl ? (size_t)(nl - (buf + *off)) : len - *off;
+
+	(*lineno)++;
+	if (l >= size) {
+		rec_diags_add(diags, REC_DIAG_ERROR, path, *lineno, "line longer than %zu bytes", size - 1);
+		*off += l + 1;
+		return -E2BIG;
+	}
+	memcpy(line, buf + *off, l);
+	line[l] = '\0';
+	*off += l + 1;
+	return 1;
+}
+
 static bool key_like(const char *k)
 {
 	if (!*k || strlen(k) >= REC_EXTRA_KEY_SIZE)
@@ -221,20 +242,13 @@ int rec_parse(enum rec_kind kind, void *rec, const char *buf, size_t len, const 
 	struct rec_extras *x = (struct rec_extras *)((char *)work + s->extras_offset);
 
 	size_t off = 0;
-	while (off < len) {
-		const char *nl = memchr(buf + off, '\n', len - off);
-		size_t l = nl ? (size_t)(nl - (buf + off)) : len - off;
-		lineno++;
-		if (l >= sizeof(line)) {
-			rec_diags_add(diags, REC_DIAG_ERROR, path, lineno, "line longer than %d bytes",
-				      REC_LINE_MAX - 1);
+	int got;
+	while ((got = rec_next_line(buf, len, &off, line, sizeof(line), &lineno, path, diags)) != 0) {
+		if (got < 0) {
 			corrupt = true;
-			off += l + 1;
 			continue;
 		}
-		memcpy(line, buf + off, l);
-		line[l] = '\0';
-		off += l + 1;
+		size_t l = strlen(line);
 		if (l && line[l - 1] == '\r')
 			line[l - 1] = '\0';
 
