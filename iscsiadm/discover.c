@@ -355,13 +355,6 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 			return fail(c, ISCSI_ERR_FATAL_LOGIN, "unexpected %s PDU in the SendTargets exchange",
 				    pdu_opcode_name(rsp.opcode));
 		}
-		/* tgtd splits a long SendTargets answer at MaxRecvDataSegment-
-		 * Length bytes, mid-pair, with F=0 and without the C bit that
-		 * RFC 7143 §11.11.2 asks for. A part that does not end on a
-		 * pair boundary (NUL) is continued whatever its C bit says. */
-		if (rsp.opcode == ISCSI_OP_TEXT_RSP && !pdu_is_final(&rsp) && rsp.data_len &&
-		    rsp.data[rsp.data_len - 1] != 0)
-			rsp.flags |= ISCSI_FLAG_CONTINUE;
 		step = st_exchange_step(&ex, &rsp, &req, ret);
 		if (step < 0) {
 			int code = step == -ENOMEM ? ISCSI_ERR_NOMEM : ISCSI_ERR_FATAL_LOGIN;

@@ -14,7 +14,9 @@
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* mkdir -p with mode for every directory it creates (existing ones are
- * left alone). -ENOTDIR if a component exists and is not a directory. */
+ * left alone). -ENOTDIR if a component exists and is not a directory.
+ * Walks up from path only as far as it must, so creating a leaf under an
+ * existing parent costs one mkdir. */
 int fs_mkdir_p(const char *path, mode_t mode);
 
 /* fsync a directory (after rename/unlink inside it). */
@@ -22,5 +24,50 @@ int fs_sync_dir(const char *dir);
 
 /* fsync the directory containing path. */
 int fs_sync_parent(const char *path);
+
+/* Many atomic replacements made durable together, for writers of
+ * hundreds of small files (the node records of one discovery), where
+ * fs_write_atomic()'s two fsyncs per file dominate.
+ *
+ *   fs_batch_write()   writes a temporary ".<name>.XXXXXX" beside path
+ *                      (mode, no fsync); nothing is visible yet
+ *   fs_batch_link()    a symlink to create once the file staged last is
+ *                      in place (replacing whatever link has that name)
+ *   fs_batch_commit()  makes every temporary file durable, renames each
+ *                      over its path in the order staged, creates the
+ *                      links, makes the directories durable
+ *   fs_batch_free()    removes every temporary file not yet renamed
+ *
+ * Readers see each file old or new, never torn, as with
+ * fs_write_atomic(); a crash before the renames are durable leaves some
+ * files old and some new. Up to FS_BATCH_FSYNC_MAX files are synced one
+ * by one (fsync of each file, then of each directory once); a larger
+ * batch uses syncfs(2) once before the renames and once after, which
+ * also writes out whatever else is dirty on those file systems. Errors:
+ * the first failure is returned, every temporary file is removed, and no
+ * file whose data was not durable has been renamed into place. The
+ * caller serialises batches on the same paths (the node database lock). */
+#define FS_BATCH_FSYNC_MAX 16
+
+struct fs_batch_entry {
+	char *tmp;          /* NULL once renamed or removed */
+	char *path;
+	char *link_target;  /* with link_path: symlink after the rename */
+	char *link_path;
+};
+
+struct fs_batch {
+	struct fs_batch_entry *v;
+	size_t n, cap;
+	int *fs_fds;        /* one directory per file system, for syncfs */
+	dev_t *fs_devs;
+	size_t n_fs;
+};
+
+void fs_batch_init(struct fs_batch *b);
+int fs_batch_write(struct fs_batch *b, const char *path, const void *data, size_t len, mode_t mode);
+int fs_batch_link(struct fs_batch *b, const char *target, const char *link_path);
+int fs_batch_commit(struct fs_batch *b);
+void fs_batch_free(struct fs_batch *b);   /* NULL is a no-op; b reusable after fs_batch_init() */
 
 #endif

@@ -199,6 +199,7 @@ int ndb_read(const char *path, char **ret_buf, size_t *ret_len)
 			if (errno == EINTR)
 				continue;
 			int e = -errno;
+			explicit_bzero(buf, len);
 			free(buf);
 			close(fd);
 			return e;
@@ -210,6 +211,7 @@ int ndb_read(const char *path, char **ret_buf, size_t *ret_len)
 	close(fd);
 	if (len > (size_t)st.st_size) {
 		/* Grew under us: only atomic renames should touch these. */
+		explicit_bzero(buf, len);
 		free(buf);
 		return -EAGAIN;
 	}
@@ -228,6 +230,20 @@ int ndb_write_rec(enum rec_kind kind, const void *rec, const char *path)
 	if (r < 0)
 		return r;
 	r = fs_write_atomic(path, text, len, NODEDB_FILE_MODE);
+	explicit_bzero(text, len);
+	free(text);
+	return r;
+}
+
+int ndb_stage_rec(struct fs_batch *batch, enum rec_kind kind, const void *rec, const char *path)
+{
+	char *text;
+	size_t len;
+	int r = rec_format(kind, rec, REC_FMT_DISK, &text, &len);
+
+	if (r < 0)
+		return r;
+	r = fs_batch_write(batch, path, text, len, NODEDB_FILE_MODE);
 	explicit_bzero(text, len);
 	free(text);
 	return r;
@@ -395,6 +411,8 @@ struct scan_ctx {
 	const struct node_filter *f;
 	struct node_list *out;
 	struct rec_diags *diags;
+	ndb_skip_fn skip;
+	void *skip_ud;
 };
 
 /* Load one record file. The path names the record (open-iscsi looks
@@ -418,6 +436,7 @@ static int load_one(struct scan_ctx *c, const char *rel, const char *target, con
 	}
 	rec = malloc(sizeof(*rec));
 	if (!rec) {
+		explicit_bzero(buf, len);
 		free(buf);
 		return -ENOMEM;
 	}
@@ -487,6 +506,9 @@ static int scan_portal_dir(struct scan_ctx *c, const char *target, const char *p
 		}
 		if (c->f && c->f->iface && strcmp(c->f->iface, de->d_name) != 0)
 			continue;
+		/* The path holds the whole identity only with a tpgt. */
+		if (c->skip && tpgt != -2 && c->skip(target, addr, port, tpgt, de->d_name, c->skip_ud))
+			continue;
 		snprintf(rel, sizeof(rel), "nodes/%s/%s/%s", target, pname, de->d_name);
 		r = load_one(c, rel, target, addr, port, tpgt, de->d_name);
 		if (r < 0)
@@ -543,7 +565,13 @@ static int scan_target(struct scan_ctx *c, const char *target)
 int ndb_scan(struct nodedb *db, const char *target, const struct node_filter *f, struct node_list *out,
 	     struct rec_diags *diags)
 {
-	struct scan_ctx c = { db, f, out, diags };
+	return ndb_scan_skip(db, target, f, NULL, NULL, out, diags);
+}
+
+int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filter *f, ndb_skip_fn skip,
+		  void *skip_ud, struct node_list *out, struct rec_diags *diags)
+{
+	struct scan_ctx c = { db, f, out, diags, skip, skip_ud };
 	char path[PATH_MAX];
 
 	if (target) {

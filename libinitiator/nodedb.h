@@ -193,7 +193,10 @@ struct nodedb_merge_result {
  * whose disc_type/address/port name this source, bound to one of the
  * ifaces, and not reported now are deleted, unless in_use (may be NULL)
  * says a session uses them. The discovery record itself is written if it
- * does not exist yet. */
+ * does not exist yet. The records written go into place together after
+ * their data is durable (fs_batch_commit() in fsutil.h); when writing
+ * them fails, the error is returned and no temporary file is left, and
+ * when it fails before the renames, none of them is in place. */
 typedef bool (*nodedb_in_use_fn)(const struct node_rec *rec, void *userdata);
 int nodedb_disc_merge(struct nodedb *db, const struct discovery_rec *drec, const struct node_rec *tmpl,
 		      const struct iface_rec *ifaces, size_t n_ifaces, const struct disc_target *found,

@@ -72,6 +72,7 @@ static int disc_read(struct nodedb *db, enum rec_disc_type type, const char *add
 	}
 	struct discovery_rec *d = malloc(sizeof(*d));
 	if (!d) {
+		explicit_bzero(buf, len);
 		free(buf);
 		return -ENOMEM;
 	}
@@ -102,7 +103,7 @@ int nodedb_disc_load(struct nodedb *db, enum rec_disc_type type, const char *add
 	return disc_read(db, type, address, port, ret, diags);
 }
 
-static int disc_write(struct nodedb *db, const struct discovery_rec *rec)
+static int disc_write(struct nodedb *db, const struct discovery_rec *rec, struct fs_batch *batch)
 {
 	const char *top, *file;
 	char rel[PATH_MAX], path[PATH_MAX];
@@ -119,6 +120,8 @@ static int disc_write(struct nodedb *db, const struct discovery_rec *rec)
 		return -errno;
 	if ((r = ndb_mkdirs(db, rel)) < 0 || (r = ndb_path(db, path, sizeof(path), "%s/%s", rel, file)) < 0)
 		return r;
+	if (batch)
+		return ndb_stage_rec(batch, REC_KIND_DISCOVERY, rec, path);
 	return ndb_write_rec(REC_KIND_DISCOVERY, rec, path);
 }
 
@@ -129,7 +132,7 @@ int nodedb_disc_save(struct nodedb *db, const struct discovery_rec *rec)
 	int r = nodedb_lock(db);
 	if (r < 0)
 		return r;
-	r = disc_write(db, rec);
+	r = disc_write(db, rec, NULL);
 	nodedb_unlock(db);
 	return r;
 }
@@ -148,7 +151,7 @@ int nodedb_disc_update(struct nodedb *db, enum rec_disc_type type, const char *a
 		for (size_t i = 0; r == 0 && i < n; i++)
 			r = rec_set(REC_KIND_DISCOVERY, d, kv[i].key, kv[i].value, REC_SET_UPDATE, err, errlen);
 		if (r == 0)
-			r = disc_write(db, d);
+			r = disc_write(db, d, NULL);
 		nodedb_unlock(db);
 	}
 	explicit_bzero(d, sizeof(*d));
@@ -280,14 +283,87 @@ int nodedb_disc_list(struct nodedb *db, struct disc_list *ret, struct rec_diags 
 
 /* ---------- merge ---------- */
 
-static bool reported(const struct node_rec *rec, const struct disc_target *found, size_t n)
+/* The reported portals, sorted by target, port and tpgt (then position),
+ * so "was this reported?" is a binary search: a discovery of thousands
+ * of targets asks it for every record of the source. */
+struct found_index {
+	const struct disc_target *v;
+	size_t *idx;    /* entries with a target and an address */
+	size_t n;
+	bool *dup;      /* dup[i]: v[i] repeats an earlier entry */
+};
+
+static int cmp_key(const struct disc_target *a, const char *target, int port, int tpgt)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (found[i].target && found[i].address && strcmp(found[i].target, rec->name) == 0 &&
-		    ndb_addr_equal(found[i].address, rec->conn.address) && found[i].port == rec->conn.port &&
-		    found[i].tpgt == rec->tpgt)
-			return true;
+	int c = strcmp(a->target, target);
+	if (!c)
+		c = (a->port > port) - (a->port < port);
+	if (!c)
+		c = (a->tpgt > tpgt) - (a->tpgt < tpgt);
+	return c;
+}
+
+static int cmp_found(const void *pa, const void *pb, void *base)
+{
+	const struct disc_target *v = base;
+	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+	int c = cmp_key(&v[ia], v[ib].target, v[ib].port, v[ib].tpgt);
+	return c ? c : (ia > ib) - (ia < ib);
+}
+
+static void found_index_free(struct found_index *fi)
+{
+	free(fi->idx);
+	free(fi->dup);
+}
+
+/* Staged records are not seen by ndb_scan() until the batch is
+ * committed, so a repeated portal is recognised here (dup) to count as
+ * kept, as it would be were the first already on disk. */
+static int found_index_build(struct found_index *fi, const struct disc_target *found, size_t n)
+{
+	fi->v = found;
+	fi->n = 0;
+	fi->idx = malloc((n ? n : 1) * sizeof(*fi->idx));
+	fi->dup = calloc(n ? n : 1, sizeof(*fi->dup));
+	if (!fi->idx || !fi->dup) {
+		found_index_free(fi);
+		return -ENOMEM;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (found[i].target && found[i].address)
+			fi->idx[fi->n++] = i;
+	qsort_r(fi->idx, fi->n, sizeof(*fi->idx), cmp_found, (void *)found);
+	for (size_t i = 1; i < fi->n; i++) {
+		const struct disc_target *a = &found[fi->idx[i]];
+		/* Equal keys sort together, earlier positions first. */
+		for (size_t j = i; j-- > 0;) {
+			const struct disc_target *b = &found[fi->idx[j]];
+			if (cmp_key(b, a->target, a->port, a->tpgt) != 0)
+				break;
+			if (ndb_addr_equal(a->address, b->address)) {
+				fi->dup[fi->idx[i]] = true;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static bool found_index_has(const struct found_index *fi, const char *target, const char *addr, int port, int tpgt)
+{
+	size_t lo = 0, hi = fi->n;
+
+	while (lo < hi) {   /* the first entry not below the key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_key(&fi->v[fi->idx[mid]], target, port, tpgt) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < fi->n && cmp_key(&fi->v[fi->idx[lo]], target, port, tpgt) == 0; lo++)
+		if (ndb_addr_equal(fi->v[fi->idx[lo]].address, addr))
+			return true;
 	return false;
 }
 
@@ -299,6 +375,20 @@ static bool iface_in(const char *name, const struct iface_rec *ifaces, size_t n)
 	return false;
 }
 
+struct keep_ctx {
+	const struct found_index *fi;
+	const struct iface_rec *ifaces;
+	size_t n_ifaces;
+};
+
+/* A record the delete pass keeps whatever its contents: no need to read
+ * the thousand records a discovery has just written back in. */
+static bool kept_anyway(const char *target, const char *addr, int port, int tpgt, const char *iface, void *ud)
+{
+	const struct keep_ctx *k = ud;
+	return iface_in(iface, k->ifaces, k->n_ifaces) && found_index_has(k->fi, target, addr, port, tpgt);
+}
+
 static int merge_locked(struct nodedb *db, const struct discovery_rec *drec, const struct node_rec *tmpl,
 			const struct iface_rec *ifaces, size_t n_ifaces, const struct disc_target *found,
 			size_t n_found, unsigned flags, nodedb_in_use_fn in_use, void *userdata,
@@ -306,15 +396,23 @@ static int merge_locked(struct nodedb *db, const struct discovery_rec *drec, con
 			struct node_rec *rec)
 {
 	struct node_list mine = { 0 };
+	struct found_index fi;
+	struct fs_batch batch;
 	char err[160];
 	int r;
 
+	if ((r = found_index_build(&fi, found, n_found)) < 0)
+		return r;
+	/* Every record this discovery writes goes into one batch, made
+	 * durable with a few syncs instead of two fsyncs per record (a
+	 * thousand-target portal took seconds); see fs_batch_commit(). */
+	fs_batch_init(&batch);
 	/* The discovery record itself, if this is its first discovery. */
 	r = disc_read(db, drec->type, drec->address, drec->port, &(struct discovery_rec){ 0 }, NULL);
 	if (r == -ENOENT)
-		r = disc_write(db, drec);
+		r = disc_write(db, drec, &batch);
 	if (r < 0 && r != -EIO)
-		return r;
+		goto out;
 
 	*base = *tmpl;
 	base->disc_type = drec->type == REC_DISC_ISNS ? REC_DISC_ISNS : REC_DISC_SENDTARGETS;
@@ -340,33 +438,39 @@ static int merge_locked(struct nodedb *db, const struct discovery_rec *drec, con
 			f.iface = rec->iface.name;
 			r = ndb_scan(db, rec->name, &f, &l, diags);
 			if (r == 0) {
-				if (l.n && (flags & NODEDB_MERGE_UPDATE)) {
-					r = ndb_store(db, rec, &l.v[0]);
+				/* A repeat finds its first staged only if the
+				 * first was new and NEW let it be written. */
+				bool have = l.n || (fi.dup[i] && (flags & NODEDB_MERGE_NEW));
+				if (have && (flags & NODEDB_MERGE_UPDATE)) {
+					r = ndb_store(db, rec, l.n ? &l.v[0] : NULL, &batch);
 					res->updated += r == 0;
-				} else if (l.n) {
+				} else if (have) {
 					res->kept++;
 				} else if (flags & NODEDB_MERGE_NEW) {
-					r = ndb_store(db, rec, NULL);
+					r = ndb_store(db, rec, NULL, &batch);
 					res->added += r == 0;
 				}
 			}
 			node_list_free(&l);
 			if (r < 0)
-				return r;
+				goto out;
 		}
 	}
+	r = fs_batch_commit(&batch);
+	if (r < 0 || !(flags & NODEDB_MERGE_DELETE))
+		goto out;
 
-	if (!(flags & NODEDB_MERGE_DELETE))
-		return 0;
 	struct node_filter f;
+	struct keep_ctx kc = { &fi, ifaces, n_ifaces };
 	node_filter_init(&f);
 	f.disc_type = base->disc_type;
 	f.disc_address = drec->address;
 	f.disc_port = drec->port;
-	r = ndb_scan(db, NULL, &f, &mine, diags);
+	r = ndb_scan_skip(db, NULL, &f, kept_anyway, &kc, &mine, diags);
 	for (size_t i = 0; r == 0 && i < mine.n; i++) {
 		const struct node_rec *e = &mine.v[i].rec;
-		if (!iface_in(e->iface.name, ifaces, n_ifaces) || reported(e, found, n_found))
+		if (!iface_in(e->iface.name, ifaces, n_ifaces) ||
+		    found_index_has(&fi, e->name, e->conn.address, e->conn.port, e->tpgt))
 			continue;
 		if (in_use && in_use(e, userdata)) {
 			res->busy++;
@@ -376,6 +480,11 @@ static int merge_locked(struct nodedb *db, const struct discovery_rec *drec, con
 		res->deleted += r == 0;
 	}
 	node_list_free(&mine);
+out:
+	/* After a failure this removes every temporary file: no record of
+	 * this discovery was renamed into place unless its data was durable. */
+	fs_batch_free(&batch);
+	found_index_free(&fi);
 	return r;
 }
 

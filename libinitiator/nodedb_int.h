@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "fsutil.h"
 #include "nodedb.h"
 
 #define NODEDB_DIR_MODE 0700
@@ -33,6 +34,9 @@ int ndb_read(const char *path, char **ret_buf, size_t *ret_len);
 /* Format rec (disk form) and write it atomically to the absolute path. */
 int ndb_write_rec(enum rec_kind kind, const void *rec, const char *path);
 
+/* The same, staged in batch: in place at fs_batch_commit(). */
+int ndb_stage_rec(struct fs_batch *batch, enum rec_kind kind, const void *rec, const char *path);
+
 /* Address equality: as binary addresses when both parse, else
  * case-insensitive text. */
 bool ndb_addr_equal(const char *a, const char *b);
@@ -45,6 +49,15 @@ int ndb_parse_portal_dir(const char *s, char *addr, size_t addrlen, int *port, i
 int ndb_scan(struct nodedb *db, const char *target, const struct node_filter *f, struct node_list *out,
 	     struct rec_diags *diags);
 
+/* Whether a scan may leave a record unread, judged on the identity its
+ * path holds (records whose path lacks the tpgt are always read). */
+typedef bool (*ndb_skip_fn)(const char *target, const char *addr, int port, int tpgt, const char *iface,
+			    void *userdata);
+
+/* ndb_scan() that skips the records skip() says true for, unread. */
+int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filter *f, ndb_skip_fn skip,
+		  void *skip_ud, struct node_list *out, struct rec_diags *diags);
+
 int ndb_list_push(struct node_list *l, const struct node_rec *rec, const char *path);
 
 /* Link name "<target>,<addr>,<port>,<tpgt>,<iface>". */
@@ -54,8 +67,11 @@ bool ndb_same_identity(const struct node_rec *a, const struct node_rec *b);
 
 /* Write rec under the lock: to existing->path when given, else to its
  * new place (creating directories, converting a legacy single-record file
- * into a directory when a second iface arrives), then the links. */
-int ndb_store(struct nodedb *db, const struct node_rec *rec, const struct node_entry *existing);
+ * into a directory when a second iface arrives), then the links. With a
+ * batch, the record and its link are staged there (directories are made
+ * now): ndb_scan() does not see it until fs_batch_commit(). */
+int ndb_store(struct nodedb *db, const struct node_rec *rec, const struct node_entry *existing,
+	      struct fs_batch *batch);
 
 /* Delete one loaded entry and its links (lock held). */
 int ndb_remove(struct nodedb *db, const struct node_entry *e);

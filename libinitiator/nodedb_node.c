@@ -40,7 +40,8 @@ static int portal_rel(const struct node_rec *rec, char *buf, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
-static int make_link(struct nodedb *db, const char *dir_rel, const struct node_rec *rec, bool create_dir)
+static int make_link(struct nodedb *db, const char *dir_rel, const struct node_rec *rec, bool create_dir,
+		     struct fs_batch *batch)
 {
 	char name[PATH_MAX], lpath[PATH_MAX], target[PATH_MAX], prel[PATH_MAX], dpath[PATH_MAX];
 	struct stat st;
@@ -60,6 +61,8 @@ static int make_link(struct nodedb *db, const char *dir_rel, const struct node_r
 		return r;
 	/* Absolute, like open-iscsi's; readers use the link's name, never
 	 * its target, so a moved tree still reads correctly. */
+	if (batch)
+		return fs_batch_link(batch, target, lpath);
 	if (unlink(lpath) < 0 && errno != ENOENT)
 		return -errno;
 	if (symlink(target, lpath) < 0)
@@ -67,7 +70,7 @@ static int make_link(struct nodedb *db, const char *dir_rel, const struct node_r
 	return 0;
 }
 
-static int make_links(struct nodedb *db, const struct node_rec *rec)
+static int make_links(struct nodedb *db, const struct node_rec *rec, struct fs_batch *batch)
 {
 	char dir[PATH_MAX];
 
@@ -76,14 +79,14 @@ static int make_links(struct nodedb *db, const struct node_rec *rec)
 		/* open-iscsi links static records only when the tpgt is known. */
 		if (rec->tpgt < 0)
 			return 0;
-		return make_link(db, "static", rec, true);
+		return make_link(db, "static", rec, true, batch);
 	case REC_DISC_SENDTARGETS:
 	case REC_DISC_ISNS:
 		if (!rec_address_valid(rec->disc_address))
 			return 0;
 		snprintf(dir, sizeof(dir), "%s/%s,%d", rec->disc_type == REC_DISC_ISNS ? "isns" : "send_targets",
 			 rec->disc_address, rec->disc_port);
-		return make_link(db, dir, rec, false);
+		return make_link(db, dir, rec, false, batch);
 	default:
 		return 0;
 	}
@@ -183,7 +186,15 @@ static void file_iface(struct nodedb *db, const char *rel, char *iface, size_t l
 	free(rec);
 }
 
-int ndb_store(struct nodedb *db, const struct node_rec *rec, const struct node_entry *existing)
+static int write_rec(struct fs_batch *batch, const struct node_rec *rec, const char *path)
+{
+	if (batch)
+		return ndb_stage_rec(batch, REC_KIND_NODE, rec, path);
+	return ndb_write_rec(REC_KIND_NODE, rec, path);
+}
+
+int ndb_store(struct nodedb *db, const struct node_rec *rec, const struct node_entry *existing,
+	      struct fs_batch *batch)
 {
 	char path[PATH_MAX], prel[PATH_MAX], frel[PATH_MAX];
 	struct stat st;
@@ -191,9 +202,9 @@ int ndb_store(struct nodedb *db, const struct node_rec *rec, const struct node_e
 
 	if (existing) {
 		if ((r = ndb_path(db, path, sizeof(path), "%s", existing->path)) < 0 ||
-		    (r = ndb_write_rec(REC_KIND_NODE, rec, path)) < 0)
+		    (r = write_rec(batch, rec, path)) < 0)
 			return r;
-		return make_links(db, rec);
+		return make_links(db, rec, batch);
 	}
 	if ((r = portal_rel(rec, prel, sizeof(prel))) < 0 || (r = ndb_path(db, path, sizeof(path), "%s", prel)) < 0)
 		return r;
@@ -227,9 +238,9 @@ int ndb_store(struct nodedb *db, const struct node_rec *rec, const struct node_e
 		if (snprintf(frel, sizeof(frel), "%s/%s", prel, rec->iface.name) >= (int)sizeof(frel))
 			return -ENAMETOOLONG;
 	}
-	if ((r = ndb_path(db, path, sizeof(path), "%s", frel)) < 0 || (r = ndb_write_rec(REC_KIND_NODE, rec, path)) < 0)
+	if ((r = ndb_path(db, path, sizeof(path), "%s", frel)) < 0 || (r = write_rec(batch, rec, path)) < 0)
 		return r;
-	return make_links(db, rec);
+	return make_links(db, rec, batch);
 }
 
 int ndb_remove(struct nodedb *db, const struct node_entry *e)
@@ -284,7 +295,7 @@ int nodedb_node_save(struct nodedb *db, const struct node_rec *rec, unsigned fla
 	if (r == 0 && l.n && (flags & NODEDB_SAVE_EXCL))
 		r = -EEXIST;
 	if (r == 0)
-		r = ndb_store(db, rec, l.n ? &l.v[0] : NULL);
+		r = ndb_store(db, rec, l.n ? &l.v[0] : NULL, NULL);
 	node_list_free(&l);
 	nodedb_unlock(db);
 	return r;
@@ -320,7 +331,7 @@ int nodedb_node_modify(struct nodedb *db, const struct node_filter *f, nodedb_mo
 			r = -EINVAL;
 			break;
 		}
-		r = ndb_store(db, copy, &l.v[i]);
+		r = ndb_store(db, copy, &l.v[i], NULL);
 		if (r == 0)
 			count++;
 	}

@@ -6,21 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "sendtargets.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void st_result_init(struct st_result *r)
 {
@@ -59,7 +46,7 @@ static int target_add(struct st_result *r, size_t *cap, const char *name,
 		      char *err, size_t errlen)
 {
 	if (r->n >= ST_MAX_TARGETS) {
-		set_err(err, errlen, "SendTargets response lists more than %d targets",
+		errbuf_set(err, errlen, "SendTargets response lists more than %d targets",
 			ST_MAX_TARGETS);
 		return -E2BIG;
 	}
@@ -87,12 +74,12 @@ static int portal_add(struct st_target *t, const struct portal *p, size_t *total
 		if (portal_equal(&t->portals[i], p))
 			return 0;
 	if (t->n_portals >= ST_MAX_PORTALS) {
-		set_err(err, errlen, "target %s has more than %d portals", t->name,
+		errbuf_set(err, errlen, "target %s has more than %d portals", t->name,
 			ST_MAX_PORTALS);
 		return -E2BIG;
 	}
 	if (*total >= ST_MAX_PORTALS_TOTAL) {
-		set_err(err, errlen, "SendTargets response lists more than %d portals",
+		errbuf_set(err, errlen, "SendTargets response lists more than %d portals",
 			ST_MAX_PORTALS_TOTAL);
 		return -E2BIG;
 	}
@@ -127,7 +114,7 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 		if (!key_is(&kv, "TargetName") && !key_is(&kv, "TargetAddress"))
 			continue;   /* e.g. TargetAlias: not needed for discovery */
 		if (kv.value_len >= sizeof(val)) {
-			set_err(err, errlen, "%s value of %zu bytes is too long",
+			errbuf_set(err, errlen, "%s value of %zu bytes is too long",
 				key_is(&kv, "TargetName") ? "TargetName" : "TargetAddress",
 				kv.value_len);
 			return -EPROTO;
@@ -137,7 +124,7 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 
 		if (key_is(&kv, "TargetName")) {
 			if (name_validate(val, why, sizeof(why)) < 0) {
-				set_err(err, errlen, "target sent an invalid TargetName: %s", why);
+				errbuf_set(err, errlen, "target sent an invalid TargetName: %s", why);
 				return -EPROTO;
 			}
 			cur = target_find(r, val);
@@ -151,11 +138,11 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 		/* TargetAddress: Appendix C, it belongs to the TargetName before. */
 		struct portal p;
 		if (cur == SIZE_MAX) {
-			set_err(err, errlen, "target sent a TargetAddress before any TargetName");
+			errbuf_set(err, errlen, "target sent a TargetAddress before any TargetName");
 			return -EPROTO;
 		}
 		if (portal_parse(val, &p, why, sizeof(why)) < 0) {
-			set_err(err, errlen, "target %s has an invalid TargetAddress: %s",
+			errbuf_set(err, errlen, "target %s has an invalid TargetAddress: %s",
 				r->targets[cur].name, why);
 			return -EPROTO;
 		}
@@ -164,7 +151,7 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 			return ret;
 	}
 	if (k < 0) {
-		set_err(err, errlen, "malformed key=value text in SendTargets response at byte %zu",
+		errbuf_set(err, errlen, "malformed key=value text in SendTargets response at byte %zu",
 			it.off);
 		return -EPROTO;
 	}
@@ -180,14 +167,14 @@ int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
 	if (!ret || (!data && len))
 		return -EINVAL;
 	if (len > ST_MAX_BYTES) {
-		set_err(err, errlen, "SendTargets response larger than %u bytes", ST_MAX_BYTES);
+		errbuf_set(err, errlen, "SendTargets response larger than %u bytes", ST_MAX_BYTES);
 		return -E2BIG;
 	}
 	st_result_init(&r);
 	k = parse_pairs(data, len, &r, err, errlen);
 	if (k < 0) {
 		if (k == -ENOMEM)
-			set_err(err, errlen, "out of memory");
+			errbuf_set(err, errlen, "out of memory");
 		st_result_free(&r);
 		return k;
 	}
@@ -341,6 +328,16 @@ int st_exchange_step(struct st_exchange *ex, const struct pdu *rsp,
 	/* §11.11.2: C=1 means more text follows, which F=1 contradicts. */
 	if (final && cont)
 		return ex_fail(ex, -EPROTO, "Text Response with both F and C bits set");
+	/* §6.1: every key=value pair ends in a NUL, and a sender that cuts
+	 * a pair across PDUs sets C=1 (§11.11.2) so the receiver joins the
+	 * parts. tgtd does not: it cuts a long SendTargets answer every
+	 * MaxRecvDataSegmentLength bytes, mid-pair, on PDUs with F=0 and
+	 * C=0 (TTT set, more to fetch). A part that does not end in NUL
+	 * cannot be complete text, so a non-final one is taken as
+	 * continued whatever its C bit says; a final one has nothing to
+	 * join and gets its NUL supplied below. */
+	if (!final && !cont && rsp->data_len > 0 && rsp->data[rsp->data_len - 1] != 0)
+		cont = true;
 
 	/* §4.2.2.1: ExpCmdSN/MaxCmdSN are taken only when consistent. */
 	if (!sn_lt(rsp->max_cmdsn, rsp->exp_cmdsn - 1)) {

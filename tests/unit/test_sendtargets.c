@@ -240,15 +240,15 @@ END_TEST
 /* RFC 7143 §11.11.4: a long response comes in pieces; the initiator asks
  * for each next piece with an empty Text Request echoing the TTT. The
  * split falls inside a pair (C=1), then between complete segments (F=0,
- * C=0, here without its final NUL). */
+ * C=0, ending on a pair's NUL); the final segment lacks its last NUL. */
 START_TEST(test_exchange_continue)
 {
 	struct st_exchange ex;
 	struct pdu req, rsp;
 	struct st_result r;
 	static const char part1[] = "TargetName=iqn.2001-04.com.example:a\0TargetAddr";
-	static const char part2[] = "ess=192.0.2.1:3260,1";
-	static const char part3[] = "TargetName=iqn.2001-04.com.example:b\0";
+	static const char part2[] = "ess=192.0.2.1:3260,1\0";
+	static const char part3[] = "TargetName=iqn.2001-04.com.example:b";
 
 	ck_assert_int_eq(st_exchange_start(&ex, 1, 100, 50, 100, 110, &req), 0);
 	rsp_exp_cmdsn = 101;
@@ -284,6 +284,64 @@ START_TEST(test_exchange_continue)
 	st_exchange_free(&ex);
 	rsp_exp_cmdsn = 11;
 	rsp_max_cmdsn = 20;
+}
+END_TEST
+
+/* tgtd's split (its cmnd_exec_text): the answer cut every
+ * MaxRecvDataSegmentLength bytes wherever that falls, each part but the
+ * last with F=0 and C=0 and a fresh TTT, the last with F=1 and TTT
+ * 0xffffffff. Parts that end mid-pair are joined, not NUL-terminated. */
+START_TEST(test_exchange_tgtd_split)
+{
+	static const char answer[] =
+		"TargetName=iqn.2024-01.org.example.bench:target00001\0"
+		"TargetAddress=127.0.0.1:3260,1\0"
+		"TargetName=iqn.2024-01.org.example.bench:target00002\0"
+		"TargetAddress=127.0.0.1:3260,1\0"
+		"TargetName=iqn.2024-01.org.example.bench:target00003\0"
+		"TargetAddress=127.0.0.1:3260,1\0";
+	const size_t len = sizeof(answer) - 1;
+	/* 40 cuts inside names and addresses; 53 ends the first part on a
+	 * pair's NUL (complete text, no C bit needed) and cuts the others;
+	 * 1 makes every byte a PDU. */
+	static const size_t mrdsl[] = { 40, 53, 7, 1 };
+
+	for (size_t m = 0; m < sizeof(mrdsl) / sizeof(mrdsl[0]); m++) {
+		struct st_exchange ex;
+		struct pdu req, rsp;
+		struct st_result r;
+		uint32_t ttt = 0x10, statsn = 7;
+		size_t off = 0;
+		int step;
+
+		ck_assert_int_eq(st_exchange_start(&ex, 0x77, 10, statsn, 10, 20, &req), 0);
+		do {
+			size_t n = len - off > mrdsl[m] ? mrdsl[m] : len - off;
+			bool last = off + n == len;
+			rsp = text_rsp(0x77, last ? ISCSI_FLAG_FINAL : 0, last ? ISCSI_RESERVED_TAG : ++ttt, statsn++,
+				       answer + off, n);
+			off += n;
+			step = st_exchange_step(&ex, &rsp, &req, &r);
+			if (!last) {
+				ck_assert_int_eq(step, ST_STEP_SEND);
+				ck_assert_uint_eq(req.ttt, ttt);
+				ck_assert_uint_eq(req.data_len, 0);
+			}
+		} while (off < len);
+		ck_assert_msg(step == ST_STEP_DONE, "MRDSL %zu: %d (%s)", mrdsl[m], step, st_exchange_error(&ex));
+		ck_assert_uint_eq(r.n, 3);
+		for (size_t i = 0; i < 3; i++) {
+			char want[64];
+			snprintf(want, sizeof(want), "iqn.2024-01.org.example.bench:target%05zu", i + 1);
+			ck_assert_str_eq(r.targets[i].name, want);
+			ck_assert_uint_eq(r.targets[i].n_portals, 1);
+			ck_assert_str_eq(r.targets[i].portals[0].host, "127.0.0.1");
+			ck_assert_uint_eq(r.targets[i].portals[0].port, 3260);
+			ck_assert_int_eq(r.targets[i].portals[0].tpgt, 1);
+		}
+		st_result_free(&r);
+		st_exchange_free(&ex);
+	}
 }
 END_TEST
 
@@ -454,6 +512,7 @@ int main(void)
 	tcase_add_test(tc, test_build_request);
 	tcase_add_test(tc, test_exchange_single);
 	tcase_add_test(tc, test_exchange_continue);
+	tcase_add_test(tc, test_exchange_tgtd_split);
 	tcase_add_test(tc, test_exchange_window_closed);
 	tcase_add_test(tc, test_exchange_errors);
 	tcase_add_test(tc, test_exchange_limits);
