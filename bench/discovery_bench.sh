@@ -29,8 +29,9 @@ runs=${3:-11}
 adm=$build/iscsiadm/iscsiadm
 
 [ "$(id -u)" = 0 ] || { echo "needs root (tgtd)"; exit 77; }
+. "$top/tests/lib/deps.sh"
+deps_install test bench || exit 1
 [ -x "$adm" ] || { echo "no $adm: build first (make)"; exit 1; }
-command -v iscsi-ls >/dev/null || { echo "iscsi-ls missing: apt-get install libiscsi-bin"; exit 77; }
 
 . "$top/tests/lib/tgtd.sh"
 tgtd_require

@@ -3,7 +3,7 @@
 deps_build="autoconf automake libtool pkg-config make gcc libmnl-dev libssl-dev check"
 deps_test="clang libclang-rt-14-dev tgt libiscsi-bin iproute2 util-linux procps"
 deps_vm="qemu-system-x86 busybox-static cpio xz-utils kmod"
-deps_bench="open-iscsi"
+deps_bench="open-iscsi bc"
 
 deps_install() { # <group>...
 	local want="" missing="" p g
