@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "errors.h"
+#include "json.h"
+#include "print.h"
 
 void adm_err(const char *fmt, ...)
 {
@@ -140,4 +142,20 @@ int adm_errno_to_exit(int e)
 const char *adm_iface_name(const struct adm *a)
 {
 	return a->n_ifaces ? a->ifaces[0] : "default";
+}
+
+int adm_show_record(const struct adm *a, enum rec_kind kind, const void *rec, unsigned flags)
+{
+	if (a->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "records");
+		json_array_begin(&j);
+		json_record(&j, kind, rec, a->show_secrets);
+		json_array_end(&j);
+		json_object_end(&j);
+		return json_end(&j) ? ISCSI_ERR : 0;
+	}
+	return rec_fprint(kind, rec, flags, stdout) ? ISCSI_ERR : 0;
 }

@@ -114,6 +114,10 @@ const char *adm_param(const struct adm *a, const char *name);
 /* An exit code for a negative errno from the library (record DB, sysfs). */
 int adm_errno_to_exit(int neg_errno);
 
+/* Prints one record on stdout: with -j as {"records": [rec]} (secrets as
+ * -S says), else rec_fprint() with flags. Exit code (0 or ISCSI_ERR). */
+int adm_show_record(const struct adm *a, enum rec_kind kind, const void *rec, unsigned flags);
+
 /* "<iface>" or "default" when no -I was given. */
 const char *adm_iface_name(const struct adm *a);
 

@@ -428,21 +428,7 @@ static int show_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type)
 
 	if (r)
 		return r;
-	if (a->json) {
-		struct json j;
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_key(&j, "records");
-		json_array_begin(&j);
-		json_record(&j, REC_KIND_DISCOVERY, &drec, a->show_secrets);
-		json_array_end(&j);
-		json_object_end(&j);
-		r = json_end(&j) ? ISCSI_ERR : 0;
-	} else {
-		r = rec_fprint(REC_KIND_DISCOVERY, &drec, a->show_secrets ? REC_FMT_SECRETS : REC_FMT_SHOW, stdout)
-			    ? ISCSI_ERR
-			    : 0;
-	}
+	r = adm_show_record(a, REC_KIND_DISCOVERY, &drec, a->show_secrets ? REC_FMT_SECRETS : REC_FMT_SHOW);
 	explicit_bzero(&drec, sizeof(drec));
 	return r;
 }

@@ -119,18 +119,7 @@ static int show_iface(struct adm *a, struct nodedb *db, const char *name)
 
 	if (r)
 		return r;
-	if (a->json) {
-		struct json j;
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_key(&j, "records");
-		json_array_begin(&j);
-		json_record(&j, REC_KIND_IFACE, &ir, a->show_secrets);
-		json_array_end(&j);
-		json_object_end(&j);
-		return json_end(&j) ? ISCSI_ERR : 0;
-	}
-	return rec_fprint(REC_KIND_IFACE, &ir, REC_FMT_SHOW, stdout) ? ISCSI_ERR : 0;
+	return adm_show_record(a, REC_KIND_IFACE, &ir, REC_FMT_SHOW);
 }
 
 static int new_iface(struct adm *a, struct nodedb *db, const char *name)

@@ -379,16 +379,27 @@ void node_list_free(struct node_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+int ndb_list_reserve(void *vp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	/* vp points at a typed element pointer: copy it through void *
+	 * rather than cast to void ** (which it is not). */
+	void *v;
+	memcpy(&v, vp, sizeof(v));
+	size_t ncap = *cap ? *cap * 2 : first;
+	void *nv = realloc(v, ncap * elem);
+	if (!nv)
+		return -ENOMEM;
+	memcpy(vp, &nv, sizeof(nv));
+	*cap = ncap;
+	return 0;
+}
+
 int ndb_list_push(struct node_list *l, const struct node_rec *rec, const char *path)
 {
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		struct node_entry *nv = realloc(l->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (ndb_list_reserve(&l->v, &l->cap, l->n, sizeof(*l->v), 16) < 0)
+		return -ENOMEM;
 	char *p = strdup(path);
 	if (!p)
 		return -ENOMEM;

@@ -206,14 +206,8 @@ int nodedb_disc_delete(struct nodedb *db, enum rec_disc_type type, const char *a
 
 static int disc_push(struct disc_list *l, const struct discovery_rec *d)
 {
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-		struct discovery_rec *nv = realloc(l->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (ndb_list_reserve(&l->v, &l->cap, l->n, sizeof(*l->v), 8) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *d;
 	return 0;
 }

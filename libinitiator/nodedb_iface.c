@@ -130,14 +130,8 @@ int nodedb_iface_delete(struct nodedb *db, const char *name)
 
 static int iface_push(struct iface_list *l, const struct iface_rec *ifr)
 {
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-		struct iface_rec *nv = realloc(l->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (ndb_list_reserve(&l->v, &l->cap, l->n, sizeof(*l->v), 8) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *ifr;
 	return 0;
 }

@@ -58,6 +58,11 @@ typedef bool (*ndb_skip_fn)(const char *target, const char *addr, int port, int 
 int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filter *f, ndb_skip_fn skip,
 		  void *skip_ud, struct node_list *out, struct rec_diags *diags);
 
+/* Room for one more element in a growable array: *vp is the array (of
+ * elem-sized elements, n in use, *cap allocated), doubled when full,
+ * starting at first. *vp and *cap untouched on -ENOMEM. */
+int ndb_list_reserve(void *vp, size_t *cap, size_t n, size_t elem, size_t first);
+
 int ndb_list_push(struct node_list *l, const struct node_rec *rec, const char *path);
 
 /* Link name "<target>,<addr>,<port>,<tpgt>,<iface>". */

@@ -273,9 +273,22 @@ int ndb_remove(struct nodedb *db, const struct node_entry *e)
 	return 0;
 }
 
-int nodedb_node_save(struct nodedb *db, const struct node_rec *rec, unsigned flags)
+/* Scan for the records with rec's identity (caller holds the lock). */
+static int scan_identity(struct nodedb *db, const struct node_rec *rec, struct node_list *l)
 {
 	struct node_filter f;
+
+	node_filter_init(&f);
+	f.target = rec->name;
+	f.address = rec->conn.address;
+	f.port = rec->conn.port;
+	f.tpgt = rec->tpgt;
+	f.iface = rec->iface.name;
+	return ndb_scan(db, rec->name, &f, l, NULL);
+}
+
+int nodedb_node_save(struct nodedb *db, const struct node_rec *rec, unsigned flags)
+{
 	struct node_list l = { 0 };
 
 	if (!db || !rec)
@@ -285,13 +298,7 @@ int nodedb_node_save(struct nodedb *db, const struct node_rec *rec, unsigned fla
 	int r = nodedb_lock(db);
 	if (r < 0)
 		return r;
-	node_filter_init(&f);
-	f.target = rec->name;
-	f.address = rec->conn.address;
-	f.port = rec->conn.port;
-	f.tpgt = rec->tpgt;
-	f.iface = rec->iface.name;
-	r = ndb_scan(db, rec->name, &f, &l, NULL);
+	r = scan_identity(db, rec, &l);
 	if (r == 0 && l.n && (flags & NODEDB_SAVE_EXCL))
 		r = -EEXIST;
 	if (r == 0)
@@ -388,7 +395,6 @@ int nodedb_node_update(struct nodedb *db, const struct node_filter *f, const str
 
 int nodedb_node_delete(struct nodedb *db, const struct node_rec *rec)
 {
-	struct node_filter f;
 	struct node_list l = { 0 };
 
 	if (!db || !rec)
@@ -398,13 +404,7 @@ int nodedb_node_delete(struct nodedb *db, const struct node_rec *rec)
 	int r = nodedb_lock(db);
 	if (r < 0)
 		return r;
-	node_filter_init(&f);
-	f.target = rec->name;
-	f.address = rec->conn.address;
-	f.port = rec->conn.port;
-	f.tpgt = rec->tpgt;
-	f.iface = rec->iface.name;
-	r = ndb_scan(db, rec->name, &f, &l, NULL);
+	r = scan_identity(db, rec, &l);
 	if (r == 0 && l.n == 0)
 		r = -ENOENT;
 	for (size_t i = 0; r == 0 && i < l.n; i++)

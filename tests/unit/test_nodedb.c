@@ -1,5 +1,6 @@
 /* Node database: open-iscsi trees read unchanged, our writes land where
- * open-iscsi looks, atomic and serialised writes, re-discovery merge.
+ * open-iscsi looks, atomic and serialised writes (the re-discovery
+ * merge is in test_nodedb_merge.c).
  * Every test works in its own mkdtemp directory. */
 #include <check.h>
 #include <errno.h>
@@ -16,54 +17,11 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "nodedb.h"
+#include "nodedb_fixture.h"
 
 #define T_PROBE "iqn.2001-04.com.example:recprobe"
 #define T_PROBE2 "iqn.2001-04.com.example:recprobe2"
 #define T_LEGACY "iqn.2001-04.com.example:legacy"
-
-static char tmpdir[64];
-
-static const char *golden(const char *rel, char *buf, size_t len)
-{
-	const char *top = getenv("top_srcdir");
-	snprintf(buf, len, "%s/tests/golden/records/%s", top ? top : "..", rel);
-	return buf;
-}
-
-static void run(const char *cmd)
-{
-	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
-}
-
-/* A fresh root, optionally filled from a fixture tree. */
-static struct nodedb *open_db(const char *fixture)
-{
-	struct iscsi_paths p;
-	struct nodedb *db;
-	char cmd[PATH_MAX * 2 + 32], src[PATH_MAX];
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_nodedb.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	if (fixture) {
-		snprintf(cmd, sizeof(cmd), "cp -R '%s/.' '%s/'", golden(fixture, src, sizeof(src)), tmpdir);
-		run(cmd);
-		/* Distribution tarballs and checkouts may not keep modes. */
-		snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'", tmpdir);
-		run(cmd);
-	}
-	ck_assert_int_eq(paths_init(&p, tmpdir), 0);
-	ck_assert_int_eq(nodedb_open(&p, &db), 0);
-	return db;
-}
-
-static void close_db(struct nodedb *db)
-{
-	char cmd[PATH_MAX + 16];
-
-	nodedb_free(db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	run(cmd);
-}
 
 static char *slurp(const char *path)
 {
@@ -76,31 +34,6 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static mode_t mode_of(const char *rel)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	if (lstat(path, &st) < 0)
-		return 0;
-	return st.st_mode;
-}
-
-static struct node_rec *new_rec(const char *target, const char *addr, int port, int tpgt, const char *iface)
-{
-	struct node_rec *r = malloc(sizeof(*r)), tmpl;
-	struct iface_rec ifr;
-	char err[160];
-
-	node_rec_init(&tmpl);
-	if (iface)
-		ck_assert_int_eq(iface_rec_builtin(iface, &ifr), 0);
-	ck_assert_int_eq(node_rec_from_template(&tmpl, target, addr, port, tpgt, iface ? &ifr : NULL, r, err,
-						sizeof(err)),
-			 0);
-	return r;
-}
 
 START_TEST(test_read_openiscsi_tree)
 {
@@ -428,285 +361,6 @@ START_TEST(test_discovery_records)
 }
 END_TEST
 
-static bool busy_t3(const struct node_rec *rec, void *ud)
-{
-	(void)ud;
-	return strcmp(rec->name, "iqn.2001-04.com.example:t3") == 0;
-}
-
-static int count_links(const char *dir_rel)
-{
-	char cmd[PATH_MAX + 64];
-	snprintf(cmd, sizeof(cmd), "test $(find '%s/%s' -type l | wc -l) -eq", tmpdir, dir_rel);
-	for (int n = 0; n < 10; n++) {
-		char c2[PATH_MAX + 80];
-		snprintf(c2, sizeof(c2), "%s %d", cmd, n);
-		if (system(c2) == 0)
-			return n;
-	}
-	return -1;
-}
-
-START_TEST(test_merge)
-{
-	struct nodedb *db = open_db(NULL);
-	struct iscsi_config c;
-	struct discovery_rec dr;
-	struct nodedb_merge_result res;
-	struct node_filter f;
-	struct node_rec got;
-	size_t n;
-	char err[200];
-	const unsigned nd = NODEDB_MERGE_NEW | NODEDB_MERGE_DELETE;
-
-	config_init(&c);
-	c.node.startup = REC_STARTUP_AUTOMATIC;
-	dr = c.sendtargets;
-	strcpy(dr.address, "192.0.2.9");
-
-	/* A static record for t1 from elsewhere: not this source's. */
-	struct node_rec *st = new_rec("iqn.2001-04.com.example:t1", "192.0.2.50", 3260, 1, NULL);
-	ck_assert_int_eq(nodedb_node_save(db, st, 0), 0);
-
-	struct disc_target run1[] = { { "iqn.2001-04.com.example:t1", "192.0.2.21", 3260, 1 },
-				      { "iqn.2001-04.com.example:t2", "192.0.2.22", 3260, 1 } };
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run1, 2, nd, NULL, NULL, &res, NULL), 0);
-	ck_assert_uint_eq(res.added, 2);
-	ck_assert_uint_eq(res.deleted, 0);
-	ck_assert(S_ISREG(mode_of("send_targets/192.0.2.9,3260/st_config")));
-	ck_assert_int_eq(count_links("send_targets/192.0.2.9,3260"), 2);
-	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t1", "192.0.2.21", 3260, 1, "default", &got,
-					  NULL),
-			 0);
-	ck_assert_int_eq(got.disc_type, REC_DISC_SENDTARGETS);
-	ck_assert_str_eq(got.disc_address, "192.0.2.9");
-	ck_assert_int_eq(got.disc_port, 3260);
-	ck_assert_int_eq(got.startup, REC_STARTUP_AUTOMATIC);
-
-	/* The user tunes t1; a re-discovery keeps that, adds t3, drops t2. */
-	struct rec_kv kv = { "node.session.queue_depth", "77" };
-	node_filter_init(&f);
-	f.target = "iqn.2001-04.com.example:t1";
-	f.address = "192.0.2.21";
-	ck_assert_int_eq(nodedb_node_update(db, &f, &kv, 1, &n, err, sizeof(err), NULL), 0);
-	struct disc_target run2[] = { { "iqn.2001-04.com.example:t1", "192.0.2.21", 3260, 1 },
-				      { "iqn.2001-04.com.example:t3", "192.0.2.23", 3260, 1 },
-				      { "bad name", "192.0.2.24", 3260, 1 } };
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run2, 3, nd, NULL, NULL, &res, NULL), 0);
-	ck_assert_uint_eq(res.added, 1);
-	ck_assert_uint_eq(res.kept, 1);
-	ck_assert_uint_eq(res.deleted, 1);
-	ck_assert_uint_eq(res.invalid, 1);
-	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t1", "192.0.2.21", 3260, 1, "default", &got,
-					  NULL),
-			 0);
-	ck_assert_int_eq(got.session.queue_depth, 77);
-	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t2", "192.0.2.22", 3260, 1, "default", &got,
-					  NULL),
-			 -ENOENT);
-	ck_assert_int_eq(count_links("send_targets/192.0.2.9,3260"), 2);
-
-	/* Open-iscsi's default (-o new -o delete -o update): rewrite. */
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run2, 2, nd | NODEDB_MERGE_UPDATE, NULL, NULL,
-					   &res, NULL),
-			 0);
-	ck_assert_uint_eq(res.updated, 2);
-	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t1", "192.0.2.21", 3260, 1, "default", &got,
-					  NULL),
-			 0);
-	ck_assert_int_eq(got.session.queue_depth, 32);
-
-	/* Nothing reported: t3 has a session and stays, t1 goes; the static
-	 * t1 record is another source's and is left alone. */
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, NULL, 0, NODEDB_MERGE_DELETE, busy_t3, NULL, &res,
-					   NULL),
-			 0);
-	ck_assert_uint_eq(res.busy, 1);
-	ck_assert_uint_eq(res.deleted, 1);
-	struct node_list l;
-	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
-	ck_assert_uint_eq(l.n, 2);
-	ck_assert_str_eq(l.v[0].rec.conn.address, "192.0.2.50");
-	ck_assert_str_eq(l.v[1].rec.name, "iqn.2001-04.com.example:t3");
-	node_list_free(&l);
-
-	/* Bound to two ifaces: one record per iface. */
-	struct iface_rec ifs[2];
-	iface_rec_builtin("default", &ifs[0]);
-	iface_rec_init(&ifs[1], "eth1");
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, ifs, 2, run1, 1, nd, busy_t3, NULL, &res, NULL), 0);
-	ck_assert_uint_eq(res.added, 2);
-	ck_assert_uint_eq(res.busy, 1);
-	free(st);
-	close_db(db);
-}
-END_TEST
-
-/* Enough targets for the syncfs path of the write batch. */
-#define NT 40
-_Static_assert(NT > FS_BATCH_FSYNC_MAX, "NT must exceed FS_BATCH_FSYNC_MAX");
-
-static char bt_names[NT][64];
-
-static void batch_targets(struct disc_target *v)
-{
-	for (int i = 0; i < NT; i++) {
-		snprintf(bt_names[i], sizeof(bt_names[i]), "iqn.2001-04.com.example:b%02d", i);
-		v[i] = (struct disc_target){ bt_names[i], "192.0.2.30", 3260, 1 };
-	}
-}
-
-/* find(1) under the root: how many entries match the test expression. */
-static int count_found(const char *expr)
-{
-	char cmd[PATH_MAX + 128];
-	snprintf(cmd, sizeof(cmd), "find '%s' %s | wc -l", tmpdir, expr);
-	FILE *f = popen(cmd, "r");
-	int n = -1;
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%d", &n), 1);
-	pclose(f);
-	return n;
-}
-
-/* Every record readable and whole; returns how many there are. */
-static size_t all_records_clean(struct nodedb *db)
-{
-	struct node_list l;
-	struct rec_diags d;
-
-	rec_diags_init(&d);
-	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, &d), 0);
-	ck_assert_msg(d.n == 0, "diagnostics: %s", d.n ? d.v[0].msg : "");
-	size_t n = l.n;
-	for (size_t i = 0; i < l.n; i++) {
-		ck_assert_int_eq(l.v[i].rec.disc_type, REC_DISC_SENDTARGETS);
-		ck_assert_str_eq(l.v[i].rec.disc_address, "192.0.2.9");
-		ck_assert_int_eq(l.v[i].rec.session.queue_depth, 32);
-	}
-	node_list_free(&l);
-	rec_diags_free(&d);
-	return n;
-}
-
-/* A large discovery goes through one write batch: every record, link
- * and the discovery record land as a sequence of single writes would
- * have left them, with nothing temporary behind. */
-START_TEST(test_merge_batch)
-{
-	struct nodedb *db = open_db(NULL);
-	struct iscsi_config c;
-	struct discovery_rec dr;
-	struct nodedb_merge_result res;
-	struct disc_target found[NT + 1];
-	const unsigned nd = NODEDB_MERGE_NEW | NODEDB_MERGE_DELETE;
-
-	config_init(&c);
-	dr = c.sendtargets;
-	strcpy(dr.address, "192.0.2.9");
-	batch_targets(found);
-	/* A repeated portal counts once, as when records were written one
-	 * by one and the second found the first on disk. */
-	found[NT] = found[7];
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, found, NT + 1, nd, NULL, NULL, &res, NULL), 0);
-	ck_assert_uint_eq(res.added, NT);
-	ck_assert_uint_eq(res.kept, 1);
-	ck_assert_uint_eq(all_records_clean(db), NT);
-	ck_assert(S_ISREG(mode_of("send_targets/192.0.2.9,3260/st_config")));
-	ck_assert_int_eq(mode_of("send_targets/192.0.2.9,3260/st_config") & 0777, 0600);
-	ck_assert_int_eq(mode_of("nodes/iqn.2001-04.com.example:b39/192.0.2.30,3260,1/default") & 0777, 0600);
-	ck_assert_int_eq(count_found("-path '*/send_targets/*' -type l"), NT);
-	ck_assert_int_eq(count_found("-name '.*'"), 0);
-
-	/* Again, all kept (the delete pass leaves them unread); then one
-	 * fewer, which the delete pass must read and remove. */
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, found, NT, nd, NULL, NULL, &res, NULL), 0);
-	ck_assert_uint_eq(res.kept, NT);
-	ck_assert_uint_eq(res.added + res.deleted, 0);
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, found + 1, NT - 1, nd | NODEDB_MERGE_UPDATE,
-					   NULL, NULL, &res, NULL),
-			 0);
-	ck_assert_uint_eq(res.updated, NT - 1);
-	ck_assert_uint_eq(res.deleted, 1);
-	ck_assert_uint_eq(all_records_clean(db), NT - 1);
-	ck_assert_int_eq(count_found("-path '*/send_targets/*' -type l"), NT - 1);
-	ck_assert_int_eq(count_found("-name '.*'"), 0);
-
-	/* -o update alone creates nothing, not even for a repeated portal. */
-	struct disc_target fresh[2] = { { "iqn.2001-04.com.example:new", "192.0.2.31", 3260, 1 },
-					{ "iqn.2001-04.com.example:new", "192.0.2.31", 3260, 1 } };
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, fresh, 2, NODEDB_MERGE_UPDATE, NULL, NULL, &res,
-					   NULL),
-			 0);
-	ck_assert_uint_eq(res.added + res.updated + res.kept, 0);
-	ck_assert_uint_eq(all_records_clean(db), NT - 1);
-	close_db(db);
-}
-END_TEST
-
-/* A failure while the batch is being written (root is not stopped by
- * modes, so a target's directory is taken by a file) leaves nothing of
- * that discovery: no record, no link, no discovery record, no
- * temporary file, and the error is reported. */
-START_TEST(test_merge_batch_fail_staging)
-{
-	struct nodedb *db = open_db(NULL);
-	struct iscsi_config c;
-	struct discovery_rec dr;
-	struct nodedb_merge_result res;
-	struct disc_target found[NT];
-	char cmd[PATH_MAX + 64];
-
-	config_init(&c);
-	dr = c.sendtargets;
-	strcpy(dr.address, "192.0.2.9");
-	batch_targets(found);
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/nodes' && : > '%s/nodes/%s'", tmpdir, tmpdir, bt_names[NT / 2]);
-	run(cmd);
-	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, found, NT, NODEDB_MERGE_NEW, NULL, NULL, &res,
-					   NULL),
-			 -ENOTDIR);
-	ck_assert_int_eq(count_found("-name '.*'"), 0);
-	ck_assert_int_eq(count_found("-type l"), 0);
-	ck_assert_int_eq(count_found("-name st_config"), 0);
-	ck_assert_int_eq(count_found("-path '*/nodes/*' -type f"), 1);   /* the obstacle */
-	snprintf(cmd, sizeof(cmd), "rm '%s/nodes/%s'", tmpdir, bt_names[NT / 2]);
-	run(cmd);
-	ck_assert_uint_eq(all_records_clean(db), 0);
-	close_db(db);
-}
-END_TEST
-
-/* A rename that fails in the commit (the record's name is taken by a
- * directory): the error is reported, no temporary file is left, and
- * every record that is there is whole. */
-START_TEST(test_merge_batch_fail_rename)
-{
-	struct nodedb *db = open_db(NULL);
-	struct iscsi_config c;
-	struct discovery_rec dr;
-	struct nodedb_merge_result res;
-	struct disc_target found[NT];
-	char cmd[PATH_MAX + 64];
-
-	config_init(&c);
-	dr = c.sendtargets;
-	strcpy(dr.address, "192.0.2.9");
-	batch_targets(found);
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/nodes/%s/192.0.2.30,3260,1/default/x'", tmpdir, bt_names[NT / 2]);
-	run(cmd);
-	int r = nodedb_disc_merge(db, &dr, &c.node, NULL, 0, found, NT, NODEDB_MERGE_NEW, NULL, NULL, &res, NULL);
-	ck_assert_msg(r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST, "merge: %d", r);
-	ck_assert_int_eq(count_found("-name '.*'"), 0);
-	/* Renamed in order: the discovery record and the targets before
-	 * the obstacle, each with its link; none after it. */
-	ck_assert(S_ISREG(mode_of("send_targets/192.0.2.9,3260/st_config")));
-	ck_assert_uint_eq(all_records_clean(db), NT / 2);
-	ck_assert_int_eq(count_found("-type l"), NT / 2);
-	close_db(db);
-}
-END_TEST
-
 START_TEST(test_ifaces)
 {
 	struct nodedb *db = open_db(NULL);
@@ -908,10 +562,6 @@ int main(void)
 	tcase_add_test(tc, test_save_layout);
 	tcase_add_test(tc, test_update_and_delete);
 	tcase_add_test(tc, test_discovery_records);
-	tcase_add_test(tc, test_merge);
-	tcase_add_test(tc, test_merge_batch);
-	tcase_add_test(tc, test_merge_batch_fail_staging);
-	tcase_add_test(tc, test_merge_batch_fail_rename);
 	tcase_add_test(tc, test_ifaces);
 	tcase_add_test(tc, test_lock_timeout);
 	tcase_add_test(tc, test_concurrency);
