@@ -205,12 +205,18 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
 			if (cap > max)
 				break;
 			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			char *n = realloc(buf, ncap + 1);
+			/* Not realloc: the old block may hold CHAP secrets and
+			 * must be wiped, not handed back as it is. */
+			char *n = malloc(ncap + 1);
 			if (!n) {
+				explicit_bzero(buf, len);
 				free(buf);
 				close(fd);
 				return -ENOMEM;
 			}
+			memcpy(n, buf, len);
+			explicit_bzero(buf, len);
+			free(buf);
 			buf = n;
 			cap = ncap;
 		}
