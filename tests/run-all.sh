@@ -37,7 +37,11 @@ step() { # <label> <command...>: one pass/fail unit
 }
 
 echo "=== bootstrap"
-./autogen.sh >/dev/null 2>&1 || { echo "autogen.sh failed"; ./autogen.sh; echo "0 passed, 1 failed"; exit 1; }
+./autogen.sh >autogen.out 2>&1 || { echo "autogen.sh failed"; cat autogen.out; echo "0 passed, 1 failed"; exit 1; }
+# autoconf and automake warnings are bugs in configure.ac / Makefile.am
+# (e.g. a compile check before AC_USE_SYSTEM_EXTENSIONS).
+step "autogen.sh without warnings" bash -c '! grep -i -B1 -A2 "warning" autogen.out'
+rm -f autogen.out
 
 # 1. Normal build: warnings are errors; unit + integration tests.
 rm -rf build && mkdir build
