@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -215,6 +220,132 @@ START_TEST(test_abandon_running_job)
 }
 END_TEST
 
+/* The pid of a child of ours (we are a subreaper, so the double-forked
+ * writer is re-parented to us), or 0. */
+static pid_t find_child(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while (!found && (e = readdir(d))) {
+		char p[300], buf[512], *rp;
+		long ppid = 0;
+		int fd;
+		ssize_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
+		fd = open(p, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		rp = strrchr(buf, ')');          /* comm may hold spaces */
+		if (rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == (long)getpid())
+			found = (pid_t)atol(e->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+/* What the descriptors of pid point to, "fd=target;" sorted by fd. */
+static void fd_table(pid_t pid, char *out, size_t cap)
+{
+	char dir[64];
+	struct dirent **names;
+	int n;
+
+	out[0] = '\0';
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	n = scandir(dir, &names, NULL, versionsort);
+	for (int i = 0; i < n; i++) {
+		char link[PATH_MAX], target[PATH_MAX] = "";
+		ssize_t len;
+
+		if (names[i]->d_name[0] != '.') {
+			snprintf(link, sizeof(link), "%s/%s", dir, names[i]->d_name);
+			len = readlink(link, target, sizeof(target) - 1);
+			if (len > 0)
+				target[len] = '\0';
+			if (!strncmp(target, "socket:", 7))
+				strcpy(target, "socket");
+			snprintf(out + strlen(out), cap - strlen(out), "%s=%s;", names[i]->d_name, target);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* The writer of a scan that blocks holds nothing of its parent's: not the
+ * pid file's lock (after a crash mid-scan a new daemon must be able to
+ * take it), not the control socket, not the parent's stdio. */
+START_TEST(test_writer_keeps_only_its_socket)
+{
+	struct done_rec d = { 0 };
+	char fifo[PATH_MAX], lockpath[PATH_MAX], table[1024], buf[16];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	pid_t writer = 0;
+	int lockfd, lsock, rfd;
+
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	/* what a daemon holds: a locked pid file, a listening socket */
+	snprintf(lockpath, sizeof(lockpath), "%s/iscsid.pid", root);
+	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_int_ge(lockfd, 0);
+	ck_assert_int_eq(flock(lockfd, LOCK_EX | LOCK_NB), 0);
+	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lsock, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ctl.sock", root);
+	ck_assert_int_eq(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lsock, 4), 0);
+
+	snprintf(fifo, sizeof(fifo), "%s/class/scsi_host/host3/scan", root);
+	ck_assert_int_eq(unlink(fifo), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	ck_assert_int_eq(scan_host_async(root, 3, SCAN_ANY, SCAN_ANY, SCAN_ANY_LUN, on_done, &d, &d.job), 0);
+
+	/* the writer is blocked opening the "scan" file nobody reads */
+	for (int i = 0; i < 200; i++) {
+		writer = find_child();
+		if (writer) {
+			fd_table(writer, table, sizeof(table));
+			if (!strcmp(table, "0=/dev/null;1=/dev/null;2=/dev/null;3=socket;"))
+				break;
+		}
+		usleep(10000);
+	}
+	ck_assert_int_gt(writer, 0);
+	fd_table(writer, table, sizeof(table));
+	ck_assert_str_eq(table, "0=/dev/null;1=/dev/null;2=/dev/null;3=socket;");
+
+	/* the daemon dies (its descriptors close); a new one takes the lock */
+	close(lockfd);
+	close(lsock);
+	lockfd = open(lockpath, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(lockfd, 0);
+	ck_assert_int_eq(flock(lockfd, LOCK_EX | LOCK_NB), 0);
+	close(lockfd);
+
+	/* the scan ends: the writer reports and exits */
+	rfd = open(fifo, O_RDONLY);
+	ck_assert_int_ge(rfd, 0);
+	ck_assert_int_eq(read(rfd, buf, sizeof(buf)), 5);
+	close(rfd);
+	ck_assert_int_eq(wait_readable(scan_job_fd(d.job), 5000), 1);
+	ck_assert_int_eq(scan_job_dispatch(d.job), 0);
+	ck_assert_int_eq(d.result, 0);
+	scan_job_free(d.job);
+	ck_assert_int_eq(waitpid(writer, NULL, 0), writer);
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("scan");
@@ -227,6 +358,7 @@ int main(void)
 	tcase_add_test(tc, test_async_error_and_free_in_callback);
 	tcase_add_test(tc, test_async_delete);
 	tcase_add_test(tc, test_abandon_running_job);
+	tcase_add_test(tc, test_writer_keeps_only_its_socket);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
