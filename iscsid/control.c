@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 
 #define CTL_ACCEPT_BURST 128
 #define CTL_ACCEPT_PAUSE_MS 1000
+#define CTL_DRAIN_MS 1000                /* final answers at exit, all together */
 
 struct ctl_conn;
 
@@ -470,15 +472,51 @@ size_t control_nclients(const struct control *c)
 	return c->nconns;
 }
 
+void control_stop_accepting(struct control *c)
+{
+	if (!c || c->lfd < 0)
+		return;
+	loop_timer_disarm(c->loop, &c->accept_pause);
+	loop_io_remove(c->loop, c->lio);
+	c->lio = NULL;
+	close(c->lfd);
+	c->lfd = -1;
+}
+
+/* At exit, with the loop no longer running: answers already queued (the
+ * "iscsid is stopping" of requests the transport gave up) still reach
+ * their clients, within CTL_DRAIN_MS for all of them together. */
+static void conns_drain(struct control *c)
+{
+	uint64_t deadline = loop_now_ms() + CTL_DRAIN_MS;
+
+	for (struct ctl_conn *k = c->conns; k; k = k->next) {
+		while (k->out && k->out_off < k->out_len) {
+			ssize_t n = send(k->fd, k->out + k->out_off, k->out_len - k->out_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				k->out_off += (size_t)n;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			uint64_t now = loop_now_ms();
+			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || now >= deadline)
+				break;
+			struct pollfd pfd = { .fd = k->fd, .events = POLLOUT };
+			(void)poll(&pfd, 1, (int)(deadline - now));
+		}
+	}
+}
+
 void control_free(struct control *c)
 {
 	if (!c)
 		return;
+	conns_drain(c);
 	while (c->conns)
 		conn_close(c->conns, NULL);
-	loop_timer_disarm(c->loop, &c->accept_pause);
-	loop_io_remove(c->loop, c->lio);
-	close(c->lfd);
+	control_stop_accepting(c);
 	free(c);
 }
 

@@ -62,7 +62,11 @@ int control_new(struct loop *l, int listen_fd, const struct ctl_limits *limits,
 		const struct ctl_auth *auth, ctl_dispatch_fn dispatch, void *data,
 		struct control **ret);
 void control_set_auth(struct control *c, const struct ctl_auth *auth);
-/* Closes every connection (requests in flight become detached) and the
+/* Closes the listening socket: clients connecting from now on are
+ * refused, the connected ones still get their answers. NULL is a no-op. */
+void control_stop_accepting(struct control *c);
+/* Sends what answers are queued (bounded in time, the loop need not run),
+ * closes every connection (requests in flight become detached) and the
  * listening socket. NULL is a no-op. */
 void control_free(struct control *c);
 size_t control_nclients(const struct control *c);

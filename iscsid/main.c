@@ -455,8 +455,12 @@ int main(int argc, char **argv)
 	sdnotify_send("STOPPING=1\nSTATUS=Stopping");
 	if (!activated)
 		ctl_socket_unlink(d.paths.control_socket, listen_fd);
-	control_free(d.ctl);
+	/* No new clients; the transport answers what is pending ("iscsid is
+	 * stopping") while the clients' connections are still there to
+	 * carry the answers; then they close. */
+	control_stop_accepting(d.ctl);
 	transport_free(d.transport);
+	control_free(d.ctl);
 	session_table_clear(&d.sessions);
 	loop_free(d.loop);
 	pidfile_release(pidf);
