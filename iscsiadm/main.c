@@ -14,6 +14,7 @@
 #include "adm.h"
 #include "errors.h"
 #include "ctl.h"
+#include "secmem.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.0"
@@ -406,6 +407,8 @@ int main(int argc, char **argv)
 	int r;
 
 	umask(0077);
+	/* records and iscsid.conf hold CHAP secrets: no core dumps */
+	(void)secmem_protect_process();
 	a = calloc(1, sizeof(*a));
 	if (!a) {
 		adm_err("out of memory");

@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "pidfile.h"
 #include "sdnotify.h"
+#include "secmem.h"
 #include "transport.h"
 
 #ifndef PACKAGE_VERSION
@@ -341,6 +342,11 @@ int main(int argc, char **argv)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	log_init(true, o.debug);
 	signal(SIGPIPE, SIG_IGN);
+	/* iscsid holds CHAP secrets (configuration, logins): no core dumps,
+	 * no ptrace by other processes of its user */
+	r = secmem_protect_process();
+	if (r < 0)
+		log_warnx("cannot keep secrets out of core dumps: %s", strerror(-r));
 
 	memset(&d, 0, sizeof(d));
 	d.allow_gid = o.allow_gid;

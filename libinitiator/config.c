@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "record_int.h"
+#include "secmem.h"
 
 /* Keys newer (or older) open-iscsi versions put in iscsid.conf that this
  * initiator accepts without using them. */
@@ -205,18 +206,13 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
 			if (cap > max)
 				break;
 			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			/* Not realloc: the old block may hold CHAP secrets and
-			 * must be wiped, not handed back as it is. */
-			char *n = malloc(ncap + 1);
+			/* the text may hold CHAP secrets */
+			char *n = secmem_grow(buf, len, cap + 1, ncap + 1);
 			if (!n) {
-				explicit_bzero(buf, len);
-				free(buf);
+				secmem_free(buf, len);
 				close(fd);
 				return -ENOMEM;
 			}
-			memcpy(n, buf, len);
-			explicit_bzero(buf, len);
-			free(buf);
 			buf = n;
 			cap = ncap;
 		}

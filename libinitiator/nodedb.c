@@ -18,6 +18,7 @@
 
 #include "errors.h"
 #include "fsutil.h"
+#include "secmem.h"
 #include "names.h"
 
 int nodedb_open(const struct iscsi_paths *paths, struct nodedb **ret)
@@ -388,7 +389,8 @@ int ndb_list_reserve(void *vp, size_t *cap, size_t n, size_t elem, size_t first)
 	void *v;
 	memcpy(&v, vp, sizeof(v));
 	size_t ncap = *cap ? *cap * 2 : first;
-	void *nv = realloc(v, ncap * elem);
+	/* the elements are records that may hold CHAP secrets */
+	void *nv = secmem_grow(v, n * elem, *cap * elem, ncap * elem);
 	if (!nv)
 		return -ENOMEM;
 	memcpy(vp, &nv, sizeof(nv));

@@ -14,6 +14,7 @@
 
 #include "errbuf.h"
 #include "names.h"
+#include "secmem.h"
 #include "params.h"
 
 /* A value quoted in a message: printable ASCII only, at most 48 bytes, so
@@ -629,17 +630,11 @@ static void sb_add(struct strbuf *sb, const char *a, const char *b, const char *
 		size_t ncap = sb->cap ? sb->cap : 4096;
 		while (ncap < need)
 			ncap *= 2;
-		/* Not realloc: the text may hold secrets (REC_FMT_DISK), and
-		 * the old block is wiped before it is freed. */
-		char *n = malloc(ncap);
+		/* the text may hold secrets (REC_FMT_DISK) */
+		char *n = secmem_grow(sb->buf, sb->buf ? sb->len + 1 : 0, sb->cap, ncap);
 		if (!n) {
 			sb->oom = true;
 			return;
-		}
-		if (sb->buf) {
-			memcpy(n, sb->buf, sb->len + 1);
-			explicit_bzero(sb->buf, sb->cap);
-			free(sb->buf);
 		}
 		sb->buf = n;
 		sb->cap = ncap;

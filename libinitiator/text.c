@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secmem.h"
 #include "text.h"
 
 static bool key_char(unsigned char c)
@@ -277,15 +278,10 @@ int text_asm_feed(struct text_asm *a, const uint8_t *data, size_t len)
 			ncap *= 2;
 		if (ncap > a->max)
 			ncap = a->max;
-		/* Not realloc: the old buffer may hold secrets (CHAP), wipe it. */
-		uint8_t *nbuf = malloc(ncap);
+		/* the data may hold secrets (CHAP) */
+		uint8_t *nbuf = secmem_grow(a->buf, a->len, a->cap, ncap);
 		if (!nbuf)
 			return -ENOMEM;
-		if (a->buf) {
-			memcpy(nbuf, a->buf, a->len);
-			explicit_bzero(a->buf, a->cap);
-			free(a->buf);
-		}
 		a->buf = nbuf;
 		a->cap = ncap;
 	}
