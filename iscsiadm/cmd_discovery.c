@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "adm.h"
+#include "bind.h"
 #include "discover.h"
 #include "errors.h"
 #include "json.h"
@@ -204,6 +205,7 @@ static int run_discovery(struct disc_ctx *c)
 		.active_timeout = c->drec.active_timeout > 0 ? (unsigned)c->drec.active_timeout : 30,
 		.max_recv_dlength = c->drec.max_recv_dlength >= 512 ? (uint32_t)c->drec.max_recv_dlength : 32768,
 		.debug = a->debug,
+		.binder = &(struct netio_binder){ bind_iface_hook, (void *)a->sysfs_root },
 	};
 	st_result_init(&res);
 	r = discover_sendtargets(&o, &res, msg, sizeof(msg));

@@ -180,6 +180,12 @@ int bind_iface(int fd, int family, const struct iface_rec *iface, const char *sy
 	return bind_address(fd, family, iface, err, errlen);
 }
 
+int bind_iface_hook(void *sysfs_root, int fd, int family, const struct iface_rec *iface, char *err,
+		    size_t errlen)
+{
+	return bind_iface(fd, family, iface, sysfs_root, err, errlen);
+}
+
 int bind_exit_code(int err)
 {
 	switch (err) {

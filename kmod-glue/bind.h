@@ -43,6 +43,11 @@ int bind_netdev_by_mac(const char *sysfs_root, const char *mac, char *ret, size_
 int bind_iface(int fd, int family, const struct iface_rec *iface, const char *sysfs_root, char *err,
 	       size_t errlen);
 
+/* bind_iface() as libinitiator's netio_binder hook (netio.h): ctx is the
+ * sysfs root (NULL: /sys). */
+int bind_iface_hook(void *sysfs_root, int fd, int family, const struct iface_rec *iface, char *err,
+		    size_t errlen);
+
 /* The exit code (errors.h) for a bind_iface() error: 4 (ISCSI_ERR_TRANS)
  * when the system lacks what the iface names (it may appear: iscsid
  * retries), 7 (ISCSI_ERR_INVAL) when the iface itself is wrong, 13

@@ -1,4 +1,4 @@
-/* iscsiadm's discovery client (iscsiadm/discover.c) against a fuzzed
+/* The discovery driver (libinitiator/discover.c) against a fuzzed
  * target: the input is everything the "target" sends, read by the client
  * as a byte stream (every reconnect after a redirect continues it). The
  * first byte chooses the client's settings: bit 0 one-way CHAP, bit 1

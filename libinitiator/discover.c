@@ -12,9 +12,10 @@
 
 #include "errors.h"
 #include "login.h"
-#include "net.h"
+#include "netio.h"
 #include "params.h"
 #include "pdu.h"
+#include "secmem.h"
 
 /* A discovery session uses one task tag per task; any values will do. */
 #define ITT_LOGIN 0x00000001u
@@ -25,20 +26,19 @@
 static int tcp_connect(void *ctx, const struct portal *p, const struct iface_rec *iface, uint64_t deadline,
 		       char *err, size_t errlen)
 {
-	(void)ctx;
-	return net_connect(p, iface, deadline, err, errlen);
+	return netio_connect(p, iface, ctx, deadline, err, errlen);
 }
 
 static int tcp_write(void *ctx, int h, const void *buf, size_t len, uint64_t deadline)
 {
 	(void)ctx;
-	return net_write_all(h, buf, len, deadline);
+	return netio_write_all(h, buf, len, deadline);
 }
 
 static int tcp_read(void *ctx, int h, void *buf, size_t len, uint64_t deadline)
 {
 	(void)ctx;
-	return net_read_exact(h, buf, len, deadline);
+	return netio_read_exact(h, buf, len, deadline);
 }
 
 static void tcp_close(void *ctx, int h)
@@ -74,7 +74,7 @@ static void dbg(const struct dconn *c, const char *fmt, ...)
 
 	if (c->o->debug < 2)
 		return;
-	fputs("iscsiadm: discovery: ", stderr);
+	fprintf(stderr, "%s: discovery: ", program_invocation_short_name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -158,7 +158,8 @@ static int ensure_buf(struct dconn *c, uint32_t max_data)
 	size_t need = ISCSI_BHS_LEN + ISCSI_MAX_AHS_LEN + 2 * ISCSI_DIGEST_LEN + (size_t)max_data + 4;
 	if (need <= c->cap)
 		return 0;
-	uint8_t *nb = realloc(c->buf, need);
+	/* the login PDUs received carry CHAP exchanges */
+	uint8_t *nb = secmem_grow(c->buf, c->cap, c->cap, need);
 	if (!nb)
 		return -ENOMEM;
 	c->buf = nb;
@@ -214,7 +215,7 @@ static int do_login(struct dconn *c, const enum chap_alg *algs, size_t n_algs, s
 	if (!l)
 		return fail(c, ISCSI_ERR_NOMEM, "out of memory");
 
-	uint64_t deadline = net_now_ms() + (uint64_t)o->login_timeout * 1000u;
+	uint64_t deadline = netio_now_ms() + (uint64_t)o->login_timeout * 1000u;
 	c->rx = (struct pdu_opts){ .max_data_len = ISCSI_LOGIN_MAX_DSL };
 	if (ensure_buf(c, ISCSI_LOGIN_MAX_DSL)) {
 		login_free(l);
@@ -317,7 +318,7 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 	 * exchange gets four times that, so a target dripping Continue PDUs
 	 * cannot hold us forever. */
 	uint64_t per_pdu = (uint64_t)o->active_timeout * 1000u;
-	uint64_t total = net_now_ms() + 4 * per_pdu;
+	uint64_t total = netio_now_ms() + 4 * per_pdu;
 	int step = ST_STEP_SEND;
 	for (;;) {
 		if (step == ST_STEP_SEND) {
@@ -325,7 +326,7 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 			if (r)
 				break;
 		}
-		uint64_t now = net_now_ms(), dl = now + per_pdu < total ? now + per_pdu : total;
+		uint64_t now = netio_now_ms(), dl = now + per_pdu < total ? now + per_pdu : total;
 		why[0] = '\0';
 		r = recv_pdu(c, &rsp, &len, dl, why, sizeof(why));
 		if (r == -EPROTO) {
@@ -373,7 +374,7 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 	/* Close the session politely; the targets are ours already, so a
 	 * target that botches the Logout costs nothing. */
 	uint8_t lbuf[ISCSI_BHS_LEN];
-	uint64_t ldl = net_now_ms() + LOGOUT_WAIT_MS;
+	uint64_t ldl = netio_now_ms() + LOGOUT_WAIT_MS;
 	if (login_build_logout(ITT_LOGOUT, 0, ex.cmdsn, ex.exp_statsn, ISCSI_LOGOUT_CLOSE_SESSION, lbuf,
 			       sizeof(lbuf), &len) == 0 &&
 	    send_bytes(c, lbuf, len, ldl) == 0) {
@@ -394,14 +395,18 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 
 int discover_sendtargets(const struct discover_opts *o, struct st_result *ret, char *msg, size_t msglen)
 {
-	struct dconn c = { .o = o, .io = o->io ? o->io : &tcp_io, .where = *o->portal, .fd = -1, .msg = msg,
-			   .msglen = msglen };
+	struct discover_io tcp = tcp_io;
+	struct dconn c = { .o = o, .io = o->io, .where = *o->portal, .fd = -1, .msg = msg, .msglen = msglen };
 	enum chap_alg algs[CHAP_MAX_ALGS];
 	size_t n_algs = 0;
 	struct st_result res;
 	int code = 0;
 
 	msg[0] = '\0';
+	if (!c.io) {
+		tcp.ctx = (void *)o->binder;
+		c.io = &tcp;
+	}
 	st_result_init(&res);
 	if (o->auth && o->auth->username[0] &&
 	    chap_alg_list_parse(o->auth->chap_algs[0] ? o->auth->chap_algs : NULL, algs, &n_algs))
@@ -410,7 +415,7 @@ int discover_sendtargets(const struct discover_opts *o, struct st_result *ret, c
 	for (int hop = 0;; hop++) {
 		char err[200] = "";
 		char w[PORTAL_HOST_MAX + 16];
-		uint64_t deadline = net_now_ms() + (uint64_t)o->login_timeout * 1000u;
+		uint64_t deadline = netio_now_ms() + (uint64_t)o->login_timeout * 1000u;
 
 		where_str(&c.where, w, sizeof(w));
 		dbg(&c, "connecting to %s", w);
@@ -421,6 +426,9 @@ int discover_sendtargets(const struct discover_opts *o, struct st_result *ret, c
 			if (r == -ETIMEDOUT)
 				code = fail(&c, ISCSI_ERR_TRANS_TIMEOUT, "cannot connect: timed out after %u s",
 					    o->login_timeout);
+			else if (r == -EINVAL || r == -EAFNOSUPPORT)
+				/* the iface record itself cannot work (netio.h) */
+				code = fail(&c, ISCSI_ERR_INVAL, "cannot connect: %s", err);
 			else
 				code = fail(&c, ISCSI_ERR_TRANS, "cannot connect: %s", err);
 			break;
@@ -459,7 +467,7 @@ int discover_sendtargets(const struct discover_opts *o, struct st_result *ret, c
 	}
 	if (c.fd >= 0)
 		c.io->close(c.io->ctx, c.fd);
-	free(c.buf);
+	secmem_free(c.buf, c.cap);
 	if (code) {
 		st_result_free(&res);
 		return code;
