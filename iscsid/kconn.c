@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bind.h"
 #include "chap.h"
 #include "errors.h"
 #include "iscsi_if.h"
@@ -122,37 +123,17 @@ static int resolve(struct ksession *ks, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
-/* iface binding for software iSCSI: a network device and/or a source
- * address (open-iscsi io.c does the same). */
-static int bind_iface(struct ksession *ks, int fd, int family)
+/* iface binding (kmod-glue/bind.h, the same routine as discovery's):
+ * device by name or by MAC address, source address. A device or address
+ * that is missing may come later (retried); a wrong iface never works. */
+static int bind_to_iface(struct ksession *ks, int fd, int family)
 {
-	const struct iface_rec *ir = &ks->rec.iface;
-	if (ir->netdev[0] && strcmp(ir->netdev, "default") &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ir->netdev, (socklen_t)strlen(ir->netdev)) < 0) {
-		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot bind to network device %s: %s", ir->netdev,
-			strerror(errno));
-		return -errno;
-	}
-	if (ir->ipaddress[0] && strcmp(ir->ipaddress, "default")) {
-		struct addrinfo hints, *res = NULL;
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = family;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
-		if (getaddrinfo(ir->ipaddress, NULL, &hints, &res) != 0 || !res) {
-			ks_fail(ks, ISCSI_ERR_INVAL, true, "iface.ipaddress %s is not an address of this family",
-				ir->ipaddress);
-			return -EINVAL;
-		}
-		int r = bind(fd, res->ai_addr, res->ai_addrlen);
-		int e = errno;
-		freeaddrinfo(res);
-		if (r < 0) {
-			ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot bind to %s: %s", ir->ipaddress, strerror(e));
-			return -e;
-		}
-	}
-	return 0;
+	char err[TRANSPORT_MSG_MAX];
+	int r = bind_iface(fd, family, &ks->rec.iface, ks->k->sysfs, err, sizeof(err));
+
+	if (r < 0)
+		ks_fail(ks, bind_exit_code(r), bind_error_fatal(r), "%s", err);
+	return r;
 }
 
 enum ks_event kconn_connect(struct ksession *ks)
@@ -177,7 +158,7 @@ enum ks_event kconn_connect(struct ksession *ks)
 		(void)setsockopt(ks->fd, SOL_SOCKET, SO_RCVBUF, &w, sizeof(w));
 		(void)setsockopt(ks->fd, SOL_SOCKET, SO_SNDBUF, &w, sizeof(w));
 	}
-	if (bind_iface(ks, ks->fd, ss.ss_family) < 0)
+	if (bind_to_iface(ks, ks->fd, ss.ss_family) < 0)
 		return KE_FAIL;
 	if (connect(ks->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
 		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot connect to %s:%d: %s", ks->addr, ks->port,
