@@ -6,7 +6,6 @@
  * SET_PARAMs with EXP_STATSN, START_CONN. */
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include "login.h"
 #include "nl.h"
 #include "pdu.h"
+#include "resolve.h"
 #include "sysfs.h"
 
 /* ITT of our Login Requests. The kernel replaces it with its login task's
@@ -61,6 +61,8 @@ int kconn_wishes(const struct node_rec *rec, struct iscsi_params *ret, char *err
 
 void kconn_close(struct ksession *ks)
 {
+	resolve_cancel(ks->k->loop, ks->resolving);
+	ks->resolving = NULL;
 	login_free(ks->login);
 	ks->login = NULL;
 	if (ks->io) {
@@ -96,31 +98,13 @@ static void on_connect(struct loop *l, int fd, uint32_t events, void *data)
 }
 
 /* Portal addresses come from records and redirections: IP literals as a
- * rule. A host name is resolved here, which blocks the loop while DNS
- * answers (rare: discovery stores addresses). */
-static int resolve(struct ksession *ks, struct sockaddr_storage *ss, socklen_t *sslen)
+ * rule, answered at once. A host name is looked up off the loop
+ * (resolve.h): the login timer keeps running meanwhile, and the lookup
+ * gets a little less than it, so that its own error is what the user sees. */
+static uint64_t resolve_timeout_ms(const struct ksession *ks)
 {
-	struct addrinfo hints, *res = NULL;
-	char serv[16];
-	int r;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	snprintf(serv, sizeof(serv), "%d", ks->port);
-	r = getaddrinfo(ks->addr, serv, &hints, &res);
-	if (r == EAI_NONAME) {
-		hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-		r = getaddrinfo(ks->addr, serv, &hints, &res);
-	}
-	if (r != 0 || !res) {
-		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot resolve %s: %s", ks->addr, gai_strerror(r));
-		return -EINVAL;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sslen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
+	uint64_t tmo = (uint64_t)(ks->rec.conn.login_timeout > 0 ? ks->rec.conn.login_timeout : 15) * 1000u;
+	return tmo > 1000 ? tmo - 500 : 500;
 }
 
 /* iface binding (kmod-glue/bind.h, the same routine as discovery's):
@@ -136,18 +120,12 @@ static int bind_to_iface(struct ksession *ks, int fd, int family)
 	return r;
 }
 
-enum ks_event kconn_connect(struct ksession *ks)
+/* The socket, its options and binding, a non-blocking connect to sa. */
+static enum ks_event connect_to(struct ksession *ks, const struct sockaddr *sa, socklen_t salen)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen = 0;
 	int one = 1;
 
-	kconn_close(ks);
-	if (!ks->first_connect_ms)
-		ks->first_connect_ms = loop_now_ms();
-	if (resolve(ks, &ss, &sslen) < 0)
-		return KE_FAIL;
-	ks->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	ks->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (ks->fd < 0) {
 		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot create a socket: %s", strerror(errno));
 		return KE_FAIL;
@@ -158,9 +136,9 @@ enum ks_event kconn_connect(struct ksession *ks)
 		(void)setsockopt(ks->fd, SOL_SOCKET, SO_RCVBUF, &w, sizeof(w));
 		(void)setsockopt(ks->fd, SOL_SOCKET, SO_SNDBUF, &w, sizeof(w));
 	}
-	if (bind_to_iface(ks, ks->fd, ss.ss_family) < 0)
+	if (bind_to_iface(ks, ks->fd, sa->sa_family) < 0)
 		return KE_FAIL;
-	if (connect(ks->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
+	if (connect(ks->fd, sa, salen) < 0 && errno != EINPROGRESS) {
 		ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot connect to %s:%d: %s", ks->addr, ks->port,
 			strerror(errno));
 		return KE_FAIL;
@@ -170,7 +148,51 @@ enum ks_event kconn_connect(struct ksession *ks)
 		ks_fail(ks, ISCSI_ERR_NOMEM, false, "cannot watch the socket: %s", strerror(-r));
 		return KE_FAIL;
 	}
-	/* node.conn[0].timeo.login_timeout covers connect and login */
+	return KE_NONE;
+}
+
+static void on_resolved(void *data, int status, const struct sockaddr_storage *addrs, const socklen_t *lens,
+			size_t n, const char *why)
+{
+	struct ksession *ks = data;
+	struct kctx *k = ks->k;
+	enum ks_event ev;
+
+	ks->resolving = NULL;
+	if (status < 0) {
+		ks_fail(ks, ISCSI_ERR_TRANS, false, "%s", why);
+		ev = KE_FAIL;
+	} else {
+		log_debug(1, "%s resolved (%zu address%s)", ks->addr, n, n == 1 ? "" : "es");
+		ev = connect_to(ks, (const struct sockaddr *)&addrs[0], lens[0]);
+	}
+	if (ev != KE_NONE)
+		ks_fsm(ks, ev);
+	kctx_poke(k);
+}
+
+enum ks_event kconn_connect(struct ksession *ks)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	enum ks_event ev;
+
+	kconn_close(ks);
+	if (!ks->first_connect_ms)
+		ks->first_connect_ms = loop_now_ms();
+	if (resolve_numeric(ks->addr, ks->port, &ss, &sslen) == 0) {
+		ev = connect_to(ks, (struct sockaddr *)&ss, sslen);
+	} else {
+		int r = resolve_start(ks->k->loop, ks->addr, ks->port, resolve_timeout_ms(ks), on_resolved, ks,
+				      &ks->resolving);
+		if (r < 0)
+			ks_fail(ks, ISCSI_ERR_TRANS, false, "cannot resolve %s: %s", ks->addr,
+				r == -EAGAIN ? "too many lookups waiting" : strerror(-r));
+		ev = r < 0 ? KE_FAIL : KE_NONE;
+	}
+	if (ev != KE_NONE)
+		return ev;
+	/* node.conn[0].timeo.login_timeout covers the lookup, connect and login */
 	int tmo = ks->rec.conn.login_timeout > 0 ? ks->rec.conn.login_timeout : 15;
 	(void)loop_timer_arm(ks->k->loop, &ks->timer, (uint64_t)tmo * 1000u);
 	return KE_NONE;

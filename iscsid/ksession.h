@@ -137,6 +137,7 @@ struct ksession {
 	int failback_port;
 
 	int fd;                         /* our copy of the TCP socket, -1 */
+	struct loop_work *resolving;    /* host name lookup off the loop (kconn.c) */
 	struct loop_io *io;
 	struct loop_timer timer;        /* login / back-off / logout timeouts */
 

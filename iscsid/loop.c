@@ -1,9 +1,11 @@
 /* Event loop: epoll + timerfd + signalfd (see loop.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +27,31 @@ struct child {
 	pid_t pid;
 	loop_child_fn fn;
 	void *data;
+};
+
+struct loop_work {
+	struct loop *l;
+	struct loop_work *prev, *next;  /* the queue, or the running list */
+	bool running;
+	loop_work_fn fn;
+	void *in;
+	size_t inlen;
+	loop_work_done_fn done;
+	void *data;
+	size_t out_max;
+	uint8_t *out;
+	size_t len, cap;
+	pid_t pid;
+	int fd;                         /* the pipe's read end */
+	struct loop_io *io;
+	bool eof, exited;
+	int wstatus;
+	struct loop_timer timer;
+};
+
+struct work_list {
+	struct loop_work *head, *tail;
+	size_t n;
 };
 
 struct loop {
@@ -50,6 +77,9 @@ struct loop {
 	struct child *children;
 	size_t nchildren;
 	size_t capchildren;
+
+	struct work_list wqueue;        /* off-loop work waiting for a child */
+	struct work_list wrunning;
 
 	bool running;
 	int code;
@@ -310,6 +340,264 @@ void loop_child_forget(struct loop *l, pid_t pid)
 		}
 }
 
+/* ---- off-loop work ---- */
+
+static void wl_push(struct work_list *wl, struct loop_work *w)
+{
+	w->prev = wl->tail;
+	w->next = NULL;
+	if (wl->tail)
+		wl->tail->next = w;
+	else
+		wl->head = w;
+	wl->tail = w;
+	wl->n++;
+}
+
+static void wl_remove(struct work_list *wl, struct loop_work *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		wl->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		wl->tail = w->prev;
+	w->prev = w->next = NULL;
+	wl->n--;
+}
+
+/* In the child: nothing of the daemon's but the pipe. Async-signal-safe
+ * up to fn (the daemon is single-threaded, so fn may use anything). */
+static void __attribute__((noreturn)) work_child(struct loop_work *w, int out)
+{
+	sigset_t none;
+	int null;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (out != 3) {
+		if (dup2(out, 3) < 0)
+			_exit(127);
+		out = 3;
+	}
+	null = open("/dev/null", O_RDWR | O_NOCTTY);
+	if (null >= 0)
+		for (int i = 0; i < 3; i++)
+			(void)dup2(null, i);
+	if (close_range(4, ~0u, 0) < 0) {
+		struct rlimit rl;
+		unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+				       rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 65536u;
+		for (unsigned fd = 4; fd < max; fd++)
+			(void)close((int)fd);
+	}
+	int fl = fcntl(out, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(out, F_SETFL, fl & ~O_NONBLOCK);
+	w->fn(w->in, w->inlen, out);
+	_exit(0);
+}
+
+static void work_pump(struct loop *l);
+
+/* Ends w: its child (if still there) is killed, done (when call_done)
+ * is called, w freed, and waiting work gets its turn. */
+static void work_end(struct loop_work *w, int status, bool call_done)
+{
+	struct loop *l = w->l;
+
+	loop_timer_disarm(l, &w->timer);
+	if (w->running) {
+		wl_remove(&l->wrunning, w);
+		loop_io_remove(l, w->io);
+		close(w->fd);
+		if (!w->exited) {
+			kill(w->pid, SIGKILL);
+			/* reaped by the loop, reported to nobody */
+			loop_child_forget(l, w->pid);
+		}
+	} else {
+		wl_remove(&l->wqueue, w);
+	}
+	if (call_done)
+		w->done(l, status, w->out, w->len, w->data);
+	free(w->in);
+	free(w->out);
+	free(w);
+	work_pump(l);
+}
+
+static void work_maybe_done(struct loop_work *w)
+{
+	if (!w->eof || !w->exited)
+		return;
+	bool ok = WIFEXITED(w->wstatus) && WEXITSTATUS(w->wstatus) == 0;
+	work_end(w, ok ? 0 : -ECHILD, true);
+}
+
+static void on_work_io(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct loop_work *w = data;
+
+	for (;;) {
+		if (w->len == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 256;
+			if (cap > w->out_max + 1)
+				cap = w->out_max + 1;
+			uint8_t *b = realloc(w->out, cap);
+			if (!b) {
+				work_end(w, -ENOMEM, true);
+				return;
+			}
+			w->out = b;
+			w->cap = cap;
+		}
+		ssize_t n = read(fd, w->out + w->len, w->cap - w->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			loop_io_remove(l, w->io);
+			w->io = NULL;
+			w->eof = true;
+			work_maybe_done(w);
+			return;
+		}
+		w->len += (size_t)n;
+		if (w->len > w->out_max) {
+			work_end(w, -EMSGSIZE, true);
+			return;
+		}
+	}
+}
+
+static void on_work_exit(struct loop *l, pid_t pid, int wstatus, void *data)
+{
+	struct loop_work *w = data;
+
+	w->exited = true;
+	w->wstatus = wstatus;
+	work_maybe_done(w);
+}
+
+static void on_work_timeout(struct loop *l, void *data)
+{
+	work_end(data, -ETIMEDOUT, true);
+}
+
+static int work_spawn(struct loop_work *w)
+{
+	struct loop *l = w->l;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0)
+		work_child(w, p[1]);
+	close(p[1]);
+	w->pid = pid;
+	w->fd = p[0];
+	r = loop_io_add(l, w->fd, EPOLLIN, on_work_io, w, &w->io);
+	if (r == 0)
+		r = loop_child_watch(l, pid, on_work_exit, w);
+	if (r < 0) {
+		loop_io_remove(l, w->io);
+		w->io = NULL;
+		close(w->fd);
+		kill(pid, SIGKILL);
+		return r;
+	}
+	return 0;
+}
+
+/* Starts waiting work while there is room. */
+static void work_pump(struct loop *l)
+{
+	while (l->wqueue.head && l->wrunning.n < LOOP_WORK_MAX_RUNNING) {
+		struct loop_work *w = l->wqueue.head;
+		wl_remove(&l->wqueue, w);
+		int r = work_spawn(w);
+		if (r < 0) {
+			/* back in the queue only to leave it the usual way */
+			wl_push(&l->wqueue, w);
+			work_end(w, r, true);
+			return;
+		}
+		w->running = true;
+		wl_push(&l->wrunning, w);
+	}
+}
+
+int loop_work_start(struct loop *l, loop_work_fn fn, const void *in, size_t inlen, size_t out_max,
+		    uint64_t timeout_ms, loop_work_done_fn done, void *data, struct loop_work **ret)
+{
+	if (l->wqueue.n >= LOOP_WORK_MAX_QUEUED)
+		return -EAGAIN;
+	struct loop_work *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->in = malloc(inlen ? inlen : 1);
+	if (!w->in) {
+		free(w);
+		return -ENOMEM;
+	}
+	memcpy(w->in, in, inlen);
+	w->inlen = inlen;
+	w->l = l;
+	w->fn = fn;
+	w->done = done;
+	w->data = data;
+	w->out_max = out_max;
+	w->fd = -1;
+	loop_timer_init(&w->timer, on_work_timeout, w);
+	if (loop_timer_arm(l, &w->timer, timeout_ms) < 0) {
+		free(w->in);
+		free(w);
+		return -ENOMEM;
+	}
+	if (l->wrunning.n < LOOP_WORK_MAX_RUNNING) {
+		int r = work_spawn(w);
+		if (r < 0) {
+			loop_timer_disarm(l, &w->timer);
+			free(w->in);
+			free(w);
+			return r;
+		}
+		w->running = true;
+		wl_push(&l->wrunning, w);
+	} else {
+		wl_push(&l->wqueue, w);
+	}
+	*ret = w;
+	return 0;
+}
+
+void loop_work_cancel(struct loop *l, struct loop_work *w)
+{
+	if (w)
+		work_end(w, 0, false);
+}
+
+void *loop_work_data(const struct loop_work *w)
+{
+	return w->data;
+}
+
+size_t loop_work_running(const struct loop *l)
+{
+	return l->wrunning.n;
+}
+
 /* ---- the loop ---- */
 
 int loop_new(struct loop **ret)
@@ -349,6 +637,12 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
+	/* Owners cancel their work; whatever is left must not outlive us
+	 * (the queue first, so that nothing waiting starts). */
+	while (l->wqueue.head)
+		loop_work_cancel(l, l->wqueue.head);
+	while (l->wrunning.head)
+		loop_work_cancel(l, l->wrunning.head);
 	loop_io_remove(l, l->tio);
 	loop_io_remove(l, l->sio);
 	free_dead(l);

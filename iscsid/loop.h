@@ -9,6 +9,7 @@
 #define ISCSID_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/signalfd.h>
 #include <sys/types.h>
@@ -55,6 +56,36 @@ int loop_signal(struct loop *l, int signo, loop_signal_fn fn, void *data);
 int loop_child_watch(struct loop *l, pid_t pid, loop_child_fn fn, void *data);
 /* Forget pid (its exit will be reaped but not reported). */
 void loop_child_forget(struct loop *l, pid_t pid);
+
+/* ---- off-loop work ----
+ * What blocks (a name lookup) runs in a child process: fn runs in a fork
+ * of the daemon that keeps nothing of the parent's descriptors but 0-2
+ * (/dev/null) and the write end of a pipe (out_fd), writes its result
+ * there and returns (the child then exits). The loop gathers what it
+ * wrote (at most out_max bytes) and calls done once, from the loop:
+ *   status 0            the child exited normally; out/len what it wrote
+ *   -ETIMEDOUT          not finished within timeout_ms (from the start
+ *                       call, queueing included): the child was killed
+ *   -EMSGSIZE           it wrote more than out_max bytes (killed)
+ *   -ECHILD             it died some other way
+ * At most LOOP_WORK_MAX_RUNNING children run at once; later work waits
+ * its turn. in (inlen bytes) is copied. */
+#define LOOP_WORK_MAX_RUNNING 4
+#define LOOP_WORK_MAX_QUEUED 256
+
+struct loop_work;
+typedef void (*loop_work_fn)(const void *in, size_t inlen, int out_fd);
+typedef void (*loop_work_done_fn)(struct loop *l, int status, const void *out, size_t len, void *data);
+
+/* -ENOMEM, -EAGAIN (LOOP_WORK_MAX_QUEUED waiting already). */
+int loop_work_start(struct loop *l, loop_work_fn fn, const void *in, size_t inlen, size_t out_max,
+		    uint64_t timeout_ms, loop_work_done_fn done, void *data, struct loop_work **ret);
+/* Stops w (its child is killed) without calling done. NULL is a no-op. */
+void loop_work_cancel(struct loop *l, struct loop_work *w);
+/* The data given to loop_work_start(). */
+void *loop_work_data(const struct loop_work *w);
+/* Children running, for tests. */
+size_t loop_work_running(const struct loop *l);
 
 /* Runs until loop_exit(). Returns the code given to loop_exit(), or a
  * negative errno when epoll itself fails. */

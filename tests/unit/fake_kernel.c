@@ -86,8 +86,9 @@ static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr)
 	rs.max_cmdsn = rq.cmdsn + 32;
 	if (fk.redirect_port) {
 		/* RFC 7143 §11.13.5: 0x0101 / 0x0102 with TargetAddress */
-		char ta[64];
-		int n = snprintf(ta, sizeof(ta), "TargetAddress=127.0.0.1:%d,1", fk.redirect_port);
+		char ta[300];
+		int n = snprintf(ta, sizeof(ta), "TargetAddress=%s:%d,1",
+				 fk.redirect_host ? fk.redirect_host : "127.0.0.1", fk.redirect_port);
 		rs.status_class = 0x01;
 		rs.status_detail = fk.redirect_permanent ? 0x02 : 0x01;
 		rs.flags = pdu_login_flags(false, false, csg, 0);

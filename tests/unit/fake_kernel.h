@@ -42,6 +42,7 @@ struct fk {
 	uint32_t statsn;
 	const char *lun_on_start;         /* START_CONN: the session gets LUN 0 with this disk */
 	int redirect_port;                /* answer the next login with a redirection here */
+	const char *redirect_host;        /* ... to this host (NULL: 127.0.0.1) */
 	bool redirect_permanent;
 };
 
