@@ -422,7 +422,7 @@ static void work_end(struct loop_work *w, int status, bool call_done)
 		wl_remove(&l->wqueue, w);
 	}
 	if (call_done)
-		w->done(l, status, w->out, w->len, w->data);
+		w->done(l, status, w->out ? (const void *)w->out : "", w->len, w->data);
 	free(w->in);
 	free(w->out);
 	free(w);
