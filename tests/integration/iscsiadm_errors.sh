@@ -1,6 +1,6 @@
 #!/bin/bash
 # Exit codes a user meets (inventory §1.5): argument errors (7), nothing
-# found (21), a closed port (4), a connect that times out (8, when the
+# found (21), a missing iface or discovery record (6), a closed port (4), a connect that times out (8, when the
 # network lets a SYN go unanswered), iscsid not running (20), iscsid
 # without a kernel transport (12), a client iscsid refuses (13), a record
 # in use (15), unsupported operations (27).
@@ -55,7 +55,24 @@ expect_rc 21 -m host
 expect_rc 21 -m discovery
 expect_rc 21 -m node -T iqn.2024-01.org.example:none -o show
 expect_rc 21 -m node -T iqn.2024-01.org.example:none -o update -n node.startup -v automatic
-expect_rc 21 -m iface -I nosuch
+# a missing iface: open-iscsi's codes (os-brick accepts 0, 2 or 6 from
+# "-m iface -I name" before it falls back to the default iface)
+expect_rc 6 -m iface -I nosuch
+expect_err "iface nosuch not found"
+expect_rc 6 -m iface -I nosuch -o show
+expect_rc 7 -m iface -I nosuch -o update -n iface.net_ifacename -v lo
+expect_rc 7 -m iface -I nosuch -o delete
+[ -e "$R/ifaces/nosuch" ] && fail "a failed update created the iface"
+# -o new on an existing iface: 0 (as open-iscsi), its settings kept
+expect_rc 0 -m iface -I again0 -o new
+expect_out "New interface again0 added"
+expect_rc 0 -m iface -I again0 -o update -n iface.net_ifacename -v lo
+expect_rc 0 -m iface -I again0 -o new
+expect_out "Interface again0 already exists; left unchanged"
+[ -s "$R/err" ] && { cat "$R/err"; fail "-o new on an existing iface wrote to stderr"; }
+expect_rc 0 -m iface -I again0
+expect_out "iface.net_ifacename = lo"
+expect_rc 0 -m iface -I again0 -o delete
 expect_rc 21 -m fw
 expect_rc 17 -m discovery -t isns -p 127.0.0.1
 expect_rc 30 -m discovery -t bogus -p 127.0.0.1
