@@ -411,8 +411,14 @@ static int load_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type, 
 	adm_print_diags(a, &d);
 	rec_diags_free(&d);
 	if (r == -ENOENT) {
-		adm_err("Discovery record [%s,%d] not found.", a->portal.host, a->portal.port);
-		return ISCSI_ERR_NO_OBJS_FOUND;
+		/* open-iscsi's codes, which clients test: os-brick creates the
+		 * record for discovery CHAP only when "-o update" exits 6. */
+		if (a->mode == ADM_MODE_DISCOVERYDB) {
+			adm_err("Discovery record [%s,%d] not found.", a->portal.host, a->portal.port);
+			return ISCSI_ERR_IDBM;
+		}
+		adm_err("Discovery record [%s,%d] not found!", a->portal.host, a->portal.port);
+		return ISCSI_ERR_INVAL;
 	}
 	if (r) {
 		adm_err("could not read discovery record [%s,%d]: %s", a->portal.host, a->portal.port,

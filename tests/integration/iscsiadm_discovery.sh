@@ -99,8 +99,16 @@ R=$R0
 # --- discoverydb: new, show, update, discover (-D), delete
 expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o delete
 [ -e "$R/nodes/$T:disk1" ] && fail "discoverydb delete left the discovered nodes"
-expect_rc 21 -m discoverydb -t st -p 127.0.0.1:$P -o show
+# a missing discovery record: open-iscsi's 6 in discoverydb mode (os-brick
+# creates the record for discovery CHAP only on 6), 7 in discovery mode
+expect_rc 6 -m discoverydb -t st -p 127.0.0.1:$P -o show
 expect_err "Discovery record [127.0.0.1,$P] not found."
+expect_rc 6 -m discoverydb -t st -p 127.0.0.1:$P -o update -n discovery.sendtargets.auth.authmethod -v CHAP
+expect_rc 6 -m discoverydb -t st -p 127.0.0.1:$P -o delete
+[ -e "$R/send_targets/127.0.0.1,$P" ] && fail "a failed update created the discovery record"
+expect_rc 7 -m discovery -p 127.0.0.1:$P
+expect_err "Discovery record [127.0.0.1,$P] not found!"
+expect_rc 7 -m discovery -p 127.0.0.1:$P -o delete
 expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o new
 expect_out "New discovery record for [127.0.0.1,$P] added."
 expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o update -n discovery.sendtargets.timeo.login_timeout -v 7
