@@ -136,8 +136,9 @@ int cmd_host(struct adm *a)
 			return ISCSI_ERR_NOMEM;
 		hosts[0] = one;
 		n = 1;
-		if (level < 0)
-			level = 1;
+		/* -P 0 (the default) is open-iscsi's one line per host, which
+		 * scripts parse, for host N only (open-iscsi 2.1.8 ignores -H
+		 * when printing and lists every host). */
 	} else {
 		r = list_hosts(a, &hosts, &n);
 		if (r) {
@@ -146,6 +147,13 @@ int cmd_host(struct adm *a)
 		}
 	}
 
+	if (level >= 4 && !a->json && n) {
+		char ver[64];
+		if (sysfs_read_attr(a->sysfs_root, "module/scsi_transport_iscsi/version", ver, sizeof(ver)) == 0) {
+			printf("iSCSI Transport Class version %s\n", ver);
+			printf("version %s\n", ADM_VERSION_STRING);
+		}
+	}
 	struct json j;
 	if (a->json) {
 		json_init(&j, stdout);

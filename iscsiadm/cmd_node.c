@@ -83,18 +83,52 @@ static int new_node(struct adm *a, struct nodedb *db)
 		return ISCSI_ERR_INVAL;
 	}
 	rec.disc_type = REC_DISC_STATIC;
-	new_node_what(&rec, what, sizeof(what));
-	r = nodedb_node_save(db, &rec, NODEDB_SAVE_EXCL);
+
+	/* One node per target, portal and iface: a record of this node with
+	 * any tpgt is this node. A discovery wrote "192.0.2.1,3260,1"; a
+	 * client that then runs "-o new -p 192.0.2.1:3260" (csi-lib-iscsi)
+	 * or "-p 192.0.2.1:3260,1" for a target whose tag is 2 (libvirt)
+	 * must not get a second record, or its --login would log in twice.
+	 * open-iscsi adds the second record (and resets an existing one of
+	 * the same tag to defaults); this keeps the one there is, settings
+	 * included. The lock spans the check and the write. */
+	struct node_filter f;
+	struct node_list l = { 0 };
+	node_filter_init(&f);
+	f.target = rec.name;
+	f.address = rec.conn.address;
+	f.port = rec.conn.port;
+	f.iface = rec.iface.name;
+	r = nodedb_lock(db);
+	if (r) {
+		adm_err("could not lock the node database: %s", strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	r = node_find(a, db, &f, &l);
+	if (r == 0 && l.n == 0)
+		r = nodedb_node_save(db, &rec, NODEDB_SAVE_EXCL);
+	else if (r == 0)
+		r = -EEXIST;
+	nodedb_unlock(db);
 	if (r == -EEXIST) {
 		/* Replacing it would reset the user's settings to defaults;
 		 * keep it (re-running a setup script stays harmless). */
-		adm_info(a, "iSCSI node %s already exists; left unchanged (use -o update to change it)", what);
+		for (size_t i = 0; i < l.n; i++) {
+			new_node_what(&l.v[i].rec, what, sizeof(what));
+			adm_info(a, "iSCSI node %s already exists; left unchanged (use -o update to change it)",
+				 what);
+		}
+		node_list_free(&l);
 		return 0;
 	}
+	node_list_free(&l);
+	if (r > 0)
+		return r;       /* node_find() said why */
 	if (r) {
 		adm_err("Error while adding record: %s", strerror(-r));
 		return nodedb_exit_code(r);
 	}
+	new_node_what(&rec, what, sizeof(what));
 	adm_info(a, "New iSCSI node %s added", what);
 	return 0;
 }

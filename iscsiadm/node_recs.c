@@ -17,8 +17,10 @@ void node_filter_from_args(const struct adm *a, struct node_filter *f)
 	if (a->portal_arg) {
 		f->address = a->portal.host;
 		f->port = a->portal.port;
-		if (a->portal.tpgt >= 0)
-			f->tpgt = a->portal.tpgt;
+		/* No tpgt: open-iscsi matches records and sessions on
+		 * target, portal and iface (__iscsi_match_session). libvirt
+		 * passes ",1" whatever tag the target has, and a record
+		 * written without one (-1) must still be found. */
 	}
 	if (a->n_ifaces)
 		f->iface = a->ifaces[0];

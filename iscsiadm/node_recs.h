@@ -9,7 +9,9 @@
 #include "adm.h"
 #include "nodedb.h"
 
-/* The -T / -p / -I selection. */
+/* The -T / -p / -I selection. As in open-iscsi, a tpgt given with -p
+ * ("192.0.2.1:3260,1") does not narrow it: records and sessions match on
+ * target, portal and iface. */
 void node_filter_from_args(const struct adm *a, struct node_filter *f);
 /* nodedb_node_find() with diagnostics printed; exit code. */
 int node_find(struct adm *a, struct nodedb *db, const struct node_filter *f, struct node_list *ret);

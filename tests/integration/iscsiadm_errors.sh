@@ -38,7 +38,17 @@ expect_err "No interface passed in."
 expect_rc 7 -m iface -I default -o delete
 expect_rc 7 -k 1
 expect_rc 0 -V
-expect_out "iscsiadm version "
+# Scripts read the word after "version" as the open-iscsi release (LXD
+# splits on spaces and takes the third field): the release whose
+# behaviour this matches, then our own version in parentheses.
+set -- $(cat "$R/out")
+[ "$1 $2 $3" = "iscsiadm version 2.1.8" ] || fail "-V printed '$*', expected 'iscsiadm version 2.1.8 (...)'"
+expect_out "iscsiadm version 2.1.8 (iscsi-initiator "
+[ "$(wc -l < "$R/out")" = 1 ] || fail "-V printed more than one line"
+expect_rc 0 --version
+expect_out "iscsiadm version 2.1.8 ("
+"$ISCSID" -v >"$R/out" 2>&1 || fail "iscsid -v failed"
+expect_out "iscsid version 2.1.8 (iscsi-initiator "
 expect_rc 0 -h
 expect_out "iscsiadm -m node"
 expect_rc 7
@@ -107,6 +117,36 @@ expect_rc 0 -m node -T $N -p 192.0.2.7 -o delete
 expect_rc 21 -m node -T $N -o show
 [ -e "$R/static/$N,192.0.2.7,3260,1,default" ] && fail "static/ link left after delete"
 
+# --- one node per target, portal and iface (open-iscsi's matching): a
+# tpgt given with -p selects records of any tag, and -o new next to a
+# record of another tag, or of none, keeps that record (its settings
+# too) instead of adding a second one that --login would log in again
+expect_rc 0 -m node -o new -T $N -p 192.0.2.7:3260,1
+expect_rc 0 -m node -T $N -p 192.0.2.7 -o update -n node.session.auth.username -v keepme
+expect_rc 0 -m node -o new -T $N -p 192.0.2.7:3260
+expect_out "iSCSI node [tcp:[hw=,ip=,net_if=,iscsi_if=default] 192.0.2.7,3260,1 $N] already exists; left unchanged"
+[ -s "$R/err" ] && { cat "$R/err"; fail "-o new of an existing node wrote to stderr"; }
+expect_rc 0 -m node -o new -T $N -p 192.0.2.7:3260,2
+expect_out "192.0.2.7,3260,1 $N] already exists"
+expect_rc 0 -m node
+[ "$(grep -c " $N\$" "$R/out")" = 1 ] || { cat "$R/out"; fail "-o new made a second record of one node"; }
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,2 -o show
+expect_out "node.tpgt = 1"
+expect_out "node.session.auth.username = keepme"
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,5 -o update -n node.startup -v automatic
+expect_rc 0 -m node -T $N -o show
+expect_out "node.startup = automatic"
+# two records of one portal under two tags (an older tree, or a target
+# whose portal moved to another group): -p ...,1 selects both
+mkdir -p "$R/nodes/$N/192.0.2.7,3260,2"
+sed 's/^node.tpgt = 1$/node.tpgt = 2/' "$R/nodes/$N/192.0.2.7,3260,1/default" \
+	>"$R/nodes/$N/192.0.2.7,3260,2/default"
+chmod 600 "$R/nodes/$N/192.0.2.7,3260,2/default"
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,1 -o show
+[ "$(grep -c '^# BEGIN RECORD' "$R/out")" = 2 ] || fail "-p addr:port,1 did not select the record of tag 2"
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,9 -o delete
+expect_rc 21 -m node -T $N -o show
+
 # --- a closed port on 127.0.0.1: 4
 tgtd_start || fail "tgtd"
 P=$TGTD_PORT
@@ -150,6 +190,20 @@ expect_rc 12 -m node -L automatic
 expect_out "Logging in to [iface: default, target: $T:disk2, portal: 127.0.0.1,$P]"
 grep -q "disk1" "$R/out" && fail "-L automatic logged in to a manual record"
 expect_rc 21 -m node -L onboot
+# several records of one node (tags 1 and -1): one login, not two
+sed 's/^node.tpgt = 1$/node.tpgt = -1/' "$R/nodes/$T:disk1/127.0.0.1,$P,1/default" \
+	>"$R/nodes/$T:disk1/127.0.0.1,$P"
+chmod 600 "$R/nodes/$T:disk1/127.0.0.1,$P"
+expect_rc 0 -m node -T $T:disk1 -o show
+[ "$(grep -c '^# BEGIN RECORD' "$R/out")" = 2 ] || fail "the tag-less record of disk1 is not read"
+for p in 127.0.0.1:$P 127.0.0.1:$P,1 127.0.0.1:$P,2; do
+	expect_rc 12 -m node -T $T:disk1 -p $p --login
+	[ "$(grep -c '^Logging in to ' "$R/out")" = 1 ] || { cat "$R/out"; fail "-p $p: two records of one node, logged in twice"; }
+	[ "$(grep -c 'Could not login to ' "$R/err")" = 1 ] || { cat "$R/err"; fail "-p $p: two login attempts"; }
+done
+expect_rc 12 -m node -L all
+[ "$(grep -c '^Logging in to ' "$R/out")" = 2 ] || { cat "$R/out"; fail "-L all: expected one login per node (2)"; }
+rm "$R/nodes/$T:disk1/127.0.0.1,$P"
 # -W: sent and not awaited; an immediate refusal is still reported
 expect_rc 12 -m node -T $T:disk1 -l -W
 expect_rc 12 -m discovery -t st -p 127.0.0.1:$P --login

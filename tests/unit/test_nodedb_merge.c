@@ -132,6 +132,66 @@ START_TEST(test_merge)
 }
 END_TEST
 
+/* A record of the node without a tag (tpgt -1, from "-o new -p
+ * addr:port") is that node for a discovery that reports the tag: no
+ * second record (which would mean a second login), as open-iscsi reads
+ * its tag-less records. With UPDATE it is rewritten where it is, and the
+ * delete pass keeps it while the target reports its portal. */
+START_TEST(test_merge_untagged_record)
+{
+	struct nodedb *db = open_db(NULL);
+	struct iscsi_config c;
+	struct discovery_rec dr;
+	struct nodedb_merge_result res;
+	struct node_list l;
+	const char *t = "iqn.2001-04.com.example:t1";
+
+	config_init(&c);
+	dr = c.sendtargets;
+	strcpy(dr.address, "192.0.2.9");
+	struct node_rec *st = new_rec(t, "192.0.2.21", 3260, -1, NULL);
+	st->session.queue_depth = 77;
+	ck_assert_int_eq(nodedb_node_save(db, st, 0), 0);
+	ck_assert(S_ISREG(mode_of("nodes/iqn.2001-04.com.example:t1/192.0.2.21,3260")));
+
+	struct disc_target run1[] = { { t, "192.0.2.21", 3260, 1 } };
+	const unsigned nd = NODEDB_MERGE_NEW | NODEDB_MERGE_DELETE;
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run1, 1, nd, NULL, NULL, &res, NULL), 0);
+	ck_assert_uint_eq(res.added, 0);
+	ck_assert_uint_eq(res.kept, 1);
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(l.v[0].rec.tpgt, -1);
+	ck_assert_int_eq(l.v[0].rec.session.queue_depth, 77);
+	node_list_free(&l);
+
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run1, 1, nd | NODEDB_MERGE_UPDATE, NULL, NULL,
+					   &res, NULL),
+			 0);
+	ck_assert_uint_eq(res.updated, 1);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(l.v[0].rec.tpgt, -1);
+	ck_assert_int_eq(l.v[0].rec.disc_type, REC_DISC_SENDTARGETS);
+	ck_assert_int_eq(l.v[0].rec.session.queue_depth, 32);
+	node_list_free(&l);
+
+	/* Now this source's: a later run that still reports it keeps it,
+	 * one that does not deletes it. */
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run1, 1, nd, NULL, NULL, &res, NULL), 0);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_uint_eq(res.added, 0);
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, NULL, 0, nd, NULL, NULL, &res, NULL), 0);
+	ck_assert_uint_eq(res.deleted, 1);
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 0);
+	node_list_free(&l);
+	free(st);
+	close_db(db);
+}
+END_TEST
+
 /* Enough targets for the syncfs path of the write batch. */
 #define NT 40
 _Static_assert(NT > FS_BATCH_FSYNC_MAX, "NT must exceed FS_BATCH_FSYNC_MAX");
@@ -303,6 +363,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_merge_untagged_record);
 	tcase_add_test(tc, test_merge_batch);
 	tcase_add_test(tc, test_merge_batch_fail_staging);
 	tcase_add_test(tc, test_merge_batch_fail_rename);
