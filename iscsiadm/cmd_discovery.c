@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "adm.h"
+#include "ctl.h"
 #include "discover.h"
 #include "errors.h"
 #include "json.h"
@@ -440,8 +441,14 @@ static int show_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type)
 	return r;
 }
 
-/* Deletes the record and the node records it discovered (refusing those
- * a session uses, 15). */
+/* Deletes the record and the node records it discovered. A node record a
+ * session uses is kept (and named on stderr): open-iscsi deletes it too,
+ * leaving a running session without its record (no startup setting, no
+ * CHAP for a relogin, nothing for "-m session -r" to print); refusing
+ * the whole delete (15) instead broke clients that delete the discovery
+ * record after every discovery (oVirt vdsm) or after a failed one
+ * (csi-lib-iscsi) while other volumes of that portal are logged in. The
+ * discovery record itself goes: that is what was asked for. */
 static int delete_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type)
 {
 	struct discovery_rec drec;
@@ -463,19 +470,20 @@ static int delete_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type
 	r = node_find(a, db, &f, &nl);
 	if (!r)
 		r = sessions_load(a, 0, false, &sv, &nsv);
-	for (size_t i = 0; !r && i < nl.n; i++)
-		if (sessions_match_rec(sv, nsv, &nl.v[i].rec)) {
-			char what[700];
-			snprintf(what, sizeof(what), "[iface: %s, target: %s, portal: %s,%d]", nl.v[i].rec.iface.name,
-				 nl.v[i].rec.name, nl.v[i].rec.conn.address, nl.v[i].rec.conn.port);
-			adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
-				what);
-			r = ISCSI_ERR_SESS_EXISTS;
-		}
 	for (size_t i = 0; !r && i < nl.n; i++) {
-		int e = nodedb_node_delete(db, &nl.v[i].rec);
-		if (e && e != -ENOENT)
+		const struct node_rec *rec = &nl.v[i].rec;
+		char what[700];
+		ctl_node_what(rec, what, sizeof(what));
+		if (sessions_match_rec(sv, nsv, rec)) {
+			adm_err("Kept the node record %s: a session is using it. Logout session, then remove it with -m node -o delete.",
+				what);
+			continue;
+		}
+		int e = nodedb_node_delete(db, rec);
+		if (e && e != -ENOENT) {
+			adm_err("Could not delete the node record %s: %s", what, strerror(-e));
 			r = nodedb_exit_code(e);
+		}
 	}
 	if (!r) {
 		int e = nodedb_disc_delete(db, type, a->portal.host, a->portal.port);
