@@ -206,6 +206,23 @@ expect_rc 12 -m node -L all
 rm "$R/nodes/$T:disk1/127.0.0.1,$P"
 # -W: sent and not awaited; an immediate refusal is still reported
 expect_rc 12 -m node -T $T:disk1 -l -W
+# -W with iscsid stopped (SIGSTOP): connect() succeeds into the listen
+# backlog, but nobody takes the request: 33, not "queued", and nothing
+# is sent (no login when iscsid runs again)
+before=$(grep -c "login to .* requested" "$R/iscsid.log")
+kill -STOP "$DPID"
+t0=$(date +%s)
+run -m node -T $T:disk1 -l -W
+rc=$?
+t1=$(date +%s)
+kill -CONT "$DPID"
+[ $rc = 33 ] || { cat "$R/out" "$R/err"; fail "-W to a stopped iscsid exited $rc, expected 33"; }
+expect_err "iscsid did not take the request within 10 s"
+expect_err "Could not login to [iface: default, target: $T:disk1, portal: 127.0.0.1,$P]."
+[ $((t1 - t0)) -le 15 ] || fail "-W to a stopped iscsid took $((t1 - t0)) s"
+sleep 1   # iscsid, running again, takes the abandoned connection
+[ "$(grep -c "login to .* requested" "$R/iscsid.log")" = "$before" ] ||
+	fail "a -W request that was reported as not sent reached iscsid"
 expect_rc 12 -m discovery -t st -p 127.0.0.1:$P --login
 expect_rc 21 -m node -u
 expect_err "No matching sessions found"
