@@ -455,6 +455,23 @@ static int merge_locked(struct nodedb *db, const struct discovery_rec *drec, con
 				if (have && (flags & NODEDB_MERGE_UPDATE)) {
 					r = ndb_store(db, rec, l.n ? &l.v[0] : NULL, &batch);
 					res->updated += r == 0;
+				} else if (have && l.n && l.v[0].rec.disc_type == REC_DISC_STATIC) {
+					/* The node a static record ("-o new") stands
+					 * for is reported by this source: the record
+					 * becomes this source's, as open-iscsi's
+					 * rewrite makes it (clients look for it under
+					 * the discovery record: os-brick parses
+					 * "-m discoverydb -P 1"), settings kept. */
+					struct node_rec *adopt = rec;
+					*adopt = l.v[0].rec;
+					adopt->disc_type = base->disc_type;
+					snprintf(adopt->disc_address, sizeof(adopt->disc_address), "%s",
+						 base->disc_address);
+					adopt->disc_port = base->disc_port;
+					r = ndb_store(db, adopt, &l.v[0], &batch);
+					if (r == 0)
+						ndb_unlink_static(db, adopt);
+					res->kept += r == 0;
 				} else if (have) {
 					res->kept++;
 				} else if (flags & NODEDB_MERGE_NEW) {
