@@ -182,10 +182,12 @@ h=$(host_of_session "$sid") || fail "no host for session $sid"
 iadm -m session -r "/sys/devices/platform/host$h/session$sid" >/tmp/o2 || fail "-r sysfs path exited $?"
 cmp -s /tmp/o /tmp/o2 || fail "-r by sysfs path differs from -r $sid"
 
+# (the host's initiatorname attribute is empty for iscsi_tcp with either
+# initiator: "tcp: [0] 127.0.0.1,[<empty>],<empty> <empty>")
 step "-m host -H $h: open-iscsi's one line"
 iadm -m host -H "$h" >/tmp/o || fail "-m host -H $h exited $?"
 cat /tmp/o
-grep -Eq "^tcp: \[$h\] $ADDR,\[[^]]*\],[^ ]* [^ ]+\$" /tmp/o || fail "no 'tcp: [$h] $ADDR,[hw],netdev $INIT_NAME' line"
+grep -Eq "^tcp: \[$h\] $ADDR,\[[^]]*\],[^ ]* [^ ]+\$" /tmp/o || fail "no 'tcp: [$h] $ADDR,[hw],netdev initiatorname' line"
 if ours; then
     [ "$(wc -l </tmp/o)" = 1 ] || fail "-m host -H $h printed more than host $h"
     iadm -m host -H "$h" -P 1 | grep -q "^Host Number: $h" || fail "-m host -H $h -P 1: no detail block"
