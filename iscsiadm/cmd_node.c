@@ -113,8 +113,8 @@ static int new_node(struct adm *a, struct nodedb *db)
 	if (r == -EEXIST) {
 		/* Replacing it would reset the user's settings to defaults;
 		 * keep it (re-running a setup script stays harmless). */
-		for (size_t i = 0; i < l.n; i++) {
-			new_node_what(&l.v[i].rec, what, sizeof(what));
+		for (size_t i = 0; i < (l.n ? l.n : 1); i++) {
+			new_node_what(l.n ? &l.v[i].rec : &rec, what, sizeof(what));
 			adm_info(a, "iSCSI node %s already exists; left unchanged (use -o update to change it)",
 				 what);
 		}
