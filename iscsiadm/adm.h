@@ -16,6 +16,21 @@
 #include "paths.h"
 #include "record.h"
 
+#ifndef PACKAGE_NAME
+#define PACKAGE_NAME "iscsi-initiator"
+#endif
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0"
+#endif
+#ifndef OPENISCSI_COMPAT_VERSION
+#define OPENISCSI_COMPAT_VERSION "2.1.8"
+#endif
+/* "2.1.8 (iscsi-initiator 0.1.0)": where open-iscsi prints its version
+ * (`--version`, the "version" line of -P 3), scripts read the first word
+ * as an open-iscsi release and gate features on it: that is the release
+ * whose behaviour this iscsiadm keeps. Our own version follows. */
+#define ADM_VERSION_STRING OPENISCSI_COMPAT_VERSION " (" PACKAGE_NAME " " PACKAGE_VERSION ")"
+
 enum adm_mode {
 	ADM_MODE_NONE = 0,
 	ADM_MODE_DISCOVERY,

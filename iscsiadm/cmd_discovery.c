@@ -13,10 +13,12 @@
 
 #include "adm.h"
 #include "bind.h"
+#include "ctl.h"
 #include "discover.h"
 #include "errors.h"
 #include "json.h"
-#include "node_ops.h"
+#include "node_login.h"
+#include "node_recs.h"
 #include "nodedb.h"
 #include "print.h"
 #include "sessions.h"
@@ -412,8 +414,14 @@ static int load_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type, 
 	adm_print_diags(a, &d);
 	rec_diags_free(&d);
 	if (r == -ENOENT) {
-		adm_err("Discovery record [%s,%d] not found.", a->portal.host, a->portal.port);
-		return ISCSI_ERR_NO_OBJS_FOUND;
+		/* open-iscsi's codes, which clients test: os-brick creates the
+		 * record for discovery CHAP only when "-o update" exits 6. */
+		if (a->mode == ADM_MODE_DISCOVERYDB) {
+			adm_err("Discovery record [%s,%d] not found.", a->portal.host, a->portal.port);
+			return ISCSI_ERR_IDBM;
+		}
+		adm_err("Discovery record [%s,%d] not found!", a->portal.host, a->portal.port);
+		return ISCSI_ERR_INVAL;
 	}
 	if (r) {
 		adm_err("could not read discovery record [%s,%d]: %s", a->portal.host, a->portal.port,
@@ -435,8 +443,14 @@ static int show_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type)
 	return r;
 }
 
-/* Deletes the record and the node records it discovered (refusing those
- * a session uses, 15). */
+/* Deletes the record and the node records it discovered. A node record a
+ * session uses is kept (and named on stderr): open-iscsi deletes it too,
+ * leaving a running session without its record (no startup setting, no
+ * CHAP for a relogin, nothing for "-m session -r" to print); refusing
+ * the whole delete (15) instead broke clients that delete the discovery
+ * record after every discovery (oVirt vdsm) or after a failed one
+ * (csi-lib-iscsi) while other volumes of that portal are logged in. The
+ * discovery record itself goes: that is what was asked for. */
 static int delete_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type)
 {
 	struct discovery_rec drec;
@@ -458,19 +472,20 @@ static int delete_disc(struct adm *a, struct nodedb *db, enum rec_disc_type type
 	r = node_find(a, db, &f, &nl);
 	if (!r)
 		r = sessions_load(a, 0, false, &sv, &nsv);
-	for (size_t i = 0; !r && i < nl.n; i++)
-		if (sessions_match_rec(sv, nsv, &nl.v[i].rec)) {
-			char what[700];
-			snprintf(what, sizeof(what), "[iface: %s, target: %s, portal: %s,%d]", nl.v[i].rec.iface.name,
-				 nl.v[i].rec.name, nl.v[i].rec.conn.address, nl.v[i].rec.conn.port);
-			adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
-				what);
-			r = ISCSI_ERR_SESS_EXISTS;
-		}
 	for (size_t i = 0; !r && i < nl.n; i++) {
-		int e = nodedb_node_delete(db, &nl.v[i].rec);
-		if (e && e != -ENOENT)
+		const struct node_rec *rec = &nl.v[i].rec;
+		char what[700];
+		ctl_node_what(rec, what, sizeof(what));
+		if (sessions_match_rec(sv, nsv, rec)) {
+			adm_err("Kept the node record %s: a session is using it. Logout session, then remove it with -m node -o delete.",
+				what);
+			continue;
+		}
+		int e = nodedb_node_delete(db, rec);
+		if (e && e != -ENOENT) {
+			adm_err("Could not delete the node record %s: %s", what, strerror(-e));
 			r = nodedb_exit_code(e);
+		}
 	}
 	if (!r) {
 		int e = nodedb_disc_delete(db, type, a->portal.host, a->portal.port);

@@ -1,4 +1,4 @@
-/* -m host: the iSCSI SCSI hosts in sysfs (class/iscsi_host), and -m fw.
+/* -m host: the iSCSI SCSI hosts in sysfs (class/iscsi_host).
  * Offload-HBA sub-modes (-C chap|flashnode|stats|ping) need HBA drivers
  * this initiator does not drive: they answer "not supported". */
 #include <dirent.h>
@@ -136,8 +136,9 @@ int cmd_host(struct adm *a)
 			return ISCSI_ERR_NOMEM;
 		hosts[0] = one;
 		n = 1;
-		if (level < 0)
-			level = 1;
+		/* -P 0 (the default) is open-iscsi's one line per host, which
+		 * scripts parse, for host N only (open-iscsi 2.1.8 ignores -H
+		 * when printing and lists every host). */
 	} else {
 		r = list_hosts(a, &hosts, &n);
 		if (r) {
@@ -146,6 +147,13 @@ int cmd_host(struct adm *a)
 		}
 	}
 
+	if (level >= 4 && !a->json && n) {
+		char ver[64];
+		if (sysfs_read_attr(a->sysfs_root, "module/scsi_transport_iscsi/version", ver, sizeof(ver)) == 0) {
+			printf("iSCSI Transport Class version %s\n", ver);
+			printf("version %s\n", ADM_VERSION_STRING);
+		}
+	}
 	struct json j;
 	if (a->json) {
 		json_init(&j, stdout);
@@ -178,17 +186,4 @@ int cmd_host(struct adm *a)
 		return ISCSI_ERR_NO_OBJS_FOUND;
 	}
 	return r;
-}
-
-int cmd_fw(struct adm *a)
-{
-	char path[4096];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/firmware/ibft", a->sysfs_root ? a->sysfs_root : "/sys");
-	if (stat(path, &st) == 0)
-		adm_err("boot firmware (iBFT) targets are present, but firmware login is not supported yet");
-	else
-		adm_err("Could not get list of targets from firmware. (err %d)", ISCSI_ERR_NO_OBJS_FOUND);
-	return stat(path, &st) == 0 ? ISCSI_ERR_OP_NOT_SUPP : ISCSI_ERR_NO_OBJS_FOUND;
 }

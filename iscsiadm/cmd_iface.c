@@ -3,6 +3,7 @@
  * (iface.hwaddress) or a local IP address (iface.ipaddress). "default"
  * (tcp) and "iser" are built in. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,11 @@ static int list_ifaces(struct adm *a, struct nodedb *db)
 	return r;
 }
 
-static int load_iface(struct adm *a, struct nodedb *db, const char *name, struct iface_rec *ret)
+/* missing: the exit code when there is no such iface. open-iscsi's, which
+ * scripts test: 6 (ISCSI_ERR_IDBM) for show, 7 for update and delete;
+ * os-brick accepts only 0, 2 or 6 from `-m iface -I name` before falling
+ * back to the default iface. */
+static int load_iface(struct adm *a, struct nodedb *db, const char *name, int missing, struct iface_rec *ret)
 {
 	struct rec_diags d;
 
@@ -109,13 +114,13 @@ static int load_iface(struct adm *a, struct nodedb *db, const char *name, struct
 		adm_err("iface %s not found: there is no record %s/ifaces/%s", name, nodedb_root(db), name);
 	else if (r)
 		adm_err("could not read iface %s: %s", name, strerror(-r));
-	return r ? (r == -ENOENT ? ISCSI_ERR_NO_OBJS_FOUND : nodedb_exit_code(r)) : 0;
+	return r ? (r == -ENOENT ? missing : nodedb_exit_code(r)) : 0;
 }
 
 static int show_iface(struct adm *a, struct nodedb *db, const char *name)
 {
 	struct iface_rec ir;
-	int r = load_iface(a, db, name, &ir);
+	int r = load_iface(a, db, name, ISCSI_ERR_IDBM, &ir);
 
 	if (r)
 		return r;
@@ -130,12 +135,27 @@ static int new_iface(struct adm *a, struct nodedb *db, const char *name)
 		adm_err("Could not add interface %s: the name is taken by a built-in iface.", name);
 		return ISCSI_ERR_INVAL;
 	}
-	if (nodedb_iface_load(db, name, &ir, NULL) == 0) {
-		adm_err("Could not add interface %s: it already exists.", name);
-		return ISCSI_ERR_INVAL;
+	/* Held from the check to the write: two "-o new" at once create it
+	 * once, and neither overwrites what an "-o update" set between. */
+	int r = nodedb_lock(db);
+	if (r) {
+		adm_err("could not lock the node database: %s", strerror(-r));
+		return nodedb_exit_code(r);
 	}
-	iface_rec_init(&ir, name);
-	int r = nodedb_iface_save(db, &ir);
+	bool exists = nodedb_iface_load(db, name, &ir, NULL) == 0;
+	if (!exists) {
+		iface_rec_init(&ir, name);
+		r = nodedb_iface_save(db, &ir);
+	}
+	nodedb_unlock(db);
+	if (exists) {
+		/* open-iscsi exits 0 here (after resetting the iface to
+		 * defaults); scripts run "-o new" then "-o update" without
+		 * checking first. Keep the user's settings, as -m node -o new
+		 * does. */
+		adm_info(a, "Interface %s already exists; left unchanged (use -o update to change it)", name);
+		return 0;
+	}
 	if (r) {
 		adm_err("Could not add interface %s: %s", name, strerror(-r));
 		return nodedb_exit_code(r);
@@ -160,7 +180,7 @@ static int update_iface(struct adm *a, struct nodedb *db, const char *name)
 		return ISCSI_ERR_INVAL;
 	}
 	struct iface_rec ir;
-	int r = load_iface(a, db, name, &ir);
+	int r = load_iface(a, db, name, ISCSI_ERR_INVAL, &ir);
 	if (r)
 		return r;
 	for (size_t i = 0; i < a->n_params; i++)
@@ -190,7 +210,7 @@ static int delete_iface(struct adm *a, struct nodedb *db, const char *name)
 		adm_err("Could not delete iface %s: built-in ifaces cannot be deleted.", name);
 		return ISCSI_ERR_INVAL;
 	}
-	r = load_iface(a, db, name, &ir);
+	r = load_iface(a, db, name, ISCSI_ERR_INVAL, &ir);
 	if (r)
 		return r;
 	/* Deleting an iface deletes the node records bound to it; refuse

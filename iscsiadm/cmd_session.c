@@ -1,7 +1,8 @@
-/* -m session: list (flat, -P 1..3), one session (-r), logout (-u),
- * rescan (-R), statistics (-s). Sessions come from sysfs; logouts and
- * rescans go through iscsid. */
+/* -m session: list (flat, -P 1..3), one session (-r: its node record,
+ * or its tree with -P 1..3), logout (-u), rescan (-R), statistics (-s).
+ * Sessions come from sysfs; logouts and rescans go through iscsid. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,9 @@
 #include "ctl.h"
 #include "errors.h"
 #include "json.h"
-#include "node_ops.h"
+#include "node_login.h"
+#include "node_recs.h"
+#include "nodedb.h"
 #include "print.h"
 #include "sessions.h"
 
@@ -37,7 +40,7 @@ static int print_list(struct adm *a, struct sess_view *v, size_t n, int level)
 		char ver[64];
 		if (sysfs_read_attr(a->sysfs_root, "module/scsi_transport_iscsi/version", ver, sizeof(ver)) == 0) {
 			printf("iSCSI Transport Class version %s\n", ver);
-			printf("version %s\n", PACKAGE_VERSION);
+			printf("version %s\n", ADM_VERSION_STRING);
 		}
 	}
 	print_sessions_order(v, n);
@@ -74,6 +77,43 @@ static int stats(struct adm *a, const struct sess_view *v, size_t n)
 			first = r;
 	}
 	return first;
+}
+
+/* -r SID without -P (or with -P 0): open-iscsi prints the node record(s)
+ * the session was made from, "# BEGIN RECORD" ... (iscsiadm.c hands the
+ * session's target, persistent portal and iface to the node printer);
+ * none in the database: "No records found", 21. */
+static int print_session_record(struct adm *a, const struct sess_view *v)
+{
+	struct nodedb *db = NULL;
+	struct node_filter f;
+	struct node_list l = { 0 };
+
+	int r = nodedb_open(&a->paths, &db);
+	if (r) {
+		adm_err("cannot open the node database: %s", strerror(-r));
+		return nodedb_exit_code(r);
+	}
+	node_filter_init(&f);
+	f.target = v->s.targetname;
+	if (v->have_conn) {
+		bool pers = v->c.persistent_address[0] != '\0';
+		f.address = pers ? v->c.persistent_address : v->c.address;
+		f.port = pers ? v->c.persistent_port : v->c.port;
+	}
+	f.iface = v->s.ifacename[0] ? v->s.ifacename : "default";
+	r = node_find(a, db, &f, &l);
+	if (r == 0 && l.n == 0) {
+		if (a->json)
+			printf("{\n  \"records\": []\n}\n");
+		adm_err("No records found");
+		r = ISCSI_ERR_NO_OBJS_FOUND;
+	} else if (r == 0) {
+		r = node_show_records(a, &l);
+	}
+	node_list_free(&l);
+	nodedb_free(db);
+	return r;
 }
 
 int cmd_session(struct adm *a)
@@ -136,6 +176,8 @@ int cmd_session(struct adm *a)
 		r = rescan(a, v, n, sid == 0);
 	else if (a->stats)
 		r = stats(a, v, n);
+	else if (sid && level <= 0)
+		r = print_session_record(a, &v[0]);
 	else
 		r = print_list(a, v, n, level);
 	sessions_free(v, n);

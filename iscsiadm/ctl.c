@@ -59,24 +59,24 @@ static void login_one(struct adm *a, struct ctl_login *l)
 	}
 	if (a->no_wait) {
 		/* -W: hand the request over and go; iscsid carries on with
-		 * the login when we close the connection. Only an answer that
-		 * comes at once (an error) is reported. */
+		 * the login when we close the connection. It counts as sent
+		 * only once iscsid took it (a request left in the backlog of
+		 * a stopped daemon is not); an answer that comes at once (an
+		 * error) is reported. */
 		struct ipc_writer w;
 		uint8_t *frame = NULL;
 		size_t flen = 0;
 		ipc_writer_init(&w, IPC_MSG_LOGIN, 0, 1);
 		ipc_put_str(&w, IPC_TAG_RECORD, text);
 		ipc_put_u32(&w, IPC_TAG_LOGIN_FLAGS, 0);
-		l->status = ipc_writer_finish(&w, &frame, &flen) ? ISCSI_ERR_NOMEM
-			    : ipc_client_call(a->paths.control_socket, frame, flen, CTL_NO_WAIT_MS, &rep);
+		l->status = ipc_writer_finish(&w, &frame, &flen)
+				    ? ISCSI_ERR_NOMEM
+				    : ipc_client_send_accepted(a->paths.control_socket, frame, flen,
+							       IPC_CLIENT_QUICK_TIMEOUT_MS, CTL_NO_WAIT_MS, &rep,
+							       &l->queued);
 		if (frame)
 			explicit_bzero(frame, flen);
 		free(frame);
-		if (l->status == ISCSI_ERR_REQ_TIMEDOUT) {
-			l->status = 0;
-			l->queued = true;
-			rep.message[0] = '\0';
-		}
 	} else {
 		uint32_t flags = (a->wait_devices ? IPC_LOGIN_WAIT_DEVICES : 0) | (a->ordered ? IPC_LOGIN_NO_SCAN : 0);
 		l->status = ipc_client_login(a->paths.control_socket, text, flags, &rep);

@@ -15,7 +15,8 @@
 /* Logins that run in iscsid at once from one iscsiadm (iscsid accepts 64
  * control clients; leave room for others). */
 #define CTL_MAX_PARALLEL 32
-/* -W: how long an immediate refusal may take to come back. */
+/* -W: how long an immediate refusal may take to come back (once iscsid
+ * took the request; taking it may take IPC_CLIENT_QUICK_TIMEOUT_MS). */
 #define CTL_NO_WAIT_MS 500
 
 #define CTL_DEVICES_MAX 1024

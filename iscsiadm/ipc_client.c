@@ -237,6 +237,64 @@ int ipc_client_call(const char *path, const uint8_t *frame, size_t len, int time
 	return r;
 }
 
+static int hello_frame(uint8_t **ret_buf, size_t *ret_len);
+
+int ipc_client_send_accepted(const char *path, const uint8_t *frame, size_t len, int accept_ms, int answer_ms,
+			     struct ipc_reply *ret, bool *ret_queued)
+{
+	struct ipc_hdr req, hello_hdr;
+	uint8_t *hello = NULL;
+	size_t hello_len = 0;
+	int fd = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_queued = false;
+	if (!frame || ipc_hdr_decode(frame, len, &req) < 0 || len != IPC_HDR_LEN + (size_t)req.len)
+		return fail(ret, ISCSI_ERR_INVAL, "invalid request frame");
+	if (hello_frame(&hello, &hello_len) < 0)
+		return fail(ret, ISCSI_ERR_NOMEM, "out of memory");
+	(void)ipc_hdr_decode(hello, hello_len, &hello_hdr);
+
+	/* A connect() that returns has only reached the listen backlog, and
+	 * a request written then sits in the socket buffer: neither says
+	 * iscsid will ever read it (stopped, hung, backlog full). An answer
+	 * to HELLO on this connection does; the request follows on it. */
+	int64_t deadline = now_ms() + accept_ms;
+	int r = connect_to(path, accept_ms, ret, &fd);
+	if (!r)
+		r = send_frame(fd, hello, hello_len, deadline, ret);
+	if (!r)
+		r = read_answer(fd, &hello_hdr, deadline, ret);
+	free(hello);
+	ipc_reply_free(ret);
+	if (r == ISCSI_ERR_REQ_TIMEDOUT)
+		r = fail(ret, r, "iscsid did not take the request within %d s (stopped or overloaded?); nothing was sent",
+			 accept_ms / 1000);
+	if (r) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	memset(ret, 0, sizeof(*ret));
+	deadline = now_ms() + answer_ms;
+	r = send_frame(fd, frame, len, deadline, ret);
+	if (r == ISCSI_ERR_REQ_TIMEDOUT) {
+		/* iscsid reads a request only when it is complete */
+		r = fail(ret, r, "timed out sending the request to iscsid; nothing was sent");
+	} else if (!r) {
+		r = read_answer(fd, &req, deadline, ret);
+		if (r == ISCSI_ERR_REQ_TIMEDOUT) {
+			/* Read by a daemon that is serving us: it carries on
+			 * after we close. */
+			memset(ret, 0, sizeof(*ret));
+			*ret_queued = true;
+			r = 0;
+		}
+	}
+	close(fd);
+	return r;
+}
+
 void ipc_reply_free(struct ipc_reply *ret)
 {
 	if (!ret)
@@ -286,6 +344,14 @@ int ipc_client_hello(const char *path, struct ipc_reply *ret)
 	writer_start(&w, IPC_MSG_HELLO);
 	ipc_put_u32(&w, IPC_TAG_PROTO_VERSION, IPC_PROTO_VERSION);
 	return call_writer(path, &w, ret);
+}
+
+static int hello_frame(uint8_t **ret_buf, size_t *ret_len)
+{
+	struct ipc_writer w;
+	writer_start(&w, IPC_MSG_HELLO);
+	ipc_put_u32(&w, IPC_TAG_PROTO_VERSION, IPC_PROTO_VERSION);
+	return ipc_writer_finish(&w, ret_buf, ret_len);
 }
 
 int ipc_client_login(const char *path, const char *record_text, uint32_t flags, struct ipc_reply *ret)

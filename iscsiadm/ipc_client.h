@@ -21,6 +21,7 @@
 #ifndef ISCSIADM_IPC_CLIENT_H
 #define ISCSIADM_IPC_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,18 @@ int ipc_client_timeout(uint16_t type);
  * path and waits up to timeout_ms (or forever) for the answer. */
 int ipc_client_call(const char *path, const uint8_t *frame, size_t len, int timeout_ms,
 		    struct ipc_reply *ret);
+
+/* Hands a request to the daemon without waiting for its outcome (-W):
+ * connects, exchanges HELLO on the connection (at most accept_ms: only an
+ * answer proves the daemon reads this connection; a connect() that
+ * succeeded may just sit in the listen backlog of a stopped daemon), then
+ * sends frame and waits answer_ms for an immediate answer. Returns 0 with
+ * *ret_queued set when the daemon took the request and is still working
+ * on it, the daemon's status when it answered at once, or a client-side
+ * status (20, 13, 18, 33 "did not take the request") when the request
+ * never reached it. */
+int ipc_client_send_accepted(const char *path, const uint8_t *frame, size_t len, int accept_ms, int answer_ms,
+			     struct ipc_reply *ret, bool *ret_queued);
 
 /* Build-and-call helpers, each with ipc_client_timeout() of its type. */
 int ipc_client_hello(const char *path, struct ipc_reply *ret);

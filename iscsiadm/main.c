@@ -16,10 +16,6 @@
 #include "ctl.h"
 #include "secmem.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.0"
-#endif
-
 #define SYSFS_ENV_ROOT "ISCSI_SYSFS_ROOT"
 
 enum {
@@ -286,7 +282,7 @@ static int run(struct adm *a, int argc, char **argv)
 			a->ordered = true;
 			break;
 		case 'V':
-			printf("iscsiadm version %s\n", PACKAGE_VERSION);
+			printf("iscsiadm version %s\n", ADM_VERSION_STRING);
 			return 0;
 		case 'h':
 			usage(stdout);

@@ -1,16 +1,15 @@
 /* Session operations on node records: login (-l, -L), logout (-u, -U),
  * rescan (-R), statistics (-s). Logins and logouts run in iscsid. */
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "adm.h"
 #include "ctl.h"
 #include "errors.h"
-#include "node_ops.h"
+#include "node_login.h"
+#include "node_recs.h"
 #include "sessions.h"
 
 void node_session_what(const struct sess_view *v, char *buf, size_t len)
@@ -58,20 +57,66 @@ int node_logout_sessions(struct adm *a, const struct sess_view *v, size_t n)
 	return first;
 }
 
-int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *const *recs, size_t n)
+/* Several records can stand for one node: "192.0.2.1,3260,1" from a
+ * discovery next to "192.0.2.1,3260" (tpgt -1) from an older "-o new", or
+ * records of two tags for one portal. They share the target, portal and
+ * iface, and so one session: log in once. */
+static bool same_node(const struct node_rec *x, const struct node_rec *y)
 {
-	struct node_rec *copy = calloc(n ? n : 1, sizeof(*copy));
-	const struct node_rec **todo = calloc(n ? n : 1, sizeof(*todo));
+	const char *ix = x->iface.name[0] ? x->iface.name : "default";
+	const char *iy = y->iface.name[0] ? y->iface.name : "default";
+
+	return !strcmp(x->name, y->name) && x->conn.port == y->conn.port &&
+	       sessions_addr_equal(x->conn.address, y->conn.address) && !strcmp(ix, iy);
+}
+
+/* Which of two records of one node to log in with: the one with the tag
+ * -p named, else one with a tag the target reported (>= 0) over one
+ * without, else the first. */
+static bool better_rec(const struct node_rec *cand, const struct node_rec *cur, int want_tpgt)
+{
+	if (want_tpgt >= 0 && (cand->tpgt == want_tpgt) != (cur->tpgt == want_tpgt))
+		return cand->tpgt == want_tpgt;
+	return cand->tpgt >= 0 && cur->tpgt < 0;
+}
+
+/* Keeps one record per node in recs (in place, order kept); returns how
+ * many remain. */
+static size_t one_per_node(const struct node_rec **recs, size_t n, int want_tpgt)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < k; j++)
+			if (same_node(recs[i], recs[j]))
+				break;
+		if (j == k)
+			recs[k++] = recs[i];
+		else if (better_rec(recs[i], recs[j], want_tpgt))
+			recs[j] = recs[i];
+	}
+	return k;
+}
+
+int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *const *in, size_t n_in)
+{
+	const struct node_rec **recs = calloc(n_in ? n_in : 1, sizeof(*recs));
+	struct node_rec *copy = calloc(n_in ? n_in : 1, sizeof(*copy));
+	const struct node_rec **todo = calloc(n_in ? n_in : 1, sizeof(*todo));
 	struct sess_view *sv = NULL;
 	size_t nsv = 0, k = 0;
 	int first = 0;
 
-	if (!copy || !todo) {
+	if (!recs || !copy || !todo) {
+		free(recs);
 		free(copy);
 		free(todo);
 		adm_err("out of memory");
 		return ISCSI_ERR_NOMEM;
 	}
+	memcpy(recs, in, n_in * sizeof(*recs));
+	size_t n = one_per_node(recs, n_in, a->portal_arg ? a->portal.tpgt : -1);
 	/* A sysfs that cannot be read just means no sessions to skip. */
 	if (sessions_load(a, 0, false, &sv, &nsv)) {
 		sv = NULL;
@@ -106,6 +151,7 @@ int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *con
 		explicit_bzero(&copy[i].session.auth, sizeof(copy[i].session.auth));
 	free(copy);
 	free(todo);
+	free(recs);
 	return first;
 }
 
@@ -119,15 +165,6 @@ static bool startup_matches(const struct node_rec *r, const char *mode)
 	return r->startup == want || r->conn.startup == want;
 }
 
-static bool same_address(const char *x, const char *y)
-{
-	unsigned char bx[16], by[16];
-
-	if (inet_pton(AF_INET6, x, bx) == 1 && inet_pton(AF_INET6, y, by) == 1)
-		return !memcmp(bx, by, 16);
-	return !strcasecmp(x, y);
-}
-
 static bool session_matches_filter(const struct sess_view *v, const struct node_filter *f)
 {
 	const char *addr = v->have_conn && v->c.persistent_address[0] ? v->c.persistent_address : v->c.address;
@@ -136,7 +173,7 @@ static bool session_matches_filter(const struct sess_view *v, const struct node_
 
 	if (f->target && strcmp(f->target, v->s.targetname))
 		return false;
-	if (f->address && (!v->have_conn || !same_address(f->address, addr)))
+	if (f->address && (!v->have_conn || !sessions_addr_equal(f->address, addr)))
 		return false;
 	if (f->port != NODEDB_ANY && port != f->port)
 		return false;

@@ -106,8 +106,7 @@ void sessions_free(struct sess_view *v, size_t n)
 	free(v);
 }
 
-/* Addresses compare as addresses ("FD00::1" is "fd00::1"). */
-static bool same_address(const char *x, const char *y)
+bool sessions_addr_equal(const char *x, const char *y)
 {
 	unsigned char bx[16], by[16];
 
@@ -124,7 +123,7 @@ bool session_matches_rec(const struct sess_view *v, const struct node_rec *rec)
 
 	if (strcmp(v->s.targetname, rec->name))
 		return false;
-	if (!v->have_conn || !same_address(addr, rec->conn.address) || port != rec->conn.port)
+	if (!v->have_conn || !sessions_addr_equal(addr, rec->conn.address) || port != rec->conn.port)
 		return false;
 	return !strcmp(iface, rec->iface.name[0] ? rec->iface.name : "default");
 }

@@ -23,6 +23,10 @@ void sessions_free(struct sess_view *v, size_t n);
 bool sessions_match_rec(const struct sess_view *v, size_t n, const struct node_rec *rec);
 bool session_matches_rec(const struct sess_view *v, const struct node_rec *rec);
 
+/* Addresses compare as addresses ("FD00::1" is "fd00::1"), host names
+ * case-insensitively. */
+bool sessions_addr_equal(const char *x, const char *y);
+
 /* -r: a number or a sysfs path ending in .../sessionN[/...]. 0 or 7. */
 int sessions_parse_sid(const char *arg, uint32_t *ret);
 

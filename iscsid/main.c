@@ -26,6 +26,9 @@
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
+#ifndef OPENISCSI_COMPAT_VERSION
+#define OPENISCSI_COMPAT_VERSION "2.1.8"
+#endif
 
 /* Exit statuses of the daemon itself (doc/iscsid.8). */
 #define EXIT_OK 0
@@ -155,7 +158,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			return 1;
 		case 'v':
-			printf("iscsid version %s (control protocol %d)\n", PACKAGE_VERSION, IPC_PROTO_VERSION);
+			/* open-iscsi's form first (scripts read the number after
+			 * "version"), then what this daemon really is. */
+			printf("iscsid version %s (iscsi-initiator %s, control protocol %d)\n",
+			       OPENISCSI_COMPAT_VERSION, PACKAGE_VERSION, IPC_PROTO_VERSION);
 			return 1;
 		default:
 			usage(stderr);

@@ -178,7 +178,7 @@ struct disc_target {
 
 struct nodedb_merge_result {
 	size_t added;
-	size_t kept;       /* existing, left untouched */
+	size_t kept;       /* existing, settings left untouched */
 	size_t updated;
 	size_t deleted;
 	size_t busy;       /* stale but in_use() said a session uses it */
@@ -189,7 +189,9 @@ struct nodedb_merge_result {
  * every reported (target, portal, tpgt) and every iface in ifaces
  * (n_ifaces 0: the built-in "default"): a missing record is created from
  * tmpl (with disc_type/address/port taken from drec) if NEW; an existing
- * one is kept, or rewritten from tmpl if UPDATE. With DELETE, records
+ * one is kept (a static record, from "-o new", becomes this source's:
+ * its disc_* fields change, nothing else), or rewritten from tmpl if
+ * UPDATE. With DELETE, records
  * whose disc_type/address/port name this source, bound to one of the
  * ifaces, and not reported now are deleted, unless in_use (may be NULL)
  * says a session uses them. The discovery record itself is written if it

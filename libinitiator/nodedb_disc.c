@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,20 +345,26 @@ static int found_index_build(struct found_index *fi, const struct disc_target *f
 	return 0;
 }
 
+/* tpgt -1 (a record without a tag) matches the portal under any tag. */
 static bool found_index_has(const struct found_index *fi, const char *target, const char *addr, int port, int tpgt)
 {
 	size_t lo = 0, hi = fi->n;
+	int from = tpgt < 0 ? INT_MIN : tpgt;
 
 	while (lo < hi) {   /* the first entry not below the key */
 		size_t mid = lo + (hi - lo) / 2;
-		if (cmp_key(&fi->v[fi->idx[mid]], target, port, tpgt) < 0)
+		if (cmp_key(&fi->v[fi->idx[mid]], target, port, from) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < fi->n && cmp_key(&fi->v[fi->idx[lo]], target, port, tpgt) == 0; lo++)
-		if (ndb_addr_equal(fi->v[fi->idx[lo]].address, addr))
+	for (; lo < fi->n; lo++) {
+		const struct disc_target *e = &fi->v[fi->idx[lo]];
+		if (tpgt < 0 ? strcmp(e->target, target) || e->port != port : cmp_key(e, target, port, tpgt) != 0)
+			break;
+		if (ndb_addr_equal(e->address, addr))
 			return true;
+	}
 	return false;
 }
 
@@ -431,6 +438,16 @@ static int merge_locked(struct nodedb *db, const struct discovery_rec *drec, con
 			f.tpgt = rec->tpgt;
 			f.iface = rec->iface.name;
 			r = ndb_scan(db, rec->name, &f, &l, diags);
+			if (r == 0 && l.n == 0 && rec->tpgt >= 0) {
+				/* A record of this node without a tag (tpgt -1:
+				 * "-o new -p addr:port", or an old layout) is this
+				 * node, as open-iscsi reads it: no second record.
+				 * Rewritten in place, it keeps its identity. */
+				f.tpgt = -1;
+				r = ndb_scan(db, rec->name, &f, &l, diags);
+				if (r == 0 && l.n)
+					rec->tpgt = -1;
+			}
 			if (r == 0) {
 				/* A repeat finds its first staged only if the
 				 * first was new and NEW let it be written. */
@@ -438,6 +455,23 @@ static int merge_locked(struct nodedb *db, const struct discovery_rec *drec, con
 				if (have && (flags & NODEDB_MERGE_UPDATE)) {
 					r = ndb_store(db, rec, l.n ? &l.v[0] : NULL, &batch);
 					res->updated += r == 0;
+				} else if (have && l.n && l.v[0].rec.disc_type == REC_DISC_STATIC) {
+					/* The node a static record ("-o new") stands
+					 * for is reported by this source: the record
+					 * becomes this source's, as open-iscsi's
+					 * rewrite makes it (clients look for it under
+					 * the discovery record: os-brick parses
+					 * "-m discoverydb -P 1"), settings kept. */
+					struct node_rec *adopt = rec;
+					*adopt = l.v[0].rec;
+					adopt->disc_type = base->disc_type;
+					snprintf(adopt->disc_address, sizeof(adopt->disc_address), "%s",
+						 base->disc_address);
+					adopt->disc_port = base->disc_port;
+					r = ndb_store(db, adopt, &l.v[0], &batch);
+					if (r == 0)
+						ndb_unlink_static(db, adopt);
+					res->kept += r == 0;
 				} else if (have) {
 					res->kept++;
 				} else if (flags & NODEDB_MERGE_NEW) {

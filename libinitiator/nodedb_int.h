@@ -78,6 +78,9 @@ bool ndb_same_identity(const struct node_rec *a, const struct node_rec *b);
 int ndb_store(struct nodedb *db, const struct node_rec *rec, const struct node_entry *existing,
 	      struct fs_batch *batch);
 
+/* Remove rec's link in static/, if any (a record that stops being static). */
+void ndb_unlink_static(struct nodedb *db, const struct node_rec *rec);
+
 /* Delete one loaded entry and its links (lock held). */
 int ndb_remove(struct nodedb *db, const struct node_entry *e);
 

@@ -114,7 +114,7 @@ static void unlink_in_subdirs(struct nodedb *db, const char *top, const char *na
 	closedir(d);
 }
 
-static void remove_links(struct nodedb *db, const struct node_rec *rec)
+void ndb_unlink_static(struct nodedb *db, const struct node_rec *rec)
 {
 	char name[PATH_MAX], lpath[PATH_MAX];
 	struct stat st;
@@ -124,6 +124,15 @@ static void remove_links(struct nodedb *db, const struct node_rec *rec)
 	if (ndb_path(db, lpath, sizeof(lpath), "static/%s", name) == 0 && lstat(lpath, &st) == 0 &&
 	    S_ISLNK(st.st_mode))
 		unlink(lpath);
+}
+
+static void remove_links(struct nodedb *db, const struct node_rec *rec)
+{
+	char name[PATH_MAX];
+
+	if (ndb_link_name(rec, name, sizeof(name)) < 0)
+		return;
+	ndb_unlink_static(db, rec);
 	unlink_in_subdirs(db, "send_targets", name);
 	unlink_in_subdirs(db, "isns", name);
 }

@@ -96,11 +96,36 @@ expect_err "initiatorname.iscsi"
 rm -rf "$R"
 R=$R0
 
-# --- discoverydb: new, show, update, discover (-D), delete
+# --- discoverydb: delete while a discovered node is logged in: the
+# discovery record and the records no session uses go, exit 0 (clients
+# delete it after every discovery: vdsm; after a failed one: csi-lib-
+# iscsi); the record the session uses is kept and named (open-iscsi
+# deletes it too)
+fs_host 9
+fs_session 9 1 $T:disk1 1 127.0.0.1 $P
 expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o delete
-[ -e "$R/nodes/$T:disk1" ] && fail "discoverydb delete left the discovered nodes"
-expect_rc 21 -m discoverydb -t st -p 127.0.0.1:$P -o show
+expect_err "Kept the node record [iface: default, target: $T:disk1, portal: 127.0.0.1,$P]: a session is using it."
+[ -f "$R/nodes/$T:disk1/127.0.0.1,$P,1/default" ] || fail "discoverydb delete removed a record a session uses"
+[ -e "$R/nodes/$T:disk2" ] && fail "discoverydb delete left a record no session uses"
+[ -e "$R/send_targets/127.0.0.1,$P" ] && fail "discoverydb delete left the discovery record"
+expect_rc 0 -m session -r 1
+expect_out "node.name = $T:disk1"
+rm -rf "$R/sys"
+mkdir -p "$R/sys/class"
+expect_rc 0 -m node -T $T:disk1 -o delete
+[ -e "$R/nodes/$T:disk1" ] && fail "the kept record could not be deleted once logged out"
+
+# --- discoverydb: new, show, update, discover (-D), delete
+# a missing discovery record: open-iscsi's 6 in discoverydb mode (os-brick
+# creates the record for discovery CHAP only on 6), 7 in discovery mode
+expect_rc 6 -m discoverydb -t st -p 127.0.0.1:$P -o show
 expect_err "Discovery record [127.0.0.1,$P] not found."
+expect_rc 6 -m discoverydb -t st -p 127.0.0.1:$P -o update -n discovery.sendtargets.auth.authmethod -v CHAP
+expect_rc 6 -m discoverydb -t st -p 127.0.0.1:$P -o delete
+[ -e "$R/send_targets/127.0.0.1,$P" ] && fail "a failed update created the discovery record"
+expect_rc 7 -m discovery -p 127.0.0.1:$P
+expect_err "Discovery record [127.0.0.1,$P] not found!"
+expect_rc 7 -m discovery -p 127.0.0.1:$P -o delete
 expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o new
 expect_out "New discovery record for [127.0.0.1,$P] added."
 expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o update -n discovery.sendtargets.timeo.login_timeout -v 7
@@ -114,6 +139,9 @@ expect_rc 0 -m discoverydb
 expect_out "127.0.0.1:$P via sendtargets"
 expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o show --json
 expect_json
+expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -o delete
+[ -e "$R/nodes/$T:disk1" ] && fail "discoverydb delete left the discovered nodes"
+expect_rc 0 -m discoverydb -t st -p 127.0.0.1:$P -D
 
 # --- iface binding: by local address and device, and bindings that
 # cannot work fail before anything is sent

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Exit codes a user meets (inventory §1.5): argument errors (7), nothing
-# found (21), a closed port (4), a connect that times out (8, when the
+# found (21), a missing iface or discovery record (6), a closed port (4), a connect that times out (8, when the
 # network lets a SYN go unanswered), iscsid not running (20), iscsid
 # without a kernel transport (12), a client iscsid refuses (13), a record
 # in use (15), unsupported operations (27).
@@ -38,7 +38,17 @@ expect_err "No interface passed in."
 expect_rc 7 -m iface -I default -o delete
 expect_rc 7 -k 1
 expect_rc 0 -V
-expect_out "iscsiadm version "
+# Scripts read the word after "version" as the open-iscsi release (LXD
+# splits on spaces and takes the third field): the release whose
+# behaviour this matches, then our own version in parentheses.
+set -- $(cat "$R/out")
+[ "$1 $2 $3" = "iscsiadm version 2.1.8" ] || fail "-V printed '$*', expected 'iscsiadm version 2.1.8 (...)'"
+expect_out "iscsiadm version 2.1.8 (iscsi-initiator "
+[ "$(wc -l < "$R/out")" = 1 ] || fail "-V printed more than one line"
+expect_rc 0 --version
+expect_out "iscsiadm version 2.1.8 ("
+"$ISCSID" -v >"$R/out" 2>&1 || fail "iscsid -v failed"
+expect_out "iscsid version 2.1.8 (iscsi-initiator "
 expect_rc 0 -h
 expect_out "iscsiadm -m node"
 expect_rc 7
@@ -55,7 +65,24 @@ expect_rc 21 -m host
 expect_rc 21 -m discovery
 expect_rc 21 -m node -T iqn.2024-01.org.example:none -o show
 expect_rc 21 -m node -T iqn.2024-01.org.example:none -o update -n node.startup -v automatic
-expect_rc 21 -m iface -I nosuch
+# a missing iface: open-iscsi's codes (os-brick accepts 0, 2 or 6 from
+# "-m iface -I name" before it falls back to the default iface)
+expect_rc 6 -m iface -I nosuch
+expect_err "iface nosuch not found"
+expect_rc 6 -m iface -I nosuch -o show
+expect_rc 7 -m iface -I nosuch -o update -n iface.net_ifacename -v lo
+expect_rc 7 -m iface -I nosuch -o delete
+[ -e "$R/ifaces/nosuch" ] && fail "a failed update created the iface"
+# -o new on an existing iface: 0 (as open-iscsi), its settings kept
+expect_rc 0 -m iface -I again0 -o new
+expect_out "New interface again0 added"
+expect_rc 0 -m iface -I again0 -o update -n iface.net_ifacename -v lo
+expect_rc 0 -m iface -I again0 -o new
+expect_out "Interface again0 already exists; left unchanged"
+[ -s "$R/err" ] && { cat "$R/err"; fail "-o new on an existing iface wrote to stderr"; }
+expect_rc 0 -m iface -I again0
+expect_out "iface.net_ifacename = lo"
+expect_rc 0 -m iface -I again0 -o delete
 expect_rc 21 -m fw
 expect_rc 17 -m discovery -t isns -p 127.0.0.1
 expect_rc 30 -m discovery -t bogus -p 127.0.0.1
@@ -89,6 +116,36 @@ expect_rc 7 -m node -o new -T 'iqn.2024-01.org.example:bad/name' -p 192.0.2.7
 expect_rc 0 -m node -T $N -p 192.0.2.7 -o delete
 expect_rc 21 -m node -T $N -o show
 [ -e "$R/static/$N,192.0.2.7,3260,1,default" ] && fail "static/ link left after delete"
+
+# --- one node per target, portal and iface (open-iscsi's matching): a
+# tpgt given with -p selects records of any tag, and -o new next to a
+# record of another tag, or of none, keeps that record (its settings
+# too) instead of adding a second one that --login would log in again
+expect_rc 0 -m node -o new -T $N -p 192.0.2.7:3260,1
+expect_rc 0 -m node -T $N -p 192.0.2.7 -o update -n node.session.auth.username -v keepme
+expect_rc 0 -m node -o new -T $N -p 192.0.2.7:3260
+expect_out "iSCSI node [tcp:[hw=,ip=,net_if=,iscsi_if=default] 192.0.2.7,3260,1 $N] already exists; left unchanged"
+[ -s "$R/err" ] && { cat "$R/err"; fail "-o new of an existing node wrote to stderr"; }
+expect_rc 0 -m node -o new -T $N -p 192.0.2.7:3260,2
+expect_out "192.0.2.7,3260,1 $N] already exists"
+expect_rc 0 -m node
+[ "$(grep -c " $N\$" "$R/out")" = 1 ] || { cat "$R/out"; fail "-o new made a second record of one node"; }
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,2 -o show
+expect_out "node.tpgt = 1"
+expect_out "node.session.auth.username = keepme"
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,5 -o update -n node.startup -v automatic
+expect_rc 0 -m node -T $N -o show
+expect_out "node.startup = automatic"
+# two records of one portal under two tags (an older tree, or a target
+# whose portal moved to another group): -p ...,1 selects both
+mkdir -p "$R/nodes/$N/192.0.2.7,3260,2"
+sed 's/^node.tpgt = 1$/node.tpgt = 2/' "$R/nodes/$N/192.0.2.7,3260,1/default" \
+	>"$R/nodes/$N/192.0.2.7,3260,2/default"
+chmod 600 "$R/nodes/$N/192.0.2.7,3260,2/default"
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,1 -o show
+[ "$(grep -c '^# BEGIN RECORD' "$R/out")" = 2 ] || fail "-p addr:port,1 did not select the record of tag 2"
+expect_rc 0 -m node -T $N -p 192.0.2.7:3260,9 -o delete
+expect_rc 21 -m node -T $N -o show
 
 # --- a closed port on 127.0.0.1: 4
 tgtd_start || fail "tgtd"
@@ -133,8 +190,39 @@ expect_rc 12 -m node -L automatic
 expect_out "Logging in to [iface: default, target: $T:disk2, portal: 127.0.0.1,$P]"
 grep -q "disk1" "$R/out" && fail "-L automatic logged in to a manual record"
 expect_rc 21 -m node -L onboot
+# several records of one node (tags 1 and -1): one login, not two
+sed 's/^node.tpgt = 1$/node.tpgt = -1/' "$R/nodes/$T:disk1/127.0.0.1,$P,1/default" \
+	>"$R/nodes/$T:disk1/127.0.0.1,$P"
+chmod 600 "$R/nodes/$T:disk1/127.0.0.1,$P"
+expect_rc 0 -m node -T $T:disk1 -o show
+[ "$(grep -c '^# BEGIN RECORD' "$R/out")" = 2 ] || fail "the tag-less record of disk1 is not read"
+for p in 127.0.0.1:$P 127.0.0.1:$P,1 127.0.0.1:$P,2; do
+	expect_rc 12 -m node -T $T:disk1 -p $p --login
+	[ "$(grep -c '^Logging in to ' "$R/out")" = 1 ] || { cat "$R/out"; fail "-p $p: two records of one node, logged in twice"; }
+	[ "$(grep -c 'Could not login to ' "$R/err")" = 1 ] || { cat "$R/err"; fail "-p $p: two login attempts"; }
+done
+expect_rc 12 -m node -L all
+[ "$(grep -c '^Logging in to ' "$R/out")" = 2 ] || { cat "$R/out"; fail "-L all: expected one login per node (2)"; }
+rm "$R/nodes/$T:disk1/127.0.0.1,$P"
 # -W: sent and not awaited; an immediate refusal is still reported
 expect_rc 12 -m node -T $T:disk1 -l -W
+# -W with iscsid stopped (SIGSTOP): connect() succeeds into the listen
+# backlog, but nobody takes the request: 33, not "queued", and nothing
+# is sent (no login when iscsid runs again)
+before=$(grep -c "login to .* requested" "$R/iscsid.log")
+kill -STOP "$DPID"
+t0=$(date +%s)
+run -m node -T $T:disk1 -l -W
+rc=$?
+t1=$(date +%s)
+kill -CONT "$DPID"
+[ $rc = 33 ] || { cat "$R/out" "$R/err"; fail "-W to a stopped iscsid exited $rc, expected 33"; }
+expect_err "iscsid did not take the request within 10 s"
+expect_err "Could not login to [iface: default, target: $T:disk1, portal: 127.0.0.1,$P]."
+[ $((t1 - t0)) -le 15 ] || fail "-W to a stopped iscsid took $((t1 - t0)) s"
+sleep 1   # iscsid, running again, takes the abandoned connection
+[ "$(grep -c "login to .* requested" "$R/iscsid.log")" = "$before" ] ||
+	fail "a -W request that was reported as not sent reached iscsid"
 expect_rc 12 -m discovery -t st -p 127.0.0.1:$P --login
 expect_rc 21 -m node -u
 expect_err "No matching sessions found"

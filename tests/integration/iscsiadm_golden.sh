@@ -34,10 +34,13 @@ expect_rc 0 -m session -P 2
 compare_golden session_p2.txt
 expect_rc 0 -m session -P 3
 compare_golden session_p3.txt
+# the open-iscsi release this matches first, then our own version
+expect_out "version 2.1.8 (iscsi-initiator "
 expect_rc 0 -m session -r 3 -P 1
 compare_golden session_r3_p1.txt
-expect_rc 0 -m session -r /sys/devices/platform/host4/session3/target4:0:0/4:0:0:3
-compare_golden session_r3_flat.txt
+# -r without -P prints the session's node record (open-iscsi): none yet
+expect_rc 21 -m session -r /sys/devices/platform/host4/session3/target4:0:0/4:0:0:3
+expect_err "No records found"
 expect_rc 0 -m session -P 3 --json
 expect_json
 compare_golden session_p3.json
@@ -59,6 +62,16 @@ expect_rc 0 -m host -P 1
 compare_golden host_p1.txt
 expect_rc 0 -m host -H 2 -P 2
 compare_golden host_h2_p2.txt
+# -H N at -P 0: open-iscsi's one line, for host N only
+expect_rc 0 -m host -H 3
+compare_golden host_h3_flat.txt
+expect_rc 0 -m host -H 3 -P 1
+expect_out "Host Number: 3"
+grep -q "Host Number: 2" "$R/out" && fail "-m host -H 3 -P 1 printed host 2"
+expect_rc 23 -m host -H 42
+expect_rc 0 -m host -P 4
+expect_out "iSCSI Transport Class version 2.0-870"
+expect_out "version 2.1.8 (iscsi-initiator "
 expect_rc 0 -m host --json
 expect_json
 compare_golden host.json
@@ -78,6 +91,24 @@ compare_golden node_show.txt
 expect_rc 0 -m node --json
 expect_json
 compare_golden node.json
+
+# --- -m session -r SID (or its sysfs path) without -P: the session's node
+# record, as open-iscsi prints it; -P 1 and up: the session tree
+expect_rc 0 -m session -r /sys/devices/platform/host4/session3/target4:0:0/4:0:0:3
+compare_golden node_show.txt
+expect_rc 0 -m session -r 3 -P 0
+compare_golden node_show.txt
+expect_rc 0 -m session -r 1
+expect_out "# BEGIN RECORD"
+expect_out "node.name = iqn.2003-01.org.example:disk1"
+expect_out "node.conn[0].address = 192.0.2.10"
+grep -q "192.0.2.11" "$R/out" && fail "-m session -r 1 printed the record of another portal"
+expect_rc 0 -m session -r 3 --json
+expect_json
+expect_out '"node.name": "iqn.2003-01.org.example:disk2"'
+# the firmware session has no record
+expect_rc 21 -m session -r 7
+expect_err "No records found"
 
 # --- records a session uses (sessions 1 and 2 run on this one): 15
 expect_rc 15 -m node -T iqn.2003-01.org.example:disk1 -p 192.0.2.10:3260 -o delete

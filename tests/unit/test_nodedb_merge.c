@@ -132,6 +132,92 @@ START_TEST(test_merge)
 }
 END_TEST
 
+/* A record of the node without a tag (tpgt -1, from "-o new -p
+ * addr:port") is that node for a discovery that reports the tag: no
+ * second record (which would mean a second login), as open-iscsi reads
+ * its tag-less records. The static record becomes the source's with its
+ * settings; with UPDATE it is rewritten where it is, and the delete pass
+ * keeps it while the target reports its portal. */
+START_TEST(test_merge_untagged_record)
+{
+	struct nodedb *db = open_db(NULL);
+	struct iscsi_config c;
+	struct discovery_rec dr;
+	struct nodedb_merge_result res;
+	struct node_list l;
+	const char *t = "iqn.2001-04.com.example:t1";
+
+	config_init(&c);
+	dr = c.sendtargets;
+	strcpy(dr.address, "192.0.2.9");
+	struct node_rec *st = new_rec(t, "192.0.2.21", 3260, -1, NULL);
+	st->session.queue_depth = 77;
+	ck_assert_int_eq(nodedb_node_save(db, st, 0), 0);
+	ck_assert(S_ISREG(mode_of("nodes/iqn.2001-04.com.example:t1/192.0.2.21,3260")));
+
+	struct disc_target run1[] = { { t, "192.0.2.21", 3260, 1 } };
+	const unsigned nd = NODEDB_MERGE_NEW | NODEDB_MERGE_DELETE;
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run1, 1, nd, NULL, NULL, &res, NULL), 0);
+	ck_assert_uint_eq(res.added, 0);
+	ck_assert_uint_eq(res.kept, 1);
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(l.v[0].rec.tpgt, -1);
+	ck_assert_int_eq(l.v[0].rec.session.queue_depth, 77);
+	/* now this source's (listed under it, deleted with it), settings kept */
+	ck_assert_int_eq(l.v[0].rec.disc_type, REC_DISC_SENDTARGETS);
+	ck_assert_str_eq(l.v[0].rec.disc_address, "192.0.2.9");
+	ck_assert_int_eq(l.v[0].rec.disc_port, 3260);
+	node_list_free(&l);
+
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run1, 1, nd | NODEDB_MERGE_UPDATE, NULL, NULL,
+					   &res, NULL),
+			 0);
+	ck_assert_uint_eq(res.updated, 1);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(l.v[0].rec.tpgt, -1);
+	ck_assert_int_eq(l.v[0].rec.disc_type, REC_DISC_SENDTARGETS);
+	ck_assert_int_eq(l.v[0].rec.session.queue_depth, 32);
+	node_list_free(&l);
+
+	/* A static record with the reported tag: its static/ link makes
+	 * way for the source's link. */
+	struct node_rec *st2 = new_rec("iqn.2001-04.com.example:t2", "192.0.2.22", 3260, 1, NULL);
+	st2->session.queue_depth = 66;
+	ck_assert_int_eq(nodedb_node_save(db, st2, 0), 0);
+	ck_assert(S_ISLNK(mode_of("static/iqn.2001-04.com.example:t2,192.0.2.22,3260,1,default")));
+	struct disc_target run2[] = { { t, "192.0.2.21", 3260, 1 },
+				      { "iqn.2001-04.com.example:t2", "192.0.2.22", 3260, 1 } };
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run2, 2, nd, NULL, NULL, &res, NULL), 0);
+	ck_assert_uint_eq(res.kept, 2);
+	ck_assert_uint_eq(res.added, 0);
+	ck_assert_int_eq(mode_of("static/iqn.2001-04.com.example:t2,192.0.2.22,3260,1,default"), 0);
+	ck_assert(S_ISLNK(mode_of("send_targets/192.0.2.9,3260/iqn.2001-04.com.example:t2,192.0.2.22,3260,1,default")));
+	struct node_rec got;
+	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t2", "192.0.2.22", 3260, 1, "default", &got,
+					  NULL),
+			 0);
+	ck_assert_int_eq(got.session.queue_depth, 66);
+	ck_assert_int_eq(got.disc_type, REC_DISC_SENDTARGETS);
+	free(st2);
+
+	/* A later run that still reports it keeps it, one that does not
+	 * deletes it. */
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, run2, 2, nd, NULL, NULL, &res, NULL), 0);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_uint_eq(res.added, 0);
+	ck_assert_int_eq(nodedb_disc_merge(db, &dr, &c.node, NULL, 0, NULL, 0, nd, NULL, NULL, &res, NULL), 0);
+	ck_assert_uint_eq(res.deleted, 2);
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 0);
+	node_list_free(&l);
+	free(st);
+	close_db(db);
+}
+END_TEST
+
 /* Enough targets for the syncfs path of the write batch. */
 #define NT 40
 _Static_assert(NT > FS_BATCH_FSYNC_MAX, "NT must exceed FS_BATCH_FSYNC_MAX");
@@ -303,6 +389,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_merge_untagged_record);
 	tcase_add_test(tc, test_merge_batch);
 	tcase_add_test(tc, test_merge_batch_fail_staging);
 	tcase_add_test(tc, test_merge_batch_fail_rename);
