@@ -26,7 +26,7 @@
  *   FREE after a login: devices or   any with a portal  adopted, logged in
  *   target_state SCANNED                                again (recovery_tmo
  *                                                       expired meanwhile)
- *   FREE, never logged in            none, down, bound  destroyed
+ *   FREE, never logged in            any or none        destroyed
  *   any, target UNBOUND/UNBINDING    any                destroyed (the old
  *                                                       daemon was logging
  *                                                       it out)
@@ -43,10 +43,10 @@
 #include <string.h>
 
 #include "errors.h"
+#include "iscsi_if.h"
 #include "iscsid.h"
 #include "ksession.h"
 #include "log.h"
-#include "iscsi_if.h"
 #include "nl.h"
 #include "nodedb.h"
 #include "sysfs.h"

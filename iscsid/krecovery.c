@@ -1,6 +1,7 @@
 /* What happens when a connection fails or a session ends: retry policy
- * and back-off, replacing a lost connection (reference §2.6), the logout
- * sequence (§2.7) and the target's Async Messages (RFC 7143 §11.9). */
+ * and the reconnect schedule, replacing a lost connection (reference
+ * §2.6), the logout sequence (§2.7) and the target's Async Messages
+ * (RFC 7143 §11.9). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

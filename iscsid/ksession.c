@@ -114,14 +114,37 @@ static enum ks_event a_timeout(struct ksession *ks)
 	return KE_FAIL;
 }
 
-/* What a CONN_ERROR during login says about the target. The socket
- * closing or failing is the network or the target hanging up; every other
- * code is the kernel refusing a PDU the target sent (libiscsi_tcp checks
- * the header before the PDU reaches us). */
-static bool conn_error_is_close(uint32_t e)
+/* What a CONN_ERROR during login says about the target: the socket
+ * closed or failed (the network, or the target hanging up), or the kernel
+ * refused a PDU the target sent (libiscsi_tcp checks every header before
+ * a PDU reaches us), or something else went wrong in the kernel. */
+enum conn_error_kind { CE_CLOSE, CE_PDU, CE_OTHER };
+
+static enum conn_error_kind conn_error_kind(uint32_t e)
 {
-	return e == ISCSI_IF_ERR_TCP_CONN_CLOSE || e == ISCSI_IF_ERR_CONN_FAILED || e == ISCSI_IF_ERR_XMIT_FAILED ||
-	       e == 0;
+	switch (e) {
+	case ISCSI_IF_ERR_TCP_CONN_CLOSE:
+	case ISCSI_IF_ERR_CONN_FAILED:
+	case ISCSI_IF_ERR_XMIT_FAILED:
+		return CE_CLOSE;
+	case ISCSI_IF_ERR_DATASN:
+	case ISCSI_IF_ERR_DATA_OFFSET:
+	case ISCSI_IF_ERR_MAX_CMDSN:
+	case ISCSI_IF_ERR_EXP_CMDSN:
+	case ISCSI_IF_ERR_BAD_OPCODE:
+	case ISCSI_IF_ERR_DATALEN:
+	case ISCSI_IF_ERR_AHSLEN:
+	case ISCSI_IF_ERR_PROTO:
+	case ISCSI_IF_ERR_LUN:
+	case ISCSI_IF_ERR_BAD_ITT:
+	case ISCSI_IF_ERR_R2TSN:
+	case ISCSI_IF_ERR_HDR_DGST:
+	case ISCSI_IF_ERR_DATA_DGST:
+	case ISCSI_IF_ERR_NO_SCSI_CMD:
+		return CE_PDU;
+	default:
+		return CE_OTHER;
+	}
 }
 
 static const char *conn_error_reason(uint32_t e)
@@ -151,7 +174,8 @@ static const char *conn_error_reason(uint32_t e)
 static enum ks_event a_login_conn_error(struct ksession *ks)
 {
 	uint32_t e = ks->conn_error;
-	if (!conn_error_is_close(e)) {
+	switch (conn_error_kind(e)) {
+	case CE_PDU:
 		/* The target sent something the kernel refused (a Login
 		 * Response with a wrong ITT or a DataSegmentLength beyond
 		 * 8192, say): a protocol error by the target, exit 19 as
@@ -165,6 +189,14 @@ static enum ks_event a_login_conn_error(struct ksession *ks)
 			"%s (connection error %" PRIu32 ", %s)",
 			conn_error_reason(e), e, nl_conn_error_name(e));
 		return KE_FAIL;
+	case CE_OTHER:
+		ks->silent_drops = 0;
+		ks_fail(ks, ISCSI_ERR_TRANS, false,
+			"the kernel failed the connection during login (connection error %" PRIu32 ", %s)", e,
+			nl_conn_error_name(e));
+		return KE_FAIL;
+	case CE_CLOSE:
+		break;
 	}
 	/* Events arrive in order: a Login Response sent before the target
 	 * closed the connection has been handled already (LIO answers a

@@ -8,7 +8,7 @@
  *   kconn.c      one connection attempt: non-blocking TCP connect, kernel
  *                session/connection set-up, login PDUs through the kernel,
  *                negotiated parameters, START_CONN
- *   krecovery.c  connection loss, back-off, Async Messages, logout PDUs
+ *   krecovery.c  connection loss, reconnect schedule, Async Messages, logout PDUs
  *   kadopt.c     taking over the kernel's sessions after a restart
  *   kscan.c      SCSI scans off the loop, waiting for block devices
  *   kmount.c     is a device of a session mounted (iscsid.safe_logout)
@@ -78,7 +78,7 @@ enum ks_state {
 enum ks_event {
 	KE_NONE = 0,
 	KE_START,           /* a login request */
-	KE_REOPEN,          /* the back-off timer fired */
+	KE_REOPEN,          /* the reconnect timer fired */
 	KE_CONNECTED,       /* TCP connect finished */
 	KE_LOGIN_RSP,       /* a Login Response arrived (RECV_PDU) */
 	KE_LOGIN_DONE,      /* the login engine reached the full feature phase */
@@ -145,7 +145,7 @@ struct ksession {
 
 	int fd;                         /* our copy of the TCP socket, -1 */
 	struct loop_io *io;
-	struct loop_timer timer;        /* login / back-off / logout timeouts */
+	struct loop_timer timer;        /* login / reconnect / logout timeouts */
 
 	struct login *login;
 	bool md5_only;                  /* LOGIN_RETRY_MD5 was asked for */

@@ -128,6 +128,23 @@ START_TEST(test_kernel_refuses_itt)
 }
 END_TEST
 
+/* Any other kernel error during login is neither the target's protocol
+ * error nor its silence: a transport failure, retried. */
+START_TEST(test_other_kernel_error_retried)
+{
+	struct node_rec rec;
+	struct answer a;
+	fk.login_conn_error = ISCSI_IF_ERR_SESSION_FAILED;
+	make_rec(&rec, "iqn.2003-01.org.example:disk1", false);
+	rec.conn.login_timeout = 1;
+	ks_login_start(&a, &rec, 0);
+	ck_assert(wait_answer(&a, 5000));
+	ck_assert_msg(a.res.status == ISCSI_ERR_TRANS, "exit %d (%s)", a.res.status, a.res.message);
+	ck_assert_ptr_nonnull(strstr(a.res.message, "SESSION_FAILED"));
+	ck_assert_uint_ge(count(ISCSI_UEVENT_BIND_CONN), 2);
+}
+END_TEST
+
 /* The heuristic for targets that hang up on an AuthMethod they do not
  * accept still holds for a close, and only for a close. */
 START_TEST(test_silent_close_still_auth)
@@ -156,6 +173,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_login_timeout_in_login);
 	tcase_add_test(tc, test_kernel_refuses_datalen);
 	tcase_add_test(tc, test_kernel_refuses_itt);
+	tcase_add_test(tc, test_other_kernel_error_retried);
 	tcase_add_test(tc, test_silent_close_still_auth);
 	suite_add_tcase(s, tc);
 	return s;
