@@ -76,7 +76,6 @@ static void h_hello(struct iscsid *d, struct ctl_request *req)
 /* ---- LOGIN ---- */
 
 struct login_op {
-	struct iscsid *d;
 	struct ctl_request *req;
 	struct node_rec rec;
 	char what[600];                 /* "[iface: ..., target: ..., portal: ...]" */
@@ -95,23 +94,12 @@ static void login_done(void *data, const struct transport_result *res)
 {
 	struct login_op *op = data;
 	char ok[700];
-	if (res->status == 0) {
+	/* The transport keeps d->sessions in step with its sessions (one
+	 * writer, session.h): by now the new session is in it, or gone
+	 * again if it died before this answer was delivered. */
+	if (res->status == 0)
 		log_info("login to %s successful (sid %u)", op->what, res->sid);
-		/* Track it for LOGOUT by node, duplicate checks and
-		 * SESSION_LIST_STATE. */
-		struct session s;
-		memset(&s, 0, sizeof(s));
-		s.sid = res->sid;
-		s.host_no = res->host_no;
-		snprintf(s.target, sizeof(s.target), "%s", op->rec.name);
-		format_portal(op->rec.conn.address, op->rec.conn.port, s.portal, sizeof(s.portal));
-		snprintf(s.iface, sizeof(s.iface), "%s", op->rec.iface.name[0] ? op->rec.iface.name : "default");
-		s.state = "LOGGED_IN";
-		s.conn_state = "LOGGED IN";
-		int r = session_add(&op->d->sessions, &s);
-		if (r < 0)
-			log_warnx("cannot track session %u: %s", res->sid, strerror(-r));
-	} else
+	else
 		log_warnx("login to %s failed: %s", op->what,
 			  res->message[0] ? res->message : iscsi_err_str(res->status));
 	snprintf(ok, sizeof(ok), "Login to %s successful.", op->what);
@@ -136,7 +124,6 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 		ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
 		return;
 	}
-	op->d = d;
 	op->req = req;
 	node_rec_init(&op->rec);
 	rec_diags_init(&diags);
@@ -192,7 +179,6 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 /* ---- LOGOUT / RESCAN: one session, or several ---- */
 
 struct multi_op {
-	struct iscsid *d;
 	struct ctl_request *req;
 	enum ipc_msg_type type;
 	size_t pending;
@@ -218,7 +204,9 @@ static void multi_finish(struct multi_op *m)
 	free(m);
 }
 
-static void multi_done(void *data, const struct transport_result *res, uint32_t sid)
+/* One part finished (the transport removes a logged-out session from the
+ * table itself). */
+static void multi_done(void *data, const struct transport_result *res)
 {
 	struct multi_op *m = data;
 	if (res->status != 0 && m->status == 0) {
@@ -226,8 +214,6 @@ static void multi_done(void *data, const struct transport_result *res, uint32_t 
 		snprintf(m->message, sizeof(m->message), "%s",
 			 res->message[0] ? res->message : iscsi_err_str(res->status));
 	}
-	if (res->status == 0 && m->type == IPC_MSG_LOGOUT)
-		session_remove(&m->d->sessions, sid);
 	/* keep the devices a rescan reports (bounded by the answer's size) */
 	for (size_t i = 0; i < res->ndevices && m->ndevs < 4096; i++) {
 		char **v = realloc(m->devs, (m->ndevs + 1) * sizeof(*v));
@@ -242,22 +228,6 @@ static void multi_done(void *data, const struct transport_result *res, uint32_t 
 		multi_finish(m);
 }
 
-/* The transport callbacks carry one pointer: give each operation a small
- * record of which sid it was for. */
-struct multi_part {
-	struct multi_op *m;
-	uint32_t sid;
-};
-
-static void part_done(void *data, const struct transport_result *res)
-{
-	struct multi_part *p = data;
-	struct multi_op *m = p->m;
-	uint32_t sid = p->sid;
-	free(p);
-	multi_done(m, res, sid);
-}
-
 /* Starts the operation on each sid; answers when all have finished. */
 static void multi_start(struct iscsid *d, struct ctl_request *req, const uint32_t *sids, size_t n)
 {
@@ -266,25 +236,15 @@ static void multi_start(struct iscsid *d, struct ctl_request *req, const uint32_
 		ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
 		return;
 	}
-	m->d = d;
 	m->req = req;
 	m->type = ctl_request_msg(req)->hdr.type;
 	m->pending = 1;             /* held until every part is started */
 	for (size_t i = 0; i < n; i++) {
-		struct multi_part *p = malloc(sizeof(*p));
-		int r = -ENOMEM;
-		if (p) {
-			p->m = m;
-			p->sid = sids[i];
-			m->pending++;
-			r = m->type == IPC_MSG_LOGOUT
-				    ? d->transport->ops->logout(d->transport, sids[i], part_done, p)
-				    : d->transport->ops->rescan(d->transport, sids[i], part_done, p);
-			if (r < 0) {
-				m->pending--;
-				free(p);
-			}
-		}
+		m->pending++;
+		int r = m->type == IPC_MSG_LOGOUT ? d->transport->ops->logout(d->transport, sids[i], multi_done, m)
+						  : d->transport->ops->rescan(d->transport, sids[i], multi_done, m);
+		if (r < 0)
+			m->pending--;
 		if (r < 0 && m->status == 0) {
 			m->status = ISCSI_ERR_INTERNAL;
 			snprintf(m->message, sizeof(m->message), "cannot start the request for sid %u: %s",

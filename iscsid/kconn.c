@@ -539,17 +539,17 @@ enum ks_event kconn_full_feature(struct ksession *ks)
 
 	char what[700];
 	ks_what(ks, what, sizeof(what));
+	uint64_t outage = ks->outage_start_ms ? loop_now_ms() - ks->outage_start_ms : 0;
+	ks->outage_start_ms = 0;
 	if (ks->ever_logged_in) {
-		log_info("%s is operational after recovery (%u attempt%s)", what, ks->attempts + 1,
-			 ks->attempts ? "s" : "");
+		log_info("%s is operational after recovery (%u attempt%s, %" PRIu64 ".%03" PRIu64 " s)", what,
+			 ks->attempts + 1, ks->attempts ? "s" : "", outage / 1000u, outage % 1000u);
 		ks->attempts = 0;
-		ks->backoff_ms = 0;
 		krec_online_devices(ks);
 		return KE_NONE;
 	}
 	ks->ever_logged_in = true;
 	ks->attempts = 0;
-	ks->backoff_ms = 0;
 	log_info("%s through [iface: %s] is operational now", what,
 		 ks->rec.iface.name[0] ? ks->rec.iface.name : "default");
 	if (ks->login_req) {

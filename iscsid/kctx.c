@@ -312,6 +312,8 @@ int kctx_new(const struct kctx_config *cfg, struct kctx **ret)
 	snprintf(k->devdir, sizeof(k->devdir), "%s", cfg->devdir ? cfg->devdir : "/dev");
 	snprintf(k->mountinfo, sizeof(k->mountinfo), "%s",
 		 cfg->mountinfo ? cfg->mountinfo : "/proc/self/mountinfo");
+	snprintf(k->proc_netlink, sizeof(k->proc_netlink), "%s",
+		 cfg->proc_netlink ? cfg->proc_netlink : "/proc/net/netlink");
 	loop_timer_init(&k->pump, on_pump, k);
 
 	if (cfg->nl) {

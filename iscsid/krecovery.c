@@ -1,6 +1,7 @@
 /* What happens when a connection fails or a session ends: retry policy
- * and back-off, replacing a lost connection (reference §2.6), the logout
- * sequence (§2.7) and the target's Async Messages (RFC 7143 §11.9). */
+ * and the reconnect schedule, replacing a lost connection (reference
+ * §2.6), the logout sequence (§2.7) and the target's Async Messages
+ * (RFC 7143 §11.9). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,21 +32,47 @@ static void stop_recover(struct ksession *ks)
 	ks->bound = ks->started = false;
 }
 
-static unsigned next_backoff(struct ksession *ks)
+/* Reconnect policy (iscsid.conf(5), "Reconnecting"). A path that comes
+ * back should carry I/O again within a second, which multipath users
+ * need, so attempts follow each other at a fixed short interval instead
+ * of a growing back-off; the interval bounds what a target that stays
+ * down sees: one TCP connection and one Login Request per interval and
+ * session (a refused connect costs it a SYN and a RST). */
+unsigned krec_retry_delay(uint64_t outage_ms)
 {
-	ks->backoff_ms = ks->backoff_ms ? ks->backoff_ms * 2 : KS_BACKOFF_FIRST_MS;
-	if (ks->backoff_ms > KS_BACKOFF_MAX_MS)
-		ks->backoff_ms = KS_BACKOFF_MAX_MS;
-	return ks->backoff_ms;
+	return outage_ms < KS_RETRY_FAST_WINDOW_MS ? KS_RETRY_FAST_MS : KS_RETRY_SLOW_MS;
+}
+
+/* One line per outage at info level, then again when the reason changes
+ * or a minute has passed: a target that stays down for a day must not
+ * fill the log with 86400 lines per session. */
+static void log_attempt(struct ksession *ks, const char *what, uint64_t delay, uint64_t now)
+{
+	bool loud = ks->attempts <= 1 || strcmp(ks->err.msg, ks->last_fail_msg) != 0 ||
+		    now - ks->last_fail_log_ms >= KS_RETRY_LOG_MS;
+	if (!loud) {
+		log_debug(1, "%s: %s; trying again in %" PRIu64 " ms (attempt %u)", what, ks->err.msg, delay,
+			  ks->attempts + 1);
+		return;
+	}
+	if (ks->attempts <= 1)
+		log_info("%s: %s; trying again in %" PRIu64 " ms", what, ks->err.msg, delay);
+	else
+		log_info("%s: %s; trying again in %" PRIu64 " ms (%u attempts in %" PRIu64 " s)", what, ks->err.msg,
+			 delay, ks->attempts, (now - ks->outage_start_ms) / 1000u);
+	ks->last_fail_log_ms = now;
+	snprintf(ks->last_fail_msg, sizeof(ks->last_fail_msg), "%s", ks->err.msg);
 }
 
 enum ks_event krec_attempt_failed(struct ksession *ks)
 {
 	char what[700];
-	uint64_t delay;
+	uint64_t delay, now = loop_now_ms();
 
 	kconn_close(ks);
 	ks_what(ks, what, sizeof(what));
+	if (!ks->outage_start_ms)
+		ks->outage_start_ms = now;
 	if (!ks->ever_logged_in) {
 		/* initial login: fatal errors end it; transient ones are
 		 * retried for initial_login_retry_max x login_timeout from
@@ -57,7 +84,7 @@ enum ks_event krec_attempt_failed(struct ksession *ks)
 			log_warnx("%s: login failed: %s", what, ks->err.msg);
 			return KE_GIVE_UP;
 		}
-		if (!ks->err.now && loop_now_ms() - ks->first_connect_ms >= budget) {
+		if (!ks->err.now && now - ks->first_connect_ms >= budget) {
 			log_warnx("%s: login failed: %s (giving up after %u attempt%s)", what, ks->err.msg,
 				  ks->attempts + 1, ks->attempts ? "s" : "");
 			return KE_GIVE_UP;
@@ -84,9 +111,9 @@ enum ks_event krec_attempt_failed(struct ksession *ks)
 		delay = (uint64_t)ks->time2wait * 1000u;
 		ks->time2wait = 0;
 	} else {
-		delay = next_backoff(ks);
+		delay = krec_retry_delay(now - ks->outage_start_ms);
 	}
-	log_info("%s: %s; trying again in %" PRIu64 " ms", what, ks->err.msg, delay);
+	log_attempt(ks, what, delay, now);
 	if (loop_timer_arm(ks->k->loop, &ks->timer, delay) < 0) {
 		ks_fail(ks, ISCSI_ERR_NOMEM, true, "out of memory");
 		return KE_GIVE_UP;
@@ -102,7 +129,8 @@ enum ks_event krec_conn_lost(struct ksession *ks)
 	kconn_close(ks);
 	stop_recover(ks);
 	ks->attempts = 0;
-	ks->backoff_ms = 0;
+	ks->outage_start_ms = loop_now_ms();
+	ks->last_fail_msg[0] = '\0';
 	ks->redirects = 0;
 	snprintf(ks->addr, sizeof(ks->addr), "%s", ks->failback_addr);
 	ks->port = ks->failback_port;

@@ -102,17 +102,102 @@ static enum ks_event a_full_feature(struct ksession *ks)
 
 static enum ks_event a_timeout(struct ksession *ks)
 {
+	/* open-iscsi's codes: 8 while connecting, 11 once the Login
+	 * Request is out and the target does not answer it */
 	if (ks->state == KS_XPT_WAIT)
 		ks_fail(ks, ISCSI_ERR_TRANS_TIMEOUT, false, "timed out connecting to %s:%d after %d s", ks->addr,
 			ks->port, ks->rec.conn.login_timeout);
 	else
-		ks_fail(ks, ISCSI_ERR_TRANS_TIMEOUT, false, "login timed out after %d s",
+		ks_fail(ks, ISCSI_ERR_PDU_TIMEOUT, false,
+			"login timed out after %d s: the target did not answer the Login Request",
 			ks->rec.conn.login_timeout);
 	return KE_FAIL;
 }
 
+/* What a CONN_ERROR during login says about the target: the socket
+ * closed or failed (the network, or the target hanging up), or the kernel
+ * refused a PDU the target sent (libiscsi_tcp checks every header before
+ * a PDU reaches us), or something else went wrong in the kernel. */
+enum conn_error_kind { CE_CLOSE, CE_PDU, CE_OTHER };
+
+static enum conn_error_kind conn_error_kind(uint32_t e)
+{
+	switch (e) {
+	case ISCSI_IF_ERR_TCP_CONN_CLOSE:
+	case ISCSI_IF_ERR_CONN_FAILED:
+	case ISCSI_IF_ERR_XMIT_FAILED:
+		return CE_CLOSE;
+	case ISCSI_IF_ERR_DATASN:
+	case ISCSI_IF_ERR_DATA_OFFSET:
+	case ISCSI_IF_ERR_MAX_CMDSN:
+	case ISCSI_IF_ERR_EXP_CMDSN:
+	case ISCSI_IF_ERR_BAD_OPCODE:
+	case ISCSI_IF_ERR_DATALEN:
+	case ISCSI_IF_ERR_AHSLEN:
+	case ISCSI_IF_ERR_PROTO:
+	case ISCSI_IF_ERR_LUN:
+	case ISCSI_IF_ERR_BAD_ITT:
+	case ISCSI_IF_ERR_R2TSN:
+	case ISCSI_IF_ERR_HDR_DGST:
+	case ISCSI_IF_ERR_DATA_DGST:
+	case ISCSI_IF_ERR_NO_SCSI_CMD:
+		return CE_PDU;
+	default:
+		return CE_OTHER;
+	}
+}
+
+static const char *conn_error_reason(uint32_t e)
+{
+	switch (e) {
+	case ISCSI_IF_ERR_DATALEN:
+		return "its DataSegmentLength exceeds what the kernel accepts";
+	case ISCSI_IF_ERR_BAD_ITT:
+		return "it carried an Initiator Task Tag the kernel never issued";
+	case ISCSI_IF_ERR_BAD_OPCODE:
+		return "its opcode is not one a target may send";
+	case ISCSI_IF_ERR_AHSLEN:
+		return "its AHS length is invalid";
+	case ISCSI_IF_ERR_PROTO:
+		return "it breaks the protocol";
+	case ISCSI_IF_ERR_HDR_DGST:
+	case ISCSI_IF_ERR_DATA_DGST:
+		return "its digest does not match";
+	case ISCSI_IF_ERR_EXP_CMDSN:
+	case ISCSI_IF_ERR_MAX_CMDSN:
+		return "its command sequence numbers are out of range";
+	default:
+		return "the kernel could not accept it";
+	}
+}
+
 static enum ks_event a_login_conn_error(struct ksession *ks)
 {
+	uint32_t e = ks->conn_error;
+	switch (conn_error_kind(e)) {
+	case CE_PDU:
+		/* The target sent something the kernel refused (a Login
+		 * Response with a wrong ITT or a DataSegmentLength beyond
+		 * 8192, say): a protocol error by the target, exit 19 as
+		 * when the login engine finds one itself (login.h) and as
+		 * open-iscsi answers a Login Response it cannot use. A
+		 * target that does this does it again: no retry of an
+		 * initial login. */
+		ks->silent_drops = 0;
+		ks_fail(ks, ISCSI_ERR_FATAL_LOGIN, true,
+			"protocol error by the target: the kernel rejected the PDU it sent during login, because "
+			"%s (connection error %" PRIu32 ", %s)",
+			conn_error_reason(e), e, nl_conn_error_name(e));
+		return KE_FAIL;
+	case CE_OTHER:
+		ks->silent_drops = 0;
+		ks_fail(ks, ISCSI_ERR_TRANS, false,
+			"the kernel failed the connection during login (connection error %" PRIu32 ", %s)", e,
+			nl_conn_error_name(e));
+		return KE_FAIL;
+	case CE_CLOSE:
+		break;
+	}
 	/* Events arrive in order: a Login Response sent before the target
 	 * closed the connection has been handled already (LIO answers a
 	 * CHAP failure with 0x0201 and closes at once). */
@@ -125,7 +210,8 @@ static enum ks_event a_login_conn_error(struct ksession *ks)
 	 * is all security negotiation: LIO does this when the AuthMethod we
 	 * offer is not one it accepts (it requires CHAP and we have no
 	 * credentials). Once may be the network; twice is the target
-	 * refusing us. */
+	 * refusing us. Only a close counts: a PDU the kernel refused is
+	 * the target's protocol error, above. */
 	if (++ks->silent_drops >= 2 && !ks->ever_logged_in) {
 		ks_fail(ks, ISCSI_ERR_LOGIN_AUTH_FAILED, true,
 			"the target closed the connection without answering the login, twice: it refused our "
@@ -190,8 +276,6 @@ static enum ks_event a_shutdown(struct ksession *ks)
 	if (ks->ever_logged_in)
 		log_info("%s is shut down", ks_what(ks, what, sizeof(what)));
 	answer_pending(ks, code, msg, 0, "");
-	if (ks->k->d && ks->sid)
-		session_remove(&ks->k->d->sessions, ks->sid);
 	return KE_NONE;
 }
 
@@ -279,8 +363,7 @@ void ks_fsm(struct ksession *ks, enum ks_event ev)
 			 ks_event_name(ev), ks_state_name(row->next));
 		ks->state = row->next;
 		ev = row->fn ? row->fn(ks) : KE_NONE;
-		if (ks->state != KS_DEAD)
-			ks_table_sync(ks);
+		ks_table_sync(ks);
 	}
 	if (ks->state == KS_DEAD)
 		ks_free(ks);
@@ -305,6 +388,7 @@ void ks_on_kevent(struct ksession *ks, uint32_t type, uint32_t error, const uint
 
 	switch (type) {
 	case ISCSI_KEVENT_CONN_ERROR:
+		ks->conn_error = error;
 		if (ks->state == KS_LOGGED_IN || ks->state == KS_IN_LOGIN)
 			log_warnx("%s: kernel reports connection error %" PRIu32 " (%s)",
 				  ks_what(ks, what, sizeof(what)), error, nl_conn_error_name(error));
@@ -348,14 +432,46 @@ void ks_on_kevent(struct ksession *ks, uint32_t type, uint32_t error, const uint
 	ks_fsm(ks, ev);
 }
 
-/* What `iscsiadm -m session -P 1` shows as iscsid's own view. */
+/* "address:port", brackets around IPv6: how clients name a portal when
+ * they select sessions (handlers.c). */
+static void format_portal(const char *addr, int port, char *buf, size_t len)
+{
+	if (strchr(addr, ':'))
+		snprintf(buf, len, "[%s]:%d", addr, port);
+	else
+		snprintf(buf, len, "%s:%d", addr, port);
+}
+
+/* The session table's one writer (ksession.h). Entries come and go with
+ * the session machine: a login that finished and a session that ended in
+ * the same pump run leave nothing behind, whatever order their answers
+ * are delivered in. */
 void ks_table_sync(struct ksession *ks)
 {
-	if (!ks->k->d || !ks->sid)
+	struct iscsid *d = ks->k->d;
+	if (!d || !ks->sid)
 		return;
-	struct session *s = session_find(&ks->k->d->sessions, ks->sid);
-	if (!s)
+	struct session *s = session_find(&d->sessions, ks->sid);
+	if (!ks->ever_logged_in || ks->state == KS_DEAD || ks->state == KS_FREE) {
+		if (s)
+			session_remove(&d->sessions, ks->sid);
 		return;
+	}
+	if (!s) {
+		struct session t;
+		memset(&t, 0, sizeof(t));
+		t.sid = ks->sid;
+		t.host_no = ks->host_no;
+		snprintf(t.target, sizeof(t.target), "%s", ks->rec.name);
+		format_portal(ks->rec.conn.address, ks->rec.conn.port, t.portal, sizeof(t.portal));
+		snprintf(t.iface, sizeof(t.iface), "%s", ks->rec.iface.name[0] ? ks->rec.iface.name : "default");
+		int r = session_add(&d->sessions, &t);
+		if (r < 0) {
+			log_warnx("cannot track session %" PRIu32 ": %s", ks->sid, strerror(-r));
+			return;
+		}
+		s = session_find(&d->sessions, ks->sid);
+	}
 	switch (ks->state) {
 	case KS_LOGGED_IN:
 		s->state = "LOGGED_IN";
@@ -426,6 +542,8 @@ struct ksession *ks_new(struct kctx *k, const struct node_rec *rec)
 void ks_free(struct ksession *ks)
 {
 	struct kctx *k = ks->k;
+	ks->state = KS_DEAD;
+	ks_table_sync(ks);
 	for (struct ksession **pp = &k->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == ks) {
 			*pp = ks->next;

@@ -8,7 +8,7 @@
  *   kconn.c      one connection attempt: non-blocking TCP connect, kernel
  *                session/connection set-up, login PDUs through the kernel,
  *                negotiated parameters, START_CONN
- *   krecovery.c  connection loss, back-off, Async Messages, logout PDUs
+ *   krecovery.c  connection loss, reconnect schedule, Async Messages, logout PDUs
  *   kadopt.c     taking over the kernel's sessions after a restart
  *   kscan.c      SCSI scans off the loop, waiting for block devices
  *   kmount.c     is a device of a session mounted (iscsid.safe_logout)
@@ -45,8 +45,15 @@ struct kscan;
 #define KS_EVQ_MAX_EVENTS      4096   /* deferred netlink events */
 #define KS_EVQ_MAX_BYTES       (8u * 1024u * 1024u)
 #define KS_MAX_REDIRECTS       8      /* per connection attempt chain */
-#define KS_BACKOFF_FIRST_MS    1000u  /* reconnect back-off: doubles ... */
-#define KS_BACKOFF_MAX_MS      8000u  /* ... up to this */
+/* Reconnecting (krec_retry_delay): the first attempt after a connection
+ * is lost goes out at once; after a failed attempt the next one follows
+ * after KS_RETRY_FAST_MS while the outage is younger than
+ * KS_RETRY_FAST_WINDOW_MS, then after KS_RETRY_SLOW_MS: at most two
+ * attempts a second per session, one a second in a long outage. */
+#define KS_RETRY_FAST_MS       500u
+#define KS_RETRY_SLOW_MS       1000u
+#define KS_RETRY_FAST_WINDOW_MS 30000u
+#define KS_RETRY_LOG_MS        60000u /* "still failing" at most this often */
 #define KS_PUMP_BATCH          256    /* events per pump run before yielding */
 #define KS_DEVWAIT_MS          30000u /* waiting for block devices after a scan */
 #define KS_DEVPOLL_MS          20u
@@ -71,7 +78,7 @@ enum ks_state {
 enum ks_event {
 	KE_NONE = 0,
 	KE_START,           /* a login request */
-	KE_REOPEN,          /* the back-off timer fired */
+	KE_REOPEN,          /* the reconnect timer fired */
 	KE_CONNECTED,       /* TCP connect finished */
 	KE_LOGIN_RSP,       /* a Login Response arrived (RECV_PDU) */
 	KE_LOGIN_DONE,      /* the login engine reached the full feature phase */
@@ -139,7 +146,7 @@ struct ksession {
 	int fd;                         /* our copy of the TCP socket, -1 */
 	struct loop_work *resolving;    /* host name lookup off the loop (kconn.c) */
 	struct loop_io *io;
-	struct loop_timer timer;        /* login / back-off / logout timeouts */
+	struct loop_timer timer;        /* login / reconnect / logout timeouts */
 
 	struct login *login;
 	bool md5_only;                  /* LOGIN_RETRY_MD5 was asked for */
@@ -153,9 +160,12 @@ struct ksession {
 	unsigned silent_drops;          /* attempts the target closed without answering */
 	uint64_t first_connect_ms;      /* initial login budget starts here */
 	unsigned attempts;              /* since the last success */
-	unsigned backoff_ms;
+	uint64_t outage_start_ms;       /* first failure since the last success; 0 none */
+	uint64_t last_fail_log_ms;      /* when a failed attempt was last logged at info */
+	char last_fail_msg[TRANSPORT_MSG_MAX];   /* what it said */
 	unsigned time2wait;             /* s, from an Async Message or Logout Response */
 	struct ks_err err;
+	uint32_t conn_error;            /* ISCSI_IF_ERR_* of the CONN_ERROR being handled */
 	const uint8_t *rx_pdu;          /* the PDU of the event being handled */
 	size_t rx_len;
 	struct login_result result;     /* of the login that just finished */
@@ -187,6 +197,7 @@ struct kctx {
 	const char *sysfs;                   /* NULL: /sys */
 	char devdir[PATH_MAX];               /* "/dev" */
 	char mountinfo[PATH_MAX];            /* "/proc/self/mountinfo" */
+	char proc_netlink[PATH_MAX];         /* "/proc/net/netlink" (adoption) */
 	struct nl_iscsi *nl;
 	struct loop_io *nl_io;
 	struct loop_timer pump;
@@ -207,6 +218,7 @@ struct kctx_config {
 	const char *sysfs_root;              /* NULL: /sys */
 	const char *devdir;                  /* NULL: /dev */
 	const char *mountinfo;               /* NULL: /proc/self/mountinfo */
+	const char *proc_netlink;            /* NULL: /proc/net/netlink */
 	struct nl_iscsi *nl;                 /* tests: an nl_iscsi_open_io() context (taken over) */
 	bool no_adopt;                       /* tests: do not look at sysfs sessions */
 };
@@ -256,7 +268,10 @@ const char *ks_state_name(enum ks_state s);
 const char *ks_event_name(enum ks_event e);
 /* A netlink event for this session (from the pump). */
 void ks_on_kevent(struct ksession *ks, uint32_t type, uint32_t error, const uint8_t *pdu, size_t len);
-/* The state iscsiadm shows (session.h) follows ks->state. */
+/* The one writer of iscsid's session table (session.h): a session is in
+ * it from its first LOGGED_IN until it ends, with the state iscsiadm
+ * shows. ks_fsm() and ks_free() call it after every change; nothing else
+ * adds or removes entries. */
 void ks_table_sync(struct ksession *ks);
 void ks_fail(struct ksession *ks, int code, bool fatal, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -287,6 +302,9 @@ int kconn_wishes(const struct node_rec *rec, struct iscsi_params *ret, char *err
 /* After a failed attempt: KE_GIVE_UP, or KE_NONE with the reconnect
  * scheduled (KE_REOPEN from the timer). */
 enum ks_event krec_attempt_failed(struct ksession *ks);
+/* The wait before the next attempt after a failed one, in an outage (or
+ * an initial login) that began outage_ms ago. */
+unsigned krec_retry_delay(uint64_t outage_ms);
 /* The connection of a logged-in session is gone: STOP_CONN RECOVER,
  * schedule the reconnect. */
 enum ks_event krec_conn_lost(struct ksession *ks);
@@ -302,7 +320,8 @@ void krec_online_devices(struct ksession *ks);
 
 /* ---- adoption (kadopt.c) ---- */
 
-/* Takes over every iscsi_tcp session sysfs lists. Returns how many. */
+/* Takes over every iscsi_tcp session sysfs lists, destroys the ones a
+ * dead daemon left half-made (kadopt.c). Returns how many it adopted. */
 size_t kadopt_all(struct kctx *k);
 /* After lost events: compare what we track with sysfs. */
 void kadopt_resync(struct kctx *k);

@@ -1,7 +1,9 @@
 /* iscsid's own view of its sessions (what SESSION_LIST_STATE reports as
- * "Internal iscsid Session State"). The kernel session path adds entries
- * when a login completes and when it adopts sessions after a restart;
- * today nothing does, and the table stays empty: no fake sessions. */
+ * "Internal iscsid Session State", what LOGOUT and RESCAN select from,
+ * what duplicate logins are checked against). One writer: the transport
+ * (for the kernel path ks_table_sync() in iscsid/ksession.c) adds a
+ * session when it first reaches LOGGED_IN or is adopted, updates its
+ * state, and removes it when it ends. Request handlers only read it. */
 #ifndef ISCSID_SESSION_H
 #define ISCSID_SESSION_H
 

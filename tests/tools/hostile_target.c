@@ -24,6 +24,15 @@
  *   stall-login never answers the first Login Request
  *   garbage     answers the Text Request with bytes that are not a PDU
  *   reject      answers the login with status 0x0201 (authentication)
+ *   login-bad-itt   answers the first Login Request with a Login Response
+ *               for an ITT the initiator never used (0xdeadbeef), then
+ *               keeps the connection open until the initiator closes it
+ *   login-huge-dsl  answers it with a Login Response header that claims
+ *               DataSegmentLength 16777215 but carries 62 bytes, then
+ *               keeps the connection open (a kernel initiator refuses the
+ *               header: "datalen 16777215 > 8192")
+ * The login-* modes serve normal (not only discovery) logins: they break
+ * the login before the session type matters.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +55,7 @@
 enum mode {
 	M_NORMAL, M_MANY, M_OVERSIZED, M_NOEQUALS, M_CONTROL, M_SLASH,
 	M_ENDLESS, M_STALL, M_STALL_LOGIN, M_GARBAGE, M_REJECT,
+	M_LOGIN_BAD_ITT, M_LOGIN_HUGE_DSL,
 };
 
 static const struct {
@@ -56,6 +66,7 @@ static const struct {
 	{ "noequals", M_NOEQUALS }, { "control", M_CONTROL }, { "slash", M_SLASH },
 	{ "endless", M_ENDLESS }, { "stall", M_STALL }, { "stall-login", M_STALL_LOGIN },
 	{ "garbage", M_GARBAGE }, { "reject", M_REJECT },
+	{ "login-bad-itt", M_LOGIN_BAD_ITT }, { "login-huge-dsl", M_LOGIN_HUGE_DSL },
 };
 
 struct conn {
@@ -195,6 +206,37 @@ static const char *answer_key(struct conn *c, const char *k, const char *v)
 	return v;
 }
 
+/* Reads and drops whatever the initiator sends until it closes. */
+static void drain(struct conn *c, uint8_t *buf)
+{
+	while (read(c->fd, buf, RX_MAX) > 0)
+		;
+}
+
+/* A malformed Login Response (modes login-*), then silence. */
+static int send_broken_login_rsp(struct conn *c, struct pdu *rsp, uint8_t *buf)
+{
+	static const char keys[62] = "AuthMethod=None\0TargetPortalGroupTag=1\0HeaderDigest=None\0\0\0\0";
+	struct pdu_opts o = { .max_data_len = ISCSI_MAX_DSL };
+	uint8_t out[ISCSI_BHS_LEN + 64];
+	size_t used;
+
+	rsp->data = (const uint8_t *)keys;
+	rsp->data_len = sizeof(keys);
+	if (c->mode == M_LOGIN_BAD_ITT)
+		rsp->itt = 0xdeadbeefu;
+	if (pdu_encode(rsp, &o, out, sizeof(out), &used))
+		return -1;
+	if (c->mode == M_LOGIN_HUGE_DSL) {
+		/* DataSegmentLength (BHS bytes 5..7) far beyond what is sent */
+		out[5] = out[6] = out[7] = 0xff;
+	}
+	if (write_full(c->fd, out, used))
+		return -1;
+	drain(c, buf);
+	return -1;
+}
+
 /* Answers login requests until the full feature phase; 0 when done. */
 static int do_login(struct conn *c, uint8_t *buf)
 {
@@ -246,6 +288,10 @@ static int do_login(struct conn *c, uint8_t *buf)
 		};
 		bool done = transit && nsg == ISCSI_STAGE_FULL;
 		pdu_set_isid_tsih(&rsp, c->isid, done ? 1 : 0);
+		if (c->mode == M_LOGIN_BAD_ITT || c->mode == M_LOGIN_HUGE_DSL) {
+			free(o.b);
+			return send_broken_login_rsp(c, &rsp, buf);
+		}
 		if (c->mode == M_REJECT) {
 			rsp.flags = pdu_login_flags(false, false, csg, 0);
 			rsp.status_class = 2;
@@ -385,6 +431,8 @@ static int do_sendtargets(struct conn *c, uint8_t *buf)
 	}
 	case M_STALL_LOGIN:
 	case M_REJECT:
+	case M_LOGIN_BAD_ITT:
+	case M_LOGIN_HUGE_DSL:
 		break;
 	}
 	free(o.b);

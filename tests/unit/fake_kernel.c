@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_kernel.h"
@@ -72,8 +73,16 @@ static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr)
 {
 	struct pdu rq, rs;
 	ck_assert_int_eq(pdu_decode_bhs(reqhdr, PDU_DIR_TO_TARGET, NULL, &rq, NULL), 0);
+	if (fk.no_answer)
+		return;
 	if (fk.close_silently) {
 		fk_conn_error(sid, ISCSI_IF_ERR_TCP_CONN_CLOSE);
+		return;
+	}
+	if (fk.login_conn_error) {
+		/* what iscsi_tcp does with a response whose header it cannot
+		 * take (libiscsi_tcp: "datalen N > 8192", a foreign ITT) */
+		fk_conn_error(sid, fk.login_conn_error);
 		return;
 	}
 	unsigned csg = pdu_login_csg(&rq), nsg = pdu_login_nsg(&rq);
@@ -98,6 +107,15 @@ static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr)
 		fk_recv_pdu(sid, &rs);
 		return;
 	}
+	if (fk.unavailable) {
+		/* LIO with the portal group disabled */
+		fk.unavailable--;
+		rs.status_class = 0x03;
+		rs.status_detail = 0x01;
+		rs.flags = pdu_login_flags(false, false, csg, 0);
+		fk_recv_pdu(sid, &rs);
+		return;
+	}
 	if (fk.fail_class || (fk.refuse_tsih && rq.tsih)) {
 		rs.status_class = fk.fail_class ? fk.fail_class : 0x02;
 		rs.status_detail = fk.fail_class ? fk.fail_detail : 0x0a;
@@ -112,6 +130,10 @@ static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr)
 	rs.data = (const uint8_t *)(csg == ISCSI_STAGE_SECURITY ? sec : op);
 	rs.data_len = csg == ISCSI_STAGE_SECURITY ? sizeof(sec) : sizeof(op);
 	fk_recv_pdu(sid, &rs);
+	if (nsg == ISCSI_STAGE_FULL && fk.die_with_login) {
+		fk.die_with_login--;
+		fk_conn_error(sid, ISCSI_IF_ERR_INVALID_HOST);
+	}
 }
 
 static void fk_logout_rsp(uint32_t sid)
@@ -153,7 +175,10 @@ ssize_t fk_send(void *io_data, const void *buf, size_t len)
 	ck_assert_uint_ge(len, PL);
 	ck_assert_uint_lt(fk.nreq, RMAX);
 	struct req *rq = &fk.reqs[fk.nreq++];
+	struct timespec ts;
 	memset(rq, 0, sizeof(*rq));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	rq->ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	rq->type = rd32(m, EV);
 	rq->sid = rd32(m, U);
 	memcpy(rep, m, PL);
@@ -163,8 +188,10 @@ ssize_t fk_send(void *io_data, const void *buf, size_t len)
 	switch (rq->type) {
 	case ISCSI_UEVENT_CREATE_SESSION: {
 		uint32_t sid = fk.next_sid++, host = fk.next_host++;
+		/* the class session starts FREE; START_CONN logs it in */
 		fake_add_host(fk.sysfs, host);
-		fake_add_session(fk.sysfs, host, sid, "LOGGED_IN");
+		fake_add_session(fk.sysfs, host, sid, "FREE\n");
+		fake_session_attr(fk.sysfs, sid, "target_state", "ALLOCATED\n");
 		fake_add_conn(fk.sysfs, host, sid, 0);
 		wr32(rep, R, sid);
 		wr32(rep, R + 4, host);
@@ -195,10 +222,19 @@ ssize_t fk_send(void *io_data, const void *buf, size_t len)
 	default:
 		break;
 	}
+	if (rq->type == ISCSI_UEVENT_DESTROY_CONN)
+		fake_del_conn(fk.sysfs, rq->sid, rd32(m, U + 4));
+	if (rq->type == ISCSI_UEVENT_DESTROY_SESSION && fake_has_session(fk.sysfs, rq->sid))
+		fake_del_session(fk.sysfs, rq->sid);   /* with its host (iscsi_tcp) */
+	if (rq->type == ISCSI_UEVENT_START_CONN && fake_has_session(fk.sysfs, rq->sid)) {
+		fake_session_attr(fk.sysfs, rq->sid, "state", "LOGGED_IN\n");
+		fake_conn_attr(fk.sysfs, rq->sid, 0, "state", "up\n");
+	}
 	if (reply)
 		fk_push(rep, PL);
 	if (rq->type == ISCSI_UEVENT_START_CONN && fk.lun_on_start)
 		fake_add_lun(fk.sysfs, fk.next_host - 1, rq->sid, 0, "running\n", fk.lun_on_start);
+
 	/* what the kernel and the target do next */
 	if (rq->type == ISCSI_UEVENT_SEND_PDU && (rq->bhs[0] & 0x3f) == ISCSI_OP_LOGIN_REQ)
 		fk_login_rsp(rq->sid, rq->bhs);
@@ -233,6 +269,14 @@ size_t count(uint32_t type)
 	size_t n = 0;
 	for (size_t i = 0; i < fk.nreq; i++)
 		n += fk.reqs[i].type == type;
+	return n;
+}
+
+size_t count_sid(uint32_t type, uint32_t sid)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fk.nreq; i++)
+		n += fk.reqs[i].type == type && fk.reqs[i].sid == sid;
 	return n;
 }
 

@@ -24,6 +24,7 @@ struct req {
 	uint32_t flag;               /* STOP_CONN */
 	char value[256];             /* SET_PARAM */
 	uint8_t bhs[48];             /* SEND_PDU */
+	uint64_t ms;                 /* CLOCK_MONOTONIC when it was sent */
 };
 
 struct fk {
@@ -39,6 +40,11 @@ struct fk {
 	uint8_t fail_class, fail_detail;  /* answer every login with this status */
 	bool refuse_tsih;                 /* a login with TSIH != 0: "no such session" */
 	bool close_silently;              /* drop the connection instead of answering */
+	bool no_answer;                   /* never answer a Login Request */
+	uint32_t login_conn_error;        /* the kernel refuses the Login Response: this CONN_ERROR */
+	unsigned unavailable;             /* answer this many logins 0x0301 (service unavailable) */
+	unsigned die_with_login;          /* the next N final Login Responses: CONN_ERROR 1018 (host
+	                                   * removed) right behind, in the same read */
 	uint32_t statsn;
 	const char *lun_on_start;         /* START_CONN: the session gets LUN 0 with this disk */
 	int redirect_port;                /* answer the next login with a redirection here */
@@ -58,6 +64,8 @@ ssize_t fk_recv(void *io_data, void *buf, size_t cap);
 
 /* the requests seen so far */
 size_t count(uint32_t type);
+/* the same, for one session */
+size_t count_sid(uint32_t type, uint32_t sid);
 const struct req *last(uint32_t type);
 const struct req *last_param(uint32_t param);
 ssize_t index_of(uint32_t type, size_t from);

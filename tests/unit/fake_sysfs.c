@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "fake_sysfs.h"
@@ -309,4 +310,81 @@ void fake_add_lun(const char *root, uint32_t host, uint32_t sid, uint64_t lun, c
 		xsnprintf(tgt, sizeof(tgt), "../../%s/block/%s", ldir, block);
 		fake_symlink(root, link, tgt);
 	}
+}
+
+int fake_has_session(const char *root, uint32_t sid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	xsnprintf(path, sizeof(path), "%s/class/iscsi_session/session%u", root, sid);
+	return stat(path, &st) == 0;
+}
+
+/* Unlinks the symlinks of root/rel that point nowhere any more. */
+static void drop_dangling(const char *root, const char *rel)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+
+	join(dir, sizeof(dir), root, rel);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		xsnprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) < 0 && unlink(path) < 0)
+			die("unlink %s", path);
+	}
+	closedir(d);
+}
+
+void fake_del_session(const char *root, uint32_t sid)
+{
+	static const char *const classes[] = { "class/iscsi_session", "class/iscsi_connection", "class/scsi_host",
+					       "class/iscsi_host", "class/block", "bus/scsi/devices" };
+	char link[PATH_MAX], target[PATH_MAX], host[PATH_MAX];
+	ssize_t n;
+	unsigned h;
+	const char *p;
+
+	xsnprintf(link, sizeof(link), "%s/class/iscsi_session/session%u", root, sid);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		die("readlink %s", link);
+	target[n] = '\0';
+	p = strstr(target, "devices/platform/host");
+	if (!p || sscanf(p, "devices/platform/host%u/", &h) != 1)
+		die("no host in %s", target);
+	xsnprintf(host, sizeof(host), "%s/devices/platform/host%u", root, h);
+	if (nftw(host, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		die("rm -r %s", host);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		drop_dangling(root, classes[i]);
+}
+
+void fake_del_conn(const char *root, uint32_t sid, uint32_t cid)
+{
+	char link[PATH_MAX], dir[PATH_MAX];
+
+	xsnprintf(link, sizeof(link), "%s/class/iscsi_connection/connection%u:%u", root, sid, cid);
+	/* .../sessionS/connectionS:C/iscsi_connection/connectionS:C -> .../connectionS:C */
+	if (!realpath(link, dir))
+		return;
+	char *p = strrchr(dir, '/');
+	if (!p)
+		die("bad path %s", dir);
+	*p = '\0';
+	p = strrchr(dir, '/');
+	if (!p)
+		die("bad path %s", dir);
+	*p = '\0';
+	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		die("rm -r %s", dir);
+	if (unlink(link) < 0)
+		die("unlink %s", link);
 }

@@ -36,6 +36,13 @@ void fake_session_attr(const char *root, uint32_t sid, const char *attr, const c
 void fake_add_conn(const char *root, uint32_t host, uint32_t sid, uint32_t cid);
 void fake_conn_attr(const char *root, uint32_t sid, uint32_t cid, const char *attr,
 		    const char *value);
+/* Whether class/iscsi_session/session<sid> exists. */
+int fake_has_session(const char *root, uint32_t sid);
+/* What DESTROY_SESSION does for iscsi_tcp: the session, its connections,
+ * LUNs and SCSI host go, with every class/bus link into them. */
+void fake_del_session(const char *root, uint32_t sid);
+/* DESTROY_CONN: connection<sid>:<cid> goes (no-op if it is not there). */
+void fake_del_conn(const char *root, uint32_t sid, uint32_t cid);
 /* A LUN H:0:0:L under session sid; block may be NULL (not probed yet). */
 void fake_add_lun(const char *root, uint32_t host, uint32_t sid, uint64_t lun, const char *state,
 		  const char *block);

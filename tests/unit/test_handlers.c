@@ -42,6 +42,25 @@ void iscsid_stop(struct iscsid *d)
 
 /* ---- a fake transport: completes from a timer, with canned results ---- */
 
+static struct iscsid d;
+
+/* Like the kernel transport, the fake is the one writer of the session
+ * table (session.h): it adds a session it logs in and removes one it logs
+ * out before the answer goes back. */
+static void fake_track(uint32_t sid, uint32_t host, const struct node_rec *rec)
+{
+	struct session s;
+	memset(&s, 0, sizeof(s));
+	s.sid = sid;
+	s.host_no = host;
+	snprintf(s.target, sizeof(s.target), "%s", rec->name);
+	snprintf(s.portal, sizeof(s.portal), "%s:%d", rec->conn.address, rec->conn.port);
+	snprintf(s.iface, sizeof(s.iface), "default");
+	s.state = "LOGGED_IN";
+	s.conn_state = "LOGGED IN";
+	ck_assert_int_eq(session_add(&d.sessions, &s), 0);
+}
+
 struct fake_op {
 	struct loop_timer t;
 	transport_done_fn done;
@@ -103,6 +122,7 @@ static int fake_login(struct transport *t, const struct transport_login *req, tr
 	logf_(f, s);
 	struct transport_result r = { .status = 0, .sid = 42, .host_no = 7, .devices = fake_devices,
 				      .ndevices = 2 };
+	fake_track(42, 7, req->rec);
 	return fake_queue(f, done, data, &r);
 }
 
@@ -116,6 +136,8 @@ static int fake_logout(struct transport *t, uint32_t sid, transport_done_fn done
 	if (sid == f->fail_logout_sid) {
 		r.status = ISCSI_ERR_LOGOUT;
 		snprintf(r.message, sizeof(r.message), "target did not answer the logout of sid %u", sid);
+	} else {
+		session_remove(&d.sessions, sid);
 	}
 	return fake_queue(f, done, data, &r);
 }
@@ -145,8 +167,6 @@ static const struct transport_ops fake_ops = {
 };
 
 /* ---- the daemon under test ---- */
-
-static struct iscsid d;
 static struct fake *fk;
 static char dir[64], sock[108];
 

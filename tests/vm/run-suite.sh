@@ -19,7 +19,7 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-ALL_SCENARIOS="login_io luns chap portal_outage iscsid_restart logout loginall"
+ALL_SCENARIOS="login_io luns chap portal_outage iscsid_restart logout loginall recovery_speed crash_loginall hostile_login"
 top=$(cd "$VM_DIR/../.." && pwd)
 initiator=${INITIATOR:-ours}
 boot_mode=${VM_BOOT:-each}
@@ -59,6 +59,11 @@ openiscsi)
     ;;
 *) die "INITIATOR must be 'ours' or 'openiscsi', not '$initiator'" ;;
 esac
+
+# The scripted hostile target (built by make check) for scenarios that
+# need a target LIO cannot be (scenario_hostile_login.sh).
+[ -x "$top/build/tests/tools/hostile_target" ] &&
+    bins+=(--add-bin "$top/build/tests/tools/hostile_target:/opt/tools/hostile_target")
 
 if [ "$(id -u)" != 0 ] && ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
     skip_all "qemu-system-x86_64 missing and not root to install it"

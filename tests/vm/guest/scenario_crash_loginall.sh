@@ -1,0 +1,109 @@
+#!/bin/sh
+# iscsid is killed with SIGKILL in the middle of `--loginall` of 32
+# targets, at a different point each round, and restarted. Sessions the
+# dead daemon left between CREATE_SESSION and a started connection must
+# not stay behind: after each restart every kernel session is LOGGED_IN
+# with its disk, or gone (with its SCSI host), and nothing accumulates
+# over the rounds. At the end `--loginall` completes the set and
+# `--logoutall=all` leaves no session and no iSCSI SCSI host.
+set -u
+. "$VMTEST_LIB/lio.sh"
+. "$VMTEST_LIB/initiator.sh"
+
+PFX=iqn.2003-01.org.example.vmtest:crash
+N=${CRASH_N:-32}
+
+nsessions() {
+    set -- /sys/class/iscsi_session/session*
+    if [ -e "$1" ]; then NS=$#; else NS=0; fi
+}
+
+# One line per kernel session: sid, state, connection state, target state.
+shapes() {
+    local s c
+    for s in /sys/class/iscsi_session/session*; do
+        [ -e "$s" ] || continue
+        c=$(cat /sys/class/iscsi_connection/connection${s##*/session}:0/state 2>/dev/null || echo none)
+        echo "  ${s##*/}: $(cat "$s/state") conn=$c target=$(cat "$s/target_state" 2>/dev/null)"
+    done
+}
+
+# Every session LOGGED_IN with a disk whose node exists; as many iSCSI
+# hosts as sessions.
+settled() {
+    local s sid d n=0 h=0
+    for s in /sys/class/iscsi_session/session*; do
+        [ -e "$s" ] || continue
+        n=$((n + 1))
+        read -r st <"$s/state"
+        [ "$st" = LOGGED_IN ] || return 1
+        sid=${s##*/session}
+        d=
+        for d in "$s"/device/target*/*:*:*:*/block/*; do break; done
+        [ -e "$d" ] && [ -b "/dev/${d##*/}" ] || return 1
+    done
+    for s in /sys/class/iscsi_host/host*; do [ -e "$s" ] && h=$((h + 1)); done
+    [ "$h" = "$n" ]
+}
+
+step "$N targets, discovery"
+lio_targets_create "$N" "$PFX" 8M || fail "LIO setup"
+init_start || fail "iscsid did not start"
+iadm -m discovery -t st -p "$PORTAL" >/dev/null || fail "discovery exited $?"
+
+# What the daemon started last said about the sessions it found.
+restart_log() {
+    awk '/^--- iscsid start/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$INIT_LOG" |
+        grep -E 'destroy|half-made|adopted [0-9]|never scanned|recovering' | tail -n 6
+}
+
+# Kill points: once 1, 10 and 5 new sessions exist, then when all but the
+# last of the remaining targets have one (the late logins' scans run).
+round=1
+for k in 1 10 5 last; do
+    nsessions; ns0=$NS
+    [ "$k" = last ] && k=$(( N - ns0 - 1 ))
+    [ "$k" -ge 1 ] || k=1
+    step "round $round: --loginall, SIGKILL once $k new sessions exist ($ns0 before)"
+    iadm -m node --loginall=all >/tmp/loginall.$round 2>&1 &
+    la=$!
+    n=0
+    while :; do
+        nsessions
+        [ $((NS - ns0)) -ge "$k" ] && break
+        n=$((n + 1))
+        [ "$n" -gt 3000 ] && fail "only $NS sessions after 60 s of --loginall"
+        sleep 0.02
+    done
+    init_kill9 || fail "kill -9"
+    wait "$la"
+    echo "iscsiadm --loginall exited $? ($(grep -c successful /tmp/loginall.$round) logins reported)"
+    echo "kernel sessions the dead daemon left:"
+    shapes
+
+    step "round $round: restart"
+    init_start || fail "iscsid did not restart"
+    wait_for 60 settled || { shapes; fail "sessions neither LOGGED_IN with a disk nor gone 60 s after the restart"; }
+    nsessions
+    echo "after the restart: $NS sessions, all LOGGED_IN with a disk"
+    restart_log
+    round=$((round + 1))
+done
+
+step "--loginall completes the set"
+iadm -m node --loginall=all >/tmp/loginall.last 2>&1
+echo "--loginall exited $?"
+wait_for 120 sh -c "[ \$(ls /sys/class/iscsi_session | wc -l) = $N ]" || fail "$(session_count) sessions, expected $N"
+wait_for_disks "$N" 120 || fail "$(disk_count) of $N disks"
+[ "$(all_disks | sort -u | wc -l)" = "$N" ] || fail "disk names not distinct"
+
+step "--logoutall=all leaves nothing"
+iadm -m node --logoutall=all >/dev/null || fail "--logoutall=all exited $?"
+wait_no_sessions 60 || { shapes; fail "$(session_count) sessions, $(disk_count) disks left after --logoutall=all"; }
+[ -z "$(ls /sys/class/iscsi_session)" ] || fail "sessions left: $(ls /sys/class/iscsi_session)"
+[ -z "$(ls /sys/class/iscsi_host)" ] || fail "iSCSI hosts left: $(ls /sys/class/iscsi_host)"
+for h in /sys/class/scsi_host/host*; do
+    [ -e "$h" ] && [ "$(cat "$h/proc_name")" = iscsi_tcp ] && fail "SCSI host ${h##*/} (iscsi_tcp) left"
+done
+init_stop
+step "crash_loginall OK"
