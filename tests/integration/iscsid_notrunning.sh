@@ -15,8 +15,9 @@ probe "$S" hello
 expect_status 20 "stale socket"
 expect_out "could not connect to iscsid at $S: Connection refused" "stale socket"
 
-# Something listens but goes away without answering.
-"$HARNESS" --listen "$R/mute.sock" -- sleep 1 &
+# Something listens but goes away without answering (3 s: long enough for
+# the probe to connect on a loaded machine; it then waits for the answer).
+"$HARNESS" --listen "$R/mute.sock" -- sleep 3 &
 h=$!
 for i in $(seq 1 100); do [ -S "$R/mute.sock" ] && break; sleep 0.02; done
 probe "$R/mute.sock" hello
