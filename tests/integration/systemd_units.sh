@@ -44,6 +44,11 @@ for b in kill true; do
 	cp "$(type -P $b)" "$R/usr/bin/$b" || fail "no $b program"
 done
 [ -e "$R/bin" ] || ln -s usr/bin "$R/bin"
+# With a --prefix outside systemd's search path (make distcheck), or the
+# host's own iscsid.service in the way, systemd would not load ours by
+# name: put them where the administrator's units go, which wins.
+cp "$U"/* "$R/etc/systemd/system/" || fail "cannot copy the installed units"
+U=$R/etc/systemd/system
 
 verify() { # UNIT-PATH...: 0 if systemd-analyze verify is silent and happy
 	systemd-analyze verify --man=no --generators=no --root="$R" "$@" >"$T/verify.out" 2>&1 &&
