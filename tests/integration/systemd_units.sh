@@ -9,6 +9,11 @@
 #   the logout unit is stopped at shutdown at all (it conflicts with
 #   shutdown.target), iscsid.service is not (recovery for sessions kept
 #   to the end, e.g. the root file system),
+#   iscsid.service can be started during shutdown (stopped by hand, the
+#   logout activates it through the socket): its start pulls in nothing
+#   that conflicts with shutdown.target, and it is not ordered against
+#   the logout or the network (a stop job runs before a start job of
+#   units ordered either way: they would wait for each other),
 #   the logout covers every session, not only node.startup = automatic.
 #
 # "X is ordered after Y" is tested by adding a probe unit ordered after X
@@ -104,8 +109,12 @@ ordered_after mnt-t1.mount iscsi-logout.service ||
 	fail "a _netdev mount is not unmounted before iscsi-logout.service logs out"
 ordered_after iscsi-logout.service test-network.service ||
 	fail "iscsi-logout.service does not log out before the network goes down"
-ordered_after iscsi-logout.service iscsid.service ||
-	fail "iscsi-logout.service is not stopped before iscsid.service"
+ordered_after iscsi-logout.service iscsid.service &&
+	fail "iscsi-logout.service is ordered after iscsid.service: a logout that has to start iscsid would wait for itself"
+ordered_after iscsid.service iscsi-logout.service &&
+	fail "iscsid.service is ordered after iscsi-logout.service: a logout that has to start iscsid would wait for itself"
+ordered_after iscsid.service test-network.service &&
+	fail "iscsid.service is ordered after the network: started by the logout at shutdown, it would wait for the network to stop"
 # Boot: logins before _netdev mounts, after the network.
 ordered_after mnt-t1.mount iscsi-login.service ||
 	fail "_netdev mounts are not ordered after iscsi-login.service"
@@ -133,6 +142,15 @@ EOF
 conflicts iscsi-logout.service || fail "iscsi-logout.service is not stopped at shutdown"
 conflicts iscsi-login.service || fail "iscsi-login.service is not stopped at shutdown"
 conflicts iscsid.service && fail "iscsid.service is stopped at shutdown (sessions kept to the end need it)"
+# What a start of iscsid.service pulls in (systemd's debug log names each
+# job it installs): nothing but its slices, or starting it during
+# shutdown is refused as "destructive".
+SYSTEMD_LOG_LEVEL=debug systemd-analyze verify --man=no --generators=no --root="$R" "$U/iscsid.service" \
+	>"$T/verify.out" 2>&1
+grep -q 'Installed new job iscsid.service/start' "$T/verify.out" ||
+	fail "no start job for iscsid.service in systemd's debug output (format changed?)"
+pulled=$(sed -n 's/.*Installed new job \([^ ]*\)\/start.*/\1/p' "$T/verify.out" | grep -v -e '^iscsid.service$' -e '\.slice$' | sort -u)
+[ -z "$pulled" ] || { : >"$T/verify.out"; fail "starting iscsid.service also starts: $(echo $pulled) (refused during shutdown)"; }
 
 # 4. What the units run and pull in. (Parsed from the installed files.)
 val() { # UNIT KEY: every value of KEY, space separated
@@ -144,9 +162,9 @@ case " $(val iscsi-logout.service ExecStop) " in
 esac
 case " $(val iscsi-logout.service SuccessExitStatus) " in *" 21 "*) ;;
 *) fail "iscsi-logout.service fails when there is no session (exit 21)" ;; esac
-for u in iscsid.service iscsi-login.service; do
+for u in iscsid.socket iscsi-login.service; do
 	case " $(val $u Wants) $(val $u Requires) " in *" iscsi-logout.service "*) ;;
-	*) fail "$u does not pull in iscsi-logout.service: its sessions would not be logged out" ;; esac
+	*) fail "$u does not pull in iscsi-logout.service: sessions would not be logged out" ;; esac
 done
 case " $(val iscsid.socket Also) " in *" iscsi-login.service "*) ;;
 *) fail "enabling iscsid.socket does not enable the boot-time login" ;; esac

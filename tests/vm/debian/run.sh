@@ -151,10 +151,11 @@ bc_sub() {
 marker_time() { awk -v re="$2" '$0 ~ re { print $1; exit }' "$1"; }
 
 run_scenario() {
-    local name=$1 f=$DEB_DIR/guest/scenario_$1.sh work=$out/$1 boots disks d k rc=
+    local name=$1 f=$DEB_DIR/guest/scenario_$1.sh work=$out/$1 boots disks clean d k rc=
     local t_start t_img results=() why=() line
     boots=$(header boots "$f"); boots=${boots:-1}
     disks=$(header disks "$f")
+    clean=$(header clean-shutdown "$f")
     rm -rf "$work"; mkdir -p "$work"
     t_start=$(date +%s)
     if ! build_image "$work" >"$work/build-image.log" 2>&1; then
@@ -173,6 +174,13 @@ run_scenario() {
             why+=("boot $k: kernel errors on the console during shutdown:")
             while IFS= read -r line; do why+=("  $line"); done < <(
                 sed -n '/VMTEST-SHUTDOWN\|VMTEST-EXIT/,$p' "$work/boot$k.log" | grep -E "$SHUTDOWN_ERRORS" | head -n 5)
+        fi
+        # Unless the scenario says otherwise, every session is logged out
+        # before the SAN (the "network") goes down, in every boot.
+        if [ "$clean" != no ] && grep 'vmtest-san: stopping; targets with sessions:' "$work/boot$k.log" |
+                grep -vq 'sessions: none'; then
+            why+=("boot $k: the SAN went down under live sessions:")
+            why+=("  $(grep 'vmtest-san: stopping;' "$work/boot$k.log" | grep -v 'sessions: none' | head -n 1)")
         fi
         if grep -q 'A stop job is running' "$work/boot$k.log"; then
             why+=("boot $k: systemd waited for a stop job at shutdown:")

@@ -16,7 +16,7 @@
 #   iqn NAME            the test SAN's target name for disk lio-NAME
 #   wait_for SEC CMD..  poll CMD every 0.2 s
 #   lun_dev IQN         /dev/sdX of LUN 0 of the session with IQN (waits 30 s)
-#   has_session IQN     is there a session with IQN?
+#   has_session IQN     is there a kernel session with IQN?
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 PORTAL_IP=127.0.0.1
@@ -46,7 +46,8 @@ wait_for() {
     return 1
 }
 
-has_session() { iscsiadm -m session 2>/dev/null | grep -q " $1\( \|$\)"; }
+# From sysfs: asking iscsiadm could start iscsid (socket activation).
+has_session() { cat /sys/class/iscsi_session/session*/targetname 2>/dev/null | grep -qxF "$1"; }
 
 lun_dev() {
     _l=/dev/disk/by-path/ip-$PORTAL-iscsi-$1-lun-0

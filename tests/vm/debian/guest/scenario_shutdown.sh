@@ -15,7 +15,9 @@
 #   the SAN (our "network") went down, no SCSI/iSCSI error line, nothing
 #   failed in the initiator's units. Then: t1 logged in again at boot,
 #   the _netdev mount is back with the file intact, t2 is not,
-#   `systemctl --failed` is empty. Results: shutdown_journal_s (marker ->
+#   `systemctl --failed` is empty; `systemctl stop iscsid` leaves the
+#   session and the mount working, and the power-off after it is as
+#   clean (checked by the runner on the console). Results: shutdown_journal_s (marker ->
 #   last journal line of boot 1; the runner measures the whole shutdown
 #   to power-off from the console), boot_to_mount_s (kernel start -> mount).
 . /opt/vmtest/lib.sh
@@ -181,6 +183,19 @@ boot2() {
     failed=$(systemctl --failed --no-legend --plain)
     [ -z "$failed" ] || { bad "failed units at boot 2:"; echo "$failed"; }
     iscsiadm -m session
+
+    # The daemon stopped by hand before the power-off: the sessions and
+    # the mount keep working, and the shutdown still logs out (through
+    # socket activation) without waiting for a stop job; the runner checks
+    # the power-off on the console.
+    step "systemctl stop iscsid.service, then power off"
+    systemctl stop iscsid.service || bad "systemctl stop iscsid.service failed"
+    systemctl is-active -q iscsid.service && bad "iscsid.service still active after stop"
+    has_session "$T1" || bad "stopping iscsid logged t1 out"
+    if findmnt "$MNT" >/dev/null; then
+        echo "written with iscsid stopped" >"$MNT/after-stop" && sync -f "$MNT/after-stop" ||
+            bad "cannot write to $MNT with iscsid stopped"
+    fi
     finish
 }
 
