@@ -177,10 +177,11 @@ run_scenario() {
         fi
         # Unless the scenario says otherwise, every session is logged out
         # before the SAN (the "network") goes down, in every boot.
-        if [ "$clean" != no ] && grep 'vmtest-san: stopping; targets with sessions:' "$work/boot$k.log" |
-                grep -vq 'sessions: none'; then
+        # (Only the SAN unit's own line: a scenario may quote older ones.)
+        local san_re='vmtest-san\.sh\[[0-9]*\]: vmtest-san: stopping; targets with sessions:'
+        if [ "$clean" != no ] && grep "$san_re" "$work/boot$k.log" | grep -vq 'sessions: none'; then
             why+=("boot $k: the SAN went down under live sessions:")
-            why+=("  $(grep 'vmtest-san: stopping;' "$work/boot$k.log" | grep -v 'sessions: none' | head -n 1)")
+            why+=("  $(grep "$san_re" "$work/boot$k.log" | grep -v 'sessions: none' | head -n 1)")
         fi
         if grep -q 'A stop job is running' "$work/boot$k.log"; then
             why+=("boot $k: systemd waited for a stop job at shutdown:")
