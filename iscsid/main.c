@@ -213,6 +213,25 @@ static void first_error(const struct rec_diags *diags, int r, const char *path, 
 	snprintf(err, errlen, "%s: %s", path, strerror(-r));
 }
 
+/* A fresh `make install` has no initiator name, and every login would
+ * fail. On start-up, create the file with a unique name, as distributions
+ * do when the package is installed. Whatever already has that name (a
+ * valid file, garbage, a directory) is left alone for iscsid_reload() to
+ * judge. */
+static void iname_first_start(const struct iscsi_paths *p)
+{
+	struct initiator_name n;
+	struct stat st;
+
+	if (lstat(p->iname_file, &st) == 0 || errno != ENOENT)
+		return;
+	int r = iname_create(p->iname_file, NULL, &n);
+	if (r == 0)
+		log_info("no initiator name was set: created %s with the unique name %s", p->iname_file, n.name);
+	else if (r != -EEXIST)
+		log_warnx("no initiator name was set, and %s cannot be created: %s", p->iname_file, strerror(-r));
+}
+
 int iscsid_reload(struct iscsid *d, char *err, size_t errlen)
 {
 	struct iscsi_config cfg;
@@ -373,6 +392,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	iname_first_start(&d.paths);
 	if (iscsid_reload(&d, err, sizeof(err)) < 0) {
 		log_errx("%s", err);
 		return EXIT_STARTUP;

@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fsutil.h"
@@ -139,18 +141,94 @@ int iname_load(const char *path, struct initiator_name *ret, struct rec_diags *d
 	return r;
 }
 
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Creates path with text, or -EEXIST if anything has that name (a file,
+ * a directory, even a dangling symbolic link): the text goes to a
+ * temporary file beside it (0644, synced), which is then hard-linked to
+ * path; link() never replaces. A reader sees no file or the whole file. */
+static int write_excl(const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path + 1) : 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = fchmod(fd, 0644) < 0 ? -errno : 0;
+	if (!r)
+		r = write_all(fd, text, len);
+	if (!r && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && link(tmp, path) < 0)
+		r = -errno;
+	unlink(tmp);
+	if (!r)
+		r = fs_sync_parent(path);
+	return r;
+}
+
 int iname_write(const char *path, const struct initiator_name *n, int overwrite)
 {
 	char text[sizeof(n->name) + sizeof(n->alias) + 64];
-	struct stat st;
 
-	if (!path || !n || name_validate(n->name, NULL, 0) < 0 || !alias_valid(n->alias))
+	if (!path || !*path || !n || name_validate(n->name, NULL, 0) < 0 || !alias_valid(n->alias))
 		return -EINVAL;
-	if (!overwrite && lstat(path, &st) == 0)
-		return -EEXIST;
 	int len = snprintf(text, sizeof(text), "InitiatorName=%s\n%s%s%s", n->name, *n->alias ? "InitiatorAlias=" : "",
 			   n->alias, *n->alias ? "\n" : "");
 	if (len < 0 || (size_t)len >= sizeof(text))
 		return -EINVAL;
+	if (!overwrite)
+		return write_excl(path, text, (size_t)len);
 	return fs_write_atomic(path, text, (size_t)len, 0644);
+}
+
+int iname_create(const char *path, const char *prefix, struct initiator_name *ret)
+{
+	struct initiator_name n;
+	char dir[PATH_MAX];
+	const char *slash;
+
+	if (!path || !*path)
+		return -EINVAL;
+	memset(&n, 0, sizeof(n));
+	int r = iname_generate(prefix, n.name, sizeof(n.name));
+	if (r < 0)
+		return r;
+	/* make install may not have created the directory (/etc/iscsi). */
+	slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		if ((size_t)(slash - path) >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		r = fs_mkdir_p(dir, 0755);
+		if (r < 0)
+			return r;
+	}
+	r = iname_write(path, &n, 0);
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = n;
+	return 0;
 }

@@ -39,9 +39,19 @@ int iname_parse(const char *buf, size_t len, const char *path, struct initiator_
 /* Read and parse. -ENOENT if the file does not exist. */
 int iname_load(const char *path, struct initiator_name *ret, struct rec_diags *diags);
 
-/* Create the file atomically (temp file, fsync, rename) with mode 0644:
- * "InitiatorName=<name>\n" and, if alias is not empty,
- * "InitiatorAlias=<alias>\n". -EEXIST if it exists and !overwrite. */
+/* Write the file with mode 0644: "InitiatorName=<name>\n" and, if alias
+ * is not empty, "InitiatorAlias=<alias>\n". Readers never see a partial
+ * file (temp file, fsync, then rename or link). !overwrite: -EEXIST if
+ * anything has that name, even a dangling symbolic link; this is checked
+ * by link(2) itself, so two writers racing cannot both win and an
+ * existing file is never replaced. overwrite: rename over it. */
 int iname_write(const char *path, const struct initiator_name *n, int overwrite);
+
+/* First start on a fresh install: create path with a fresh name from
+ * iname_generate(prefix) (as distributions do when the package is
+ * installed), creating its directory (0755) if missing. Never replaces
+ * anything: -EEXIST if path exists (valid or not). 0 and *ret (may be
+ * NULL) = what was written. */
+int iname_create(const char *path, const char *prefix, struct initiator_name *ret);
 
 #endif

@@ -5,7 +5,8 @@
 # fuzz harness for a short smoke, `make distcheck`, and the VM suite.
 # Ends with one line: "N passed, N failed".
 #
-# Environment: FUZZ_SECONDS (default 15), SKIP_VM=1, SKIP_DISTCHECK=1.
+# Environment: FUZZ_SECONDS (default 15), SKIP_VM=1 (both VM suites),
+# SKIP_DEBIAN_VM=1, SKIP_DISTCHECK=1.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,6 +99,24 @@ if [ "${SKIP_VM:-0}" != 1 ] && [ -n "$VM_SCENARIOS" ]; then
 	if [ "$vmrc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$vmout" | tail -30; fi
 	passed=$((passed + p)); failed=$((failed + f))
 	[ "$f" -eq 0 ] || failures+=("VM suite")
+fi
+
+# 6. The full Debian VM (tests/vm/debian): systemd, udev, `make install`
+# of build/ into a Debian 12 image. ~65 s per run; the first run on a
+# machine also builds the cached root file system (mmdebstrap, ~80 s).
+DEBIAN_VM_SCENARIOS=${DEBIAN_VM_SCENARIOS-shutdown}
+if [ "${SKIP_VM:-0}" != 1 ] && [ "${SKIP_DEBIAN_VM:-0}" != 1 ] && [ -n "$DEBIAN_VM_SCENARIOS" ]; then
+	deps_install debianvm || { failed=$((failed + 1)); failures+=("Debian VM dependencies"); }
+	start=$(date +%s)
+	dvout=$(BUILD_DIR="$top/build" tests/vm/debian/run.sh $DEBIAN_VM_SCENARIOS 2>&1); dvrc=$?
+	# FAIL lines come with their reasons (indented).
+	echo "$dvout" | grep -E -A40 '^FAIL:' | grep -E '^(FAIL:|    )' | head -n 80
+	echo "$dvout" | grep -E '^(PASS|SKIP):'
+	echo "(full Debian VM: $(( $(date +%s) - start )) s)"
+	p=$(echo "$dvout" | grep -c '^PASS:'); f=$(echo "$dvout" | grep -c '^FAIL:')
+	if [ "$dvrc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$dvout" | tail -30; fi
+	passed=$((passed + p)); failed=$((failed + f))
+	[ "$f" -eq 0 ] || failures+=("full Debian VM suite")
 fi
 
 for x in "${failures[@]}"; do echo "failed: $x"; done

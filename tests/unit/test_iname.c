@@ -1,5 +1,6 @@
 #include <check.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,97 @@ START_TEST(test_write_load)
 }
 END_TEST
 
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* First start: a new file with a unique name; nothing that already has
+ * the name is ever replaced, not even a dangling symbolic link. */
+START_TEST(test_create)
+{
+	char dir[] = "/tmp/test_iname.XXXXXX", sub[256], path[300], other[300], before[4096];
+	struct initiator_name n = { 0 }, m = { 0 }, o = { 0 };
+	struct stat st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/etc/iscsi", dir);
+	snprintf(path, sizeof(path), "%s/initiatorname.iscsi", sub);
+	/* the directory is created too */
+	ck_assert_int_eq(iname_create(path, NULL, &n), 0);
+	check_suffix(n.name, INAME_DEFAULT_PREFIX);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0644);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0755);
+	ck_assert_int_eq(iname_load(path, &m, NULL), 0);
+	ck_assert_str_eq(m.name, n.name);
+	ck_assert_int_eq(entries(sub), 1); /* no temporary file left */
+	snprintf(before, sizeof(before), "%s", slurp(path));
+
+	/* existing file: untouched, byte for byte */
+	ck_assert_int_eq(iname_create(path, NULL, &o), -EEXIST);
+	ck_assert_str_eq(slurp(path), before);
+	ck_assert_int_eq(entries(sub), 1);
+	/* garbage is not "repaired" either */
+	FILE *f = fopen(path, "w");
+	fputs("this is not a name\n", f);
+	fclose(f);
+	ck_assert_int_eq(iname_create(path, NULL, &o), -EEXIST);
+	ck_assert_str_eq(slurp(path), "this is not a name\n");
+
+	/* another file gets another name, with the prefix asked for */
+	snprintf(other, sizeof(other), "%s/second", sub);
+	ck_assert_int_eq(iname_create(other, "iqn.1993-08.org.debian:01", &o), 0);
+	check_suffix(o.name, "iqn.1993-08.org.debian:01");
+	ck_assert_str_ne(o.name, n.name);
+	unlink(other);
+
+	/* a dangling symbolic link is not followed */
+	snprintf(other, sizeof(other), "%s/target-of-link", sub);
+	unlink(path);
+	ck_assert_int_eq(symlink(other, path), 0);
+	ck_assert_int_eq(iname_create(path, NULL, &o), -EEXIST);
+	ck_assert_int_eq(access(other, F_OK), -1);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	unlink(path);
+
+	/* a directory in the way */
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(iname_create(path, NULL, &o), -EEXIST);
+	ck_assert_int_eq(rmdir(path), 0);
+
+	ck_assert_int_eq(iname_create("", NULL, &o), -EINVAL);
+	ck_assert_int_eq(iname_create(path, "bad prefix", &o), -EINVAL);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(entries(sub), 0);
+	ck_assert_int_eq(rmdir(sub), 0);
+	snprintf(sub, sizeof(sub), "%s/etc", dir);
+	ck_assert_int_eq(rmdir(sub), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* The tool, when it has been built (make check builds it). */
 START_TEST(test_tool)
 {
@@ -159,6 +251,7 @@ int main(void)
 	tcase_add_test(tc, test_generate);
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_write_load);
+	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_tool);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -1,0 +1,81 @@
+#!/bin/sh
+# The test SAN of the full Debian VM: the kernel's LIO iSCSI target on
+# 127.0.0.1:3260, one target per extra virtio disk whose serial is
+# "lio-NAME" (iqn.2003-01.org.example.vmtest:NAME, LUN 0 = that disk
+# through the iblock backstore, demo mode: any initiator, no CHAP).
+# The disks are files on the host, so the LUNs keep their data across
+# reboots, and nothing on the root file system holds them.
+#
+#   vmtest-san.sh start   configure (vmtest-san.service ExecStart)
+#   vmtest-san.sh stop    log which targets still have sessions, then clear
+#                         everything, as targetctl's "clear" does
+set -u
+CFS=/sys/kernel/config/target
+IQN_PREFIX=iqn.2003-01.org.example.vmtest
+PORTAL=127.0.0.1:3260
+
+say() { echo "vmtest-san: $*"; }
+put() { printf '%s' "$2" >"$1" || { say "cannot write '$2' to $1"; exit 1; }; }
+
+start() {
+    modprobe -a configfs target_core_mod target_core_iblock iscsi_target_mod ||
+        { say "cannot load the LIO modules"; exit 1; }
+    grep -q ' /sys/kernel/config ' /proc/mounts ||
+        mount -t configfs configfs /sys/kernel/config || exit 1
+    mkdir -p "$CFS/iscsi" || exit 1
+    # The virtio disks appear while udev handles the coldplug events.
+    udevadm settle -t 30 || true
+    n=0
+    for s in /sys/block/vd*/serial; do
+        [ -r "$s" ] || continue
+        serial=$(cat "$s")
+        case $serial in lio-?*) ;; *) continue ;; esac
+        name=${serial#lio-}
+        dev=${s%/serial}; dev=/dev/${dev##*/}
+        bs=$CFS/core/iblock_0/$name
+        mkdir -p "$bs" || exit 1
+        put "$bs/control" "udev_path=$dev"
+        # A stable unit serial: stable /dev/disk/by-id names for the LUN.
+        put "$bs/wwn/vpd_unit_serial" "$(printf '%s' "$name" | md5sum | cut -c1-32)"
+        put "$bs/enable" 1
+        tpg=$CFS/iscsi/$IQN_PREFIX:$name/tpgt_1
+        mkdir -p "$tpg" || exit 1
+        put "$tpg/attrib/generate_node_acls" 1
+        put "$tpg/attrib/demo_mode_write_protect" 0
+        put "$tpg/attrib/cache_dynamic_acls" 1
+        put "$tpg/attrib/authentication" 0
+        mkdir "$tpg/lun/lun_0" && ln -s "$bs" "$tpg/lun/lun_0/$name" || exit 1
+        mkdir "$tpg/np/$PORTAL" || exit 1
+        put "$tpg/enable" 1
+        say "target $IQN_PREFIX:$name on $PORTAL, LUN 0 = $dev"
+        n=$((n + 1))
+    done
+    [ "$n" -gt 0 ] || { say "no virtio disk with a lio-NAME serial"; exit 1; }
+}
+
+stop() {
+    live=
+    for tpg in "$CFS"/iscsi/"$IQN_PREFIX":*/tpgt_1; do
+        [ -d "$tpg" ] || continue
+        t=${tpg%/tpgt_1}; t=${t##*/}
+        n=$(grep -c . "$tpg/dynamic_sessions" 2>/dev/null)
+        [ "${n:-0}" -gt 0 ] && live="$live ${t##*:}"
+    done
+    # The boot-2 checks read this line from the previous boot's journal.
+    say "stopping; targets with sessions:${live:- none}"
+    for tpg in "$CFS"/iscsi/*/tpgt_*; do
+        [ -d "$tpg" ] || continue
+        printf 0 >"$tpg/enable" 2>/dev/null
+        for l in "$tpg"/lun/lun_*/*; do [ -L "$l" ] && rm "$l"; done
+        for d in "$tpg"/lun/lun_* "$tpg"/np/*; do [ -d "$d" ] && rmdir "$d"; done
+        rmdir "$tpg" "${tpg%/tpgt_*}"
+    done
+    for b in "$CFS"/core/iblock_*/*; do [ -d "$b" ] && rmdir "$b"; done
+    say "cleared"
+}
+
+case ${1:-} in
+start) start ;;
+stop) stop ;;
+*) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
