@@ -1,4 +1,4 @@
-/* -m host: the iSCSI SCSI hosts in sysfs (class/iscsi_host), and -m fw.
+/* -m host: the iSCSI SCSI hosts in sysfs (class/iscsi_host).
  * Offload-HBA sub-modes (-C chap|flashnode|stats|ping) need HBA drivers
  * this initiator does not drive: they answer "not supported". */
 #include <dirent.h>
@@ -178,17 +178,4 @@ int cmd_host(struct adm *a)
 		return ISCSI_ERR_NO_OBJS_FOUND;
 	}
 	return r;
-}
-
-int cmd_fw(struct adm *a)
-{
-	char path[4096];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/firmware/ibft", a->sysfs_root ? a->sysfs_root : "/sys");
-	if (stat(path, &st) == 0)
-		adm_err("boot firmware (iBFT) targets are present, but firmware login is not supported yet");
-	else
-		adm_err("Could not get list of targets from firmware. (err %d)", ISCSI_ERR_NO_OBJS_FOUND);
-	return stat(path, &st) == 0 ? ISCSI_ERR_OP_NOT_SUPP : ISCSI_ERR_NO_OBJS_FOUND;
 }

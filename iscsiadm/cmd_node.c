@@ -1,6 +1,7 @@
 /* -m node: the node records (list, -o new|delete|update|show) and the
  * session operations on them (login, logout, -L, -U, -R, -s), which live
- * in node_login.c. */
+ * in node_login.c; the record helpers other modes share are in
+ * node_recs.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,49 +11,11 @@
 #include "ctl.h"
 #include "errors.h"
 #include "json.h"
-#include "node_ops.h"
+#include "node_login.h"
+#include "node_recs.h"
 #include "nodedb.h"
 #include "print.h"
 #include "sessions.h"
-
-void node_filter_from_args(const struct adm *a, struct node_filter *f)
-{
-	node_filter_init(f);
-	f->target = a->target;
-	if (a->portal_arg) {
-		f->address = a->portal.host;
-		f->port = a->portal.port;
-		if (a->portal.tpgt >= 0)
-			f->tpgt = a->portal.tpgt;
-	}
-	if (a->n_ifaces)
-		f->iface = a->ifaces[0];
-}
-
-int node_find(struct adm *a, struct nodedb *db, const struct node_filter *f, struct node_list *ret)
-{
-	struct rec_diags d;
-
-	rec_diags_init(&d);
-	int r = nodedb_node_find(db, f, ret, &d);
-	adm_print_diags(a, &d);
-	rec_diags_free(&d);
-	if (r) {
-		adm_err("could not read the node records: %s", strerror(-r));
-		return nodedb_exit_code(r);
-	}
-	return 0;
-}
-
-const struct node_rec **node_ptrs(const struct node_list *l)
-{
-	const struct node_rec **p = calloc(l->n ? l->n : 1, sizeof(*p));
-
-	if (p)
-		for (size_t i = 0; i < l->n; i++)
-			p[i] = &l->v[i].rec;
-	return p;
-}
 
 static int no_records(struct adm *a, const char *what)
 {
@@ -89,53 +52,12 @@ static int list_nodes(struct adm *a, const struct node_list *l)
 	return 0;
 }
 
-static int show_nodes(struct adm *a, const struct node_list *l)
-{
-	unsigned fl = a->show_secrets ? REC_FMT_SECRETS : REC_FMT_SHOW;
-
-	if (a->json) {
-		struct json j;
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_key(&j, "records");
-		json_array_begin(&j);
-		for (size_t i = 0; i < l->n; i++)
-			json_record(&j, REC_KIND_NODE, &l->v[i].rec, a->show_secrets);
-		json_array_end(&j);
-		json_object_end(&j);
-		return json_end(&j) ? ISCSI_ERR : 0;
-	}
-	for (size_t i = 0; i < l->n; i++)
-		if (rec_fprint(REC_KIND_NODE, &l->v[i].rec, fl, stdout))
-			return ISCSI_ERR;
-	return 0;
-}
-
 /* "[tcp:[hw=,ip=,net_if=,iscsi_if=default] 192.0.2.1,3260,1 iqn...]" */
 static void new_node_what(const struct node_rec *r, char *buf, size_t len)
 {
 	snprintf(buf, len, "[%s:[hw=%s,ip=%s,net_if=%s,iscsi_if=%s] %s,%d,%d %s]", r->iface.transport_name,
 		 r->iface.hwaddress, r->iface.ipaddress, r->iface.netdev, r->iface.name, r->conn.address,
 		 r->conn.port, r->tpgt, r->name);
-}
-
-int node_load_iface(struct adm *a, struct nodedb *db, const char *name, struct iface_rec *ret)
-{
-	struct rec_diags d;
-
-	rec_diags_init(&d);
-	int r = nodedb_iface_load(db, name, ret, &d);
-	adm_print_diags(a, &d);
-	rec_diags_free(&d);
-	if (r == -ENOENT) {
-		adm_err("iface %s not found: create it with -m iface -I %s -o new", name, name);
-		return ISCSI_ERR_NO_OBJS_FOUND;
-	}
-	if (r) {
-		adm_err("could not read iface %s: %s", name, strerror(-r));
-		return nodedb_exit_code(r);
-	}
-	return 0;
 }
 
 static int new_node(struct adm *a, struct nodedb *db)
@@ -315,12 +237,12 @@ int cmd_node(struct adm *a)
 		r = update_nodes(a, db, &f, &l);
 		break;
 	case ADM_OP_SHOW:
-		r = show_nodes(a, &l);
+		r = node_show_records(a, &l);
 		break;
 	default:
 		/* open-iscsi: no operation lists everything, or shows the
 		 * records a -T/-p/-I selects (a tree with -P 1). */
-		r = filtered && a->print_level < 1 ? show_nodes(a, &l) : list_nodes(a, &l);
+		r = filtered && a->print_level < 1 ? node_show_records(a, &l) : list_nodes(a, &l);
 		break;
 	}
 out:

@@ -10,7 +10,8 @@
 #include "ctl.h"
 #include "errors.h"
 #include "json.h"
-#include "node_ops.h"
+#include "node_login.h"
+#include "node_recs.h"
 #include "print.h"
 #include "sessions.h"
 

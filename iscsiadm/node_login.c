@@ -10,7 +10,8 @@
 #include "adm.h"
 #include "ctl.h"
 #include "errors.h"
-#include "node_ops.h"
+#include "node_login.h"
+#include "node_recs.h"
 #include "sessions.h"
 
 void node_session_what(const struct sess_view *v, char *buf, size_t len)

@@ -1,21 +1,14 @@
-/* Helpers shared by -m node, -m discovery and -m session. */
-#ifndef ISCSIADM_NODE_OPS_H
-#define ISCSIADM_NODE_OPS_H
+/* Session operations on node records and sessions, for -m node,
+ * -m session and -m discovery --login: login (-l, -L), logout (-u, -U),
+ * rescan (-R), statistics (-s). Logins and logouts run in iscsid. */
+#ifndef ISCSIADM_NODE_LOGIN_H
+#define ISCSIADM_NODE_LOGIN_H
 
 #include <stddef.h>
 
 #include "adm.h"
 #include "nodedb.h"
 #include "print.h"
-
-/* The -T / -p / -I selection. */
-void node_filter_from_args(const struct adm *a, struct node_filter *f);
-/* nodedb_node_find() with diagnostics printed; exit code. */
-int node_find(struct adm *a, struct nodedb *db, const struct node_filter *f, struct node_list *ret);
-/* Pointers to the records of l (free() the array). NULL: no memory. */
-const struct node_rec **node_ptrs(const struct node_list *l);
-/* An iface record (stored or built in), with open-iscsi-like errors. */
-int node_load_iface(struct adm *a, struct nodedb *db, const char *name, struct iface_rec *ret);
 
 /* -l, -u, -L, -U, -R, -s for the records/sessions f selects. */
 int node_session_ops(struct adm *a, struct nodedb *db, const struct node_filter *f);
