@@ -323,9 +323,12 @@ static int login_one(const struct daemon *d, const struct node_rec *rec)
 				break;
 			used += (size_t)k;
 		}
-		printf("iscsistart: Login to %s successful.\n", w);
+		char ok[760];
+		snprintf(ok, sizeof(ok), "Login to %s successful.", w);
+		printf("iscsistart: %s\n", ok);
 		printf("iscsistart: Attached disks: %s\n", used ? disks : "(none)");
-		if (rep.message[0])
+		/* what else the daemon had to say (a failed scan ...) */
+		if (rep.message[0] && strcmp(rep.message, ok))
 			printf("iscsistart: %s\n", rep.message);
 	} else if (r == ISCSI_ERR_SESS_EXISTS) {
 		/* a boot script run twice, or the firmware already did it */
