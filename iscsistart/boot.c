@@ -194,6 +194,15 @@ static int spawn(const struct boot *b, struct daemon *d)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		/* a unit or an initrd's systemd that runs iscsistart talks to
+		 * iscsistart, not to this daemon: no readiness notices from
+		 * it, no activation sockets for it */
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
+		unsetenv("WATCHDOG_PID");
+		unsetenv("WATCHDOG_USEC");
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0)
 			dup2(null, 0);

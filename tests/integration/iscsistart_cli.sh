@@ -124,6 +124,13 @@ expect_st 20 $ok --iscsid "$R/bad-iscsid"
 expect_err "the private iscsid exited with status 1 before it was ready"
 expect_err "iscsistart: cannot start"
 [ -z "$(ls -A "$TMPDIR")" ] || fail "left behind in \$TMPDIR: $(ls -A "$TMPDIR")"
+# a systemd unit's notification and activation variables are not the
+# private daemon's
+printf '#!/bin/sh\nenv > %s/daemon.env\nexit 1\n' "$R" > "$R/env-iscsid"
+chmod 755 "$R/env-iscsid"
+NOTIFY_SOCKET=/run/systemd/notify LISTEN_PID=$$ LISTEN_FDS=1 expect_st 20 $ok --iscsid "$R/env-iscsid"
+grep -q "^PATH=" "$R/daemon.env" || fail "the daemon stand-in did not run"
+grep -E "^(NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS)=" "$R/daemon.env" && fail "systemd variables reached the private iscsid"
 
 # --- secrets leave the command line at once; SIGTERM stops the daemon
 # (a stand-in that never answers keeps iscsistart waiting for it)
