@@ -144,5 +144,7 @@ int cmd_session(struct adm *a);
 int cmd_iface(struct adm *a);
 int cmd_host(struct adm *a);
 int cmd_fw(struct adm *a);
+/* -m discovery -t fw, -m discoverydb -t fw -D (cmd_fw.c) */
+int cmd_fw_discovery(struct adm *a);
 
 #endif

@@ -48,10 +48,6 @@ static int disc_type_arg(struct adm *a, enum rec_disc_type *ret)
 		adm_err("iSNS discovery is not supported by this iscsiadm");
 		return ISCSI_ERR_ISNS_UNAVAILABLE;
 	}
-	if (!strcmp(t, "fw")) {
-		adm_err("Could not get list of targets from firmware. (err %d)", ISCSI_ERR_NO_OBJS_FOUND);
-		return ISCSI_ERR_NO_OBJS_FOUND;
-	}
 	adm_err("unknown discovery type '%s': use sendtargets (st), isns or fw", t);
 	return ISCSI_ERR_UNKNOWN_DISCOVERY_TYPE;
 }
@@ -553,6 +549,8 @@ int cmd_discovery(struct adm *a)
 			a->portal_arg ? a->portal_arg : "<portal>");
 		return ISCSI_ERR_INVAL;
 	}
+	if (a->disc_type && !strcmp(a->disc_type, "fw"))
+		return cmd_fw_discovery(a);
 	r = open_db(a, &db);
 	if (r)
 		return r;
@@ -632,6 +630,8 @@ int cmd_discoverydb(struct adm *a)
 	unsigned op = a->ops;
 	int r;
 
+	if (a->disc_type && !strcmp(a->disc_type, "fw"))
+		return cmd_fw_discovery(a);
 	r = open_db(a, &db);
 	if (r)
 		return r;

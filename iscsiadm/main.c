@@ -77,7 +77,7 @@ static const struct {
 	{ "node", ADM_MODE_NODE, "RsPIdlSonvupTULW" },
 	{ "session", ADM_MODE_SESSION, "PiRdrusonSv" },
 	{ "iface", ADM_MODE_IFACE, "HIdnvPoCabci" },
-	{ "fw", ADM_MODE_FW, "dlWnv" },
+	{ "fw", ADM_MODE_FW, "dlWnvS" },
 	{ "host", ADM_MODE_HOST, "CHdPotnvxA" },
 };
 
@@ -98,7 +98,7 @@ static void usage(FILE *f)
 	      "iscsiadm -m node [-hV] [-d debug_level] [-P printlevel] [-L all,manual,automatic,onboot] [-W] [-U all,manual,automatic] [-S] [[-T targetname -p ip:port -I ifaceN] [-l | -u | -R | -s]] [[-o operation ] [-n name] [-v value]]\n"
 	      "iscsiadm -m session [-hV] [-d debug_level] [-P printlevel] [-r sessionid | sysfsdir [-R | -u | -s] [-o operation] [-n name] [-v value]]\n"
 	      "iscsiadm -m iface [-hV] [-d debug_level] [-P printlevel] [-I ifacename | -H hostno|MAC] [[-o operation ] [-n name] [-v value]]\n"
-	      "iscsiadm -m fw [-d debug_level] [-l] [-W] [[-n name] [-v value]]\n"
+	      "iscsiadm -m fw [-d debug_level] [-l] [-W] [-S] [[-n name] [-v value]]\n"
 	      "iscsiadm -m host [-P printlevel] [-H hostno|MAC]\n"
 	      "iscsiadm -k priority\n"
 	      "\n"
@@ -107,7 +107,8 @@ static void usage(FILE *f)
 	      "  --root DIR        keep iscsid.conf, initiatorname.iscsi, the node\n"
 	      "                    database, the lock and iscsid's socket under DIR\n"
 	      "                    (also $ISCSI_ROOT)\n"
-	      "  --sysfs DIR       read sessions and hosts from DIR instead of /sys\n"
+	      "  --sysfs DIR       read sessions, hosts and the boot firmware table\n"
+	      "                    (DIR/firmware/ibft) from DIR instead of /sys\n"
 	      "                    (also $ISCSI_SYSFS_ROOT)\n"
 	      "Options this iscsiadm adds to -m node -l / -L:\n"
 	      "  --wait-devices    return once every disk of the session has its /dev\n"

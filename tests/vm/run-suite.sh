@@ -52,10 +52,12 @@ ours)
         [ -x "$b" ] || skip_all "${b#"$top"/} not built: run make in build/, or set ISCSID/ISCSIADM"
     done
     bins=(--add-bin "$iscsid:/opt/ours/iscsid" --add-bin "$iscsiadm:/opt/ours/iscsiadm")
+    iscsistart=${ISCSISTART:-$(default_bin iscsistart)}
+    [ -x "$iscsistart" ] && bins+=(--add-bin "$iscsistart:/opt/ours/iscsistart")
     ;;
 openiscsi)
     ensure_pkg open-iscsi iscsiadm
-    bins=(--add-bin /usr/sbin/iscsid --add-bin /usr/sbin/iscsiadm)
+    bins=(--add-bin /usr/sbin/iscsid --add-bin /usr/sbin/iscsiadm --add-bin /usr/sbin/iscsistart)
     ;;
 *) die "INITIATOR must be 'ours' or 'openiscsi', not '$initiator'" ;;
 esac
