@@ -67,11 +67,16 @@ static bool find_record(struct kctx *k, const struct sysfs_session *s, const cha
 	f.port = port;
 	f.iface = s->ifacename[0] ? s->ifacename : "default";
 	if (nodedb_node_find(db, &f, &l, NULL) == 0) {
-		for (size_t i = 0; i < l.n && !found; i++)
-			if (s->tpgt == SYSFS_UNSET || l.v[i].rec.tpgt < 0 || l.v[i].rec.tpgt == s->tpgt) {
-				*ret = l.v[i].rec;
-				found = true;
-			}
+		/* The record with the session's tpgt, else any record of
+		 * the target, portal and iface (as open-iscsi matches): a
+		 * session cut short before its login finished still reads
+		 * tpgt 0 in sysfs, the kernel's initial value. */
+		for (int pass = 0; pass < 2 && !found; pass++)
+			for (size_t i = 0; i < l.n && !found; i++)
+				if (pass == 1 || s->tpgt == SYSFS_UNSET || l.v[i].rec.tpgt == s->tpgt) {
+					*ret = l.v[i].rec;
+					found = true;
+				}
 		for (size_t i = 0; i < l.n; i++)
 			explicit_bzero(&l.v[i].rec.session.auth, sizeof(l.v[i].rec.session.auth));
 	}
@@ -262,10 +267,14 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	/* A session that failed while no daemon listened never had its
 	 * CONN_ERROR seen: recover it now. */
 	bool conn_ok = !c.state[0] || !strcmp(c.state, "up");
+	bool never_scanned = !strcmp(s.target_state, "ALLOCATED") && ks->rec.session.scan == REC_SCAN_AUTO;
 	if (s.state != SYSFS_SESSION_LOGGED_IN || !conn_ok) {
 		log_info("%s: %s, connection %s: recovering", what, s.state_str, c.state[0] ? c.state : "?");
+		/* killed after START_CONN but before the scan, and failed
+		 * since: scan once the relogin has made it operational */
+		ks->scan_pending = never_scanned;
 		(void)kctx_post(k, sid, KE_DROP);
-	} else if (!strcmp(s.target_state, "ALLOCATED") && ks->rec.session.scan == REC_SCAN_AUTO) {
+	} else if (never_scanned) {
 		/* killed between START_CONN and the scan: nobody has
 		 * asked the kernel for the LUNs yet */
 		log_info("%s: its LUNs were never scanned: scanning", what);

@@ -546,6 +546,12 @@ enum ks_event kconn_full_feature(struct ksession *ks)
 			 ks->attempts + 1, ks->attempts ? "s" : "", outage / 1000u, outage % 1000u);
 		ks->attempts = 0;
 		krec_online_devices(ks);
+		if (ks->scan_pending) {
+			ks->scan_pending = false;
+			log_info("%s: its LUNs were never scanned: scanning", what);
+			if (kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
+				log_warnx("%s: cannot start a scan", what);
+		}
 		return KE_NONE;
 	}
 	ks->ever_logged_in = true;

@@ -129,6 +129,8 @@ struct ksession {
 	bool started;                   /* START_CONN done (conn running) */
 	bool ever_logged_in;            /* a recovery, not an initial login */
 	bool adopted;                   /* found in sysfs at start-up */
+	bool scan_pending;              /* adopted before its first scan: scan once it
+					 * is operational again */
 	bool no_scan;                   /* IPC_LOGIN_NO_SCAN */
 	bool wait_devices;              /* IPC_LOGIN_WAIT_DEVICES */
 	bool ping_tmo_ok;               /* kernel does NOP-Outs (sysfs ping_tmo exists) */
