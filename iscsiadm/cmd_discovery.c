@@ -129,7 +129,7 @@ static void print_result(struct disc_ctx *c, const struct node_id *v, size_t n)
 		json_object_end(&j);
 		json_end(&j);
 	} else if (a->print_level >= 1) {
-		print_node_id_tree(stdout, v, n, "");
+		print_node_id_tree(stdout, v, n, PRINT_TREE_DISC);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			print_node_id_flat(stdout, &v[i]);
@@ -352,7 +352,7 @@ static void print_source_nodes(struct adm *a, struct nodedb *db, const struct no
 	if (node_find(a, db, f, &nl) == 0 && nl.n) {
 		const struct node_rec **p = node_ptrs(&nl);
 		if (p)
-			print_node_tree(stdout, p, nl.n, "");
+			print_node_tree(stdout, p, nl.n, PRINT_TREE_DISC);
 		free(p);
 	} else {
 		printf("No targets found.\n");
@@ -379,7 +379,7 @@ static int disc_print_tree(struct adm *a, struct nodedb *db, const struct disc_l
 		if (node_find(a, db, &f, &nl) == 0 && nl.n) {
 			const struct node_rec **p = node_ptrs(&nl);
 			if (p)
-				print_node_tree(stdout, p, nl.n, "");
+				print_node_tree(stdout, p, nl.n, PRINT_TREE_DISC);
 			free(p);
 		}
 		node_list_free(&nl);
