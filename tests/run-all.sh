@@ -88,7 +88,7 @@ fi
 # VM_SCENARIOS: the seven scenarios of the kernel path plus this project's
 # own features (wait-for-devices, stats, safe_logout, ordered attach,
 # iface binding and name lookups of kernel sessions).
-VM_SCENARIOS=${VM_SCENARIOS-login_io luns chap portal_outage iscsid_restart logout loginall kfeatures ordered plumbing clients}
+VM_SCENARIOS=${VM_SCENARIOS-login_io luns chap portal_outage iscsid_restart logout loginall kfeatures ordered plumbing clients ifaces}
 if [ "${SKIP_VM:-0}" != 1 ] && [ -n "$VM_SCENARIOS" ]; then
 	deps_install vm || { failed=$((failed + 1)); failures+=("VM dependencies"); }
 	vmout=$(tests/vm/run-suite.sh $VM_SCENARIOS 2>&1); vmrc=$?
