@@ -9,7 +9,8 @@
 #   ifb  iface.net_ifacename = ifd1, iface.initiatorname = INAME_B -> P1
 # Checks: discovery with -I ifa -I ifb (one discovery per iface: ifb,
 # bound to ifd1, cannot reach P0, so only ifa gets records; open-iscsi
-# fails the whole discovery there); the two
+# fails the whole discovery there) and without -I (default iface only;
+# open-iscsi tries every tcp iface); the two
 # logins; each session's TCP connection (/proc/net/tcp through netstat)
 # has the local address of its iface's NIC, and LIO's ACL of the iface's
 # initiator name shows a session from that address; -m session -P 3 shows
@@ -77,7 +78,7 @@ expect_path() {
         { netstat -tn; fail "no established TCP connection $le -> $3:3260 for iface $1"; }
     [ "$(cat "/sys/class/iscsi_session/session$sid/initiatorname")" = "$4" ] ||
         fail "session through $1 logged in as $(cat "/sys/class/iscsi_session/session$sid/initiatorname"), not $4"
-    grep -q "Address $2 TCP" "$(lio_tpg "$IQN")/acls/$4/info" ||
+    lio_acl_addrs "$IQN" "$4" | grep -qxF "$2" ||
         { cat "$(lio_tpg "$IQN")/acls/$4/info"; fail "LIO shows no session of $4 from $2"; }
 }
 
@@ -140,6 +141,18 @@ else
     iadm -m discoverydb -t st -p $P0 -I ifa --discover >/dev/null || fail "discovery through ifa exited $?"
 fi
 bound $P0 ifb || bound $P1 ifb && fail "records bound to ifb, whose discovery could not reach $P0"
+# without -I: this project discovers through the default iface only;
+# open-iscsi goes through every tcp iface (ifa, ifb), and ifb's timeout
+# fails it
+iadm -m discoverydb -t st -p $P0 --discover -o nonpersistent -P 1 >/tmp/disc0.out 2>&1; rc=$?
+cat /tmp/disc0.out
+if ours; then
+    [ "$rc" = 0 ] || fail "discovery without -I exited $rc"
+    grep -q "Iface Name: default" /tmp/disc0.out || fail "discovery without -I: not through default"
+    grep -q "Iface Name: if" /tmp/disc0.out && fail "discovery without -I bound ifa or ifb"
+else
+    [ "$rc" != 0 ] || fail "open-iscsi's discovery without -I went through the default iface only"
+fi
 iadm -m discovery -t st -p $P1 -I ifb >/dev/null || fail "discovery through ifb at $P1 exited $?"
 bound $P1 ifb || fail "no record of $P1 bound to ifb"
 
