@@ -135,6 +135,8 @@ int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *con
 		if (copy[i].iface.transport_name[0] && strcmp(copy[i].iface.transport_name, "tcp") != 0) {
 			char what[700];
 			ctl_node_what(&copy[i], what, sizeof(what));
+			adm_info(a, "Logging in to %s", what);
+			fflush(stdout);
 			adm_err("Could not login to %s.", what);
 			adm_err("initiator reported error (%d - %s)", ISCSI_ERR_TRANS_NOT_FOUND,
 				iscsi_err_str(ISCSI_ERR_TRANS_NOT_FOUND));

@@ -271,6 +271,14 @@ else
 fi
 [ "$(session_count)" = 1 ] || fail "expected only the ifb session, have $(session_count)"
 
+step "a login through the built-in iser iface (no iSER here): 12, no session"
+iadm -m node -o new -T $IQN -p $P1 -I iser >/dev/null || fail "-o new -I iser"
+iadm -m node -T $IQN -p $P1 -I iser --login >/tmp/iser.out 2>&1; rc=$?
+cat /tmp/iser.out
+[ "$rc" = 12 ] || fail "login through iser exited $rc, expected 12"
+[ "$(session_count)" = 1 ] || fail "expected only the ifb session, have $(session_count)"
+iadm -m node -T $IQN -p $P1 -I iser -o delete >/dev/null || fail "-o delete -I iser"
+
 step "logout of the last path; the iface can go now"
 iadm -m node -T $IQN -p $P1 -I ifb --logout || fail "logout ifb exited $?"
 wait_no_sessions 20 || fail "sessions left"
