@@ -84,25 +84,33 @@ static int load_ifaces(struct disc_ctx *c)
 	return 0;
 }
 
-/* The node records a result stands for, one per target portal and iface,
- * in the order the target listed them (pointers into res and c). */
-static struct node_id *result_nodes(struct disc_ctx *c, const struct st_result *res, size_t *ret_n)
+/* One discovery through one iface. */
+struct disc_pass {
+	struct st_result res;
+	int status;                /* exit code of discover_sendtargets() */
+};
+
+/* The node records the passes stand for, one per target portal and iface
+ * whose discovery reported it: iface by iface in -I order (as open-iscsi
+ * lists them), each in the order its target listed them (pointers into
+ * the passes and c). */
+static struct node_id *result_nodes(struct disc_ctx *c, const struct disc_pass *pass, size_t *ret_n)
 {
 	size_t total = 0, k = 0;
 
-	for (size_t i = 0; i < res->n; i++)
-		total += res->targets[i].n_portals;
-	total *= c->n_ifaces;
+	for (size_t f = 0; f < c->n_ifaces; f++)
+		for (size_t i = 0; !pass[f].status && i < pass[f].res.n; i++)
+			total += pass[f].res.targets[i].n_portals;
 	struct node_id *v = calloc(total ? total : 1, sizeof(*v));
 	if (!v)
 		return NULL;
-	for (size_t i = 0; i < res->n; i++) {
-		const struct st_target *t = &res->targets[i];
-		for (size_t p = 0; p < t->n_portals; p++)
-			for (size_t f = 0; f < c->n_ifaces; f++)
+	for (size_t f = 0; f < c->n_ifaces; f++)
+		for (size_t i = 0; !pass[f].status && i < pass[f].res.n; i++) {
+			const struct st_target *t = &pass[f].res.targets[i];
+			for (size_t p = 0; p < t->n_portals; p++)
 				v[k++] = (struct node_id){ t->name, t->portals[p].host, t->portals[p].port,
 							   t->portals[p].tpgt, c->ifaces[f].name };
-	}
+		}
 	*ret_n = k;
 	return v;
 }
@@ -125,7 +133,7 @@ static void print_result(struct disc_ctx *c, const struct node_id *v, size_t n)
 		json_object_end(&j);
 		json_end(&j);
 	} else if (a->print_level >= 1) {
-		print_node_id_tree(stdout, v, n, "");
+		print_node_id_tree(stdout, v, n, PRINT_TREE_DISC);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			print_node_id_flat(stdout, &v[i]);
@@ -164,14 +172,95 @@ static int login_result(struct disc_ctx *c, const struct node_id *v, size_t n)
 	return r;
 }
 
-/* Discovery with c->drec (address, port, auth, timeouts) and the -o ops. */
+/* A failure of one iface's discovery that leaves the others worth
+ * trying: the path is down (open-iscsi goes on the same way). */
+static bool disc_error_transient(int r)
+{
+	return r == ISCSI_ERR_TRANS || r == ISCSI_ERR_TRANS_TIMEOUT;
+}
+
+/* One SendTargets discovery through iface ir, as that iface's initiator. */
+static int discover_through(struct disc_ctx *c, const struct iface_rec *ir, struct st_result *res)
+{
+	struct adm *a = c->a;
+	char msg[DISCOVER_MSG_MAX];
+	struct portal where = { .port = (uint16_t)c->drec.port, .tpgt = -1, .family = AF_UNSPEC };
+
+	snprintf(where.host, sizeof(where.host), "%s", c->drec.address);
+	if (a->portal_arg)
+		where.family = a->portal.family;
+	struct discover_opts o = {
+		.portal = &where,
+		.iface = ir,
+		.initiator_name = ir->iname[0] ? ir->iname : a->iname.name,
+		.initiator_alias = a->iname.alias,
+		.auth = &c->drec.auth,
+		.login_timeout = c->drec.login_timeout > 0 ? (unsigned)c->drec.login_timeout : 15,
+		.active_timeout = c->drec.active_timeout > 0 ? (unsigned)c->drec.active_timeout : 30,
+		.max_recv_dlength = c->drec.max_recv_dlength >= 512 ? (uint32_t)c->drec.max_recv_dlength : 32768,
+		.debug = a->debug,
+		.binder = &(struct netio_binder){ bind_iface_hook, (void *)a->sysfs_root },
+	};
+	int r = discover_sendtargets(&o, res, msg, sizeof(msg));
+	if (r) {
+		adm_err("%s", msg);
+		if (c->n_ifaces > 1)
+			adm_err("Could not perform SendTargets discovery through iface %s: %s", ir->name,
+				iscsi_err_str(r));
+		else
+			adm_err("Could not perform SendTargets discovery: %s", iscsi_err_str(r));
+	}
+	return r;
+}
+
+/* Fold what pass found into the DB for its iface alone: the records of
+ * an iface whose discovery failed are left as they are. */
+static int store_pass(struct disc_ctx *c, const struct iface_rec *ir, const struct st_result *res, unsigned flags)
+{
+	struct adm *a = c->a;
+	size_t nf = 0, k = 0;
+
+	for (size_t i = 0; i < res->n; i++)
+		nf += res->targets[i].n_portals;
+	struct disc_target *found = calloc(nf ? nf : 1, sizeof(*found));
+	if (!found)
+		return ISCSI_ERR_NOMEM;
+	for (size_t i = 0; i < res->n; i++)
+		for (size_t p = 0; p < res->targets[i].n_portals; p++)
+			found[k++] = (struct disc_target){ res->targets[i].name, res->targets[i].portals[p].host,
+							   res->targets[i].portals[p].port,
+							   res->targets[i].portals[p].tpgt };
+	struct nodedb_merge_result mr;
+	struct rec_diags d;
+	int r = 0;
+	rec_diags_init(&d);
+	int e = nodedb_disc_merge(c->db, &c->drec, &a->config.node, ir, 1, found, nf, flags, in_use_cb, c, &mr, &d);
+	if (e) {
+		adm_err("could not store the discovered nodes: %s", strerror(-e));
+		r = nodedb_exit_code(e);
+	} else {
+		adm_dbg(a, 1, "iface %s: nodes: %zu added, %zu kept, %zu updated, %zu deleted, %zu in use", ir->name,
+			mr.added, mr.kept, mr.updated, mr.deleted, mr.busy);
+	}
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
+	free(found);
+	return r;
+}
+
+/* Discovery with c->drec (address, port, auth, timeouts) and the -o ops:
+ * one discovery session through each iface (-I, several allowed; none:
+ * the default iface), each binding its connection and logging in with
+ * its initiator name, and records bound to each iface for the portals
+ * its discovery reported. An iface whose path is down (4, 8) is passed
+ * over while another one works; any other failure ends the command
+ * before anything is written. */
 static int run_discovery(struct disc_ctx *c)
 {
 	struct adm *a = c->a;
-	struct st_result res;
-	char msg[DISCOVER_MSG_MAX];
 	unsigned ops = a->ops;
-	int r;
+	int r, first_err = 0;
+	size_t n_ok = 0;
 
 	if (ops & ~(ADM_OP_NEW | ADM_OP_DELETE | ADM_OP_UPDATE | ADM_OP_NONPERSISTENT)) {
 		adm_err("operation is not supported with discovery; use new, delete, update or nonpersistent");
@@ -187,37 +276,34 @@ static int run_discovery(struct disc_ctx *c)
 	r = load_ifaces(c);
 	if (r)
 		return r;
-	const struct iface_rec *bind = &c->ifaces[0];
-	const char *iname = bind->iname[0] ? bind->iname : a->iname.name;
-	struct portal where = { .port = (uint16_t)c->drec.port, .tpgt = -1, .family = AF_UNSPEC };
-	snprintf(where.host, sizeof(where.host), "%s", c->drec.address);
-	if (a->portal_arg)
-		where.family = a->portal.family;
-	struct discover_opts o = {
-		.portal = &where,
-		.iface = bind,
-		.initiator_name = iname,
-		.initiator_alias = a->iname.alias,
-		.auth = &c->drec.auth,
-		.login_timeout = c->drec.login_timeout > 0 ? (unsigned)c->drec.login_timeout : 15,
-		.active_timeout = c->drec.active_timeout > 0 ? (unsigned)c->drec.active_timeout : 30,
-		.max_recv_dlength = c->drec.max_recv_dlength >= 512 ? (uint32_t)c->drec.max_recv_dlength : 32768,
-		.debug = a->debug,
-		.binder = &(struct netio_binder){ bind_iface_hook, (void *)a->sysfs_root },
-	};
-	st_result_init(&res);
-	r = discover_sendtargets(&o, &res, msg, sizeof(msg));
-	if (r) {
-		adm_err("%s", msg);
-		adm_err("Could not perform SendTargets discovery: %s", iscsi_err_str(r));
-		return r;
+	struct disc_pass *pass = calloc(c->n_ifaces, sizeof(*pass));
+	if (!pass)
+		return ISCSI_ERR_NOMEM;
+	for (size_t f = 0; f < c->n_ifaces; f++)
+		st_result_init(&pass[f].res);
+	for (size_t f = 0; f < c->n_ifaces; f++) {
+		pass[f].status = discover_through(c, &c->ifaces[f], &pass[f].res);
+		if (!pass[f].status) {
+			n_ok++;
+			continue;
+		}
+		if (!first_err)
+			first_err = pass[f].status;
+		if (!disc_error_transient(pass[f].status)) {
+			r = pass[f].status;
+			goto out;
+		}
+	}
+	if (n_ok == 0) {
+		r = first_err;
+		goto out;
 	}
 
 	size_t n = 0;
-	struct node_id *v = result_nodes(c, &res, &n);
+	struct node_id *v = result_nodes(c, pass, &n);
 	if (!v) {
-		st_result_free(&res);
-		return ISCSI_ERR_NOMEM;
+		r = ISCSI_ERR_NOMEM;
+		goto out;
 	}
 	if (!(ops & ADM_OP_NONPERSISTENT)) {
 		unsigned flags = 0;
@@ -229,52 +315,16 @@ static int run_discovery(struct disc_ctx *c)
 			flags |= NODEDB_MERGE_UPDATE;
 		if (!flags)
 			flags = NODEDB_MERGE_NEW | NODEDB_MERGE_DELETE;   /* never UPDATE: see top */
-		size_t nf = 0;
-		for (size_t i = 0; i < res.n; i++)
-			nf += res.targets[i].n_portals;
-		struct disc_target *found = calloc(nf ? nf : 1, sizeof(*found));
-		if (!found) {
-			free(v);
-			st_result_free(&res);
-			return ISCSI_ERR_NOMEM;
-		}
-		size_t k = 0;
-		for (size_t i = 0; i < res.n; i++)
-			for (size_t p = 0; p < res.targets[i].n_portals; p++)
-				found[k++] = (struct disc_target){ res.targets[i].name, res.targets[i].portals[p].host,
-								   res.targets[i].portals[p].port,
-								   res.targets[i].portals[p].tpgt };
-		if (flags & NODEDB_MERGE_DELETE) {
+		if (flags & NODEDB_MERGE_DELETE)
 			r = sessions_load(a, 0, false, &c->sv, &c->nsv);
-			if (r) {
-				free(found);
-				free(v);
-				st_result_free(&res);
-				return r;
-			}
-		}
-		r = adm_config(a);
-		struct nodedb_merge_result mr;
-		struct rec_diags d;
-		rec_diags_init(&d);
-		if (!r) {
-			int e = nodedb_disc_merge(c->db, &c->drec, &a->config.node, c->ifaces, c->n_ifaces, found, nf,
-						  flags, in_use_cb, c, &mr, &d);
-			if (e) {
-				adm_err("could not store the discovered nodes: %s", strerror(-e));
-				r = nodedb_exit_code(e);
-			} else {
-				adm_dbg(a, 1, "nodes: %zu added, %zu kept, %zu updated, %zu deleted, %zu in use",
-					mr.added, mr.kept, mr.updated, mr.deleted, mr.busy);
-			}
-		}
-		adm_print_diags(a, &d);
-		rec_diags_free(&d);
-		free(found);
+		if (!r)
+			r = adm_config(a);
+		for (size_t f = 0; !r && f < c->n_ifaces; f++)
+			if (!pass[f].status)
+				r = store_pass(c, &c->ifaces[f], &pass[f].res, flags);
 		if (r) {
 			free(v);
-			st_result_free(&res);
-			return r;
+			goto out;
 		}
 	}
 
@@ -296,7 +346,10 @@ static int run_discovery(struct disc_ctx *c)
 			r = e;
 	}
 	free(v);
-	st_result_free(&res);
+out:
+	for (size_t f = 0; f < c->n_ifaces; f++)
+		st_result_free(&pass[f].res);
+	free(pass);
 	return r;
 }
 
@@ -348,7 +401,7 @@ static void print_source_nodes(struct adm *a, struct nodedb *db, const struct no
 	if (node_find(a, db, f, &nl) == 0 && nl.n) {
 		const struct node_rec **p = node_ptrs(&nl);
 		if (p)
-			print_node_tree(stdout, p, nl.n, "");
+			print_node_tree(stdout, p, nl.n, PRINT_TREE_DISC);
 		free(p);
 	} else {
 		printf("No targets found.\n");
@@ -375,7 +428,7 @@ static int disc_print_tree(struct adm *a, struct nodedb *db, const struct disc_l
 		if (node_find(a, db, &f, &nl) == 0 && nl.n) {
 			const struct node_rec **p = node_ptrs(&nl);
 			if (p)
-				print_node_tree(stdout, p, nl.n, "");
+				print_node_tree(stdout, p, nl.n, PRINT_TREE_DISC);
 			free(p);
 		}
 		node_list_free(&nl);

@@ -30,17 +30,28 @@ static int bound_nodes(struct adm *a, struct nodedb *db, const char *name, struc
 	return r;
 }
 
-static int list_ifaces(struct adm *a, struct nodedb *db)
+/* Every iface (only: that one), flat or with -P 1 the tree of the node
+ * records bound to each. */
+static int list_ifaces(struct adm *a, struct nodedb *db, const struct iface_rec *only)
 {
 	struct iface_list l = { 0 };
 	struct rec_diags d;
 	struct json j;
 	int r;
 
-	rec_diags_init(&d);
-	r = nodedb_iface_list(db, &l, &d);
-	adm_print_diags(a, &d);
-	rec_diags_free(&d);
+	if (only) {
+		l.v = malloc(sizeof(*l.v));
+		r = l.v ? 0 : -ENOMEM;
+		if (l.v) {
+			l.v[0] = *only;
+			l.n = l.cap = 1;
+		}
+	} else {
+		rec_diags_init(&d);
+		r = nodedb_iface_list(db, &l, &d);
+		adm_print_diags(a, &d);
+		rec_diags_free(&d);
+	}
 	if (r) {
 		adm_err("could not list iface records: %s", strerror(-r));
 		return nodedb_exit_code(r);
@@ -80,7 +91,7 @@ static int list_ifaces(struct adm *a, struct nodedb *db)
 			if (recs) {
 				for (size_t k = 0; k < nl.n; k++)
 					recs[k] = &nl.v[k].rec;
-				print_node_tree(stdout, recs, nl.n, "\t");
+				print_node_tree(stdout, recs, nl.n, PRINT_TREE_IFACE);
 				free(recs);
 			}
 		} else {
@@ -124,41 +135,86 @@ static int show_iface(struct adm *a, struct nodedb *db, const char *name)
 
 	if (r)
 		return r;
+	if (a->print_level >= 1)
+		return list_ifaces(a, db, &ir);
 	return adm_show_record(a, REC_KIND_IFACE, &ir, REC_FMT_SHOW);
+}
+
+/* The -n/-v pairs as the library takes them. */
+static size_t iface_params(const struct adm *a, struct rec_kv *kv)
+{
+	for (size_t i = 0; i < a->n_params; i++)
+		kv[i] = (struct rec_kv){ a->params[i].name, a->params[i].value };
+	return a->n_params;
+}
+
+/* A setting the library refused: -ENOENT names an unknown key, the rest
+ * are bad values (7); anything else is the database's trouble. */
+static int iface_set_error(int r)
+{
+	return r == -ENOENT || r == -EINVAL || r == -ERANGE || r == -EPERM || r == -ENAMETOOLONG
+		       ? ISCSI_ERR_INVAL
+		       : nodedb_exit_code(r);
+}
+
+/* Sessions started through iface name (their sysfs ifacename). */
+static size_t sessions_through(struct adm *a, const char *name)
+{
+	struct sess_view *sv = NULL;
+	size_t nsv = 0, k = 0;
+
+	if (sessions_load(a, 0, false, &sv, &nsv))
+		return 0;
+	for (size_t i = 0; i < nsv; i++)
+		if (!strcmp(sv[i].s.ifacename[0] ? sv[i].s.ifacename : "default", name))
+			k++;
+	sessions_free(sv, nsv);
+	return k;
+}
+
+static void warn_in_use(struct adm *a, const char *name)
+{
+	/* open-iscsi's warning: the running sessions keep their binding */
+	if (sessions_through(a, name))
+		adm_err("Updating iface while iscsi sessions are using it. You must logout the running sessions then log back in for the new settings to take affect.");
 }
 
 static int new_iface(struct adm *a, struct nodedb *db, const char *name)
 {
-	struct iface_rec ir;
+	struct rec_kv kv[ADM_MAX_PARAMS];
+	struct rec_diags d;
+	char err[256] = "";
+	bool existed = false;
 
 	if (iface_is_builtin(name)) {
 		adm_err("Could not add interface %s: the name is taken by a built-in iface.", name);
 		return ISCSI_ERR_INVAL;
 	}
-	/* Held from the check to the write: two "-o new" at once create it
-	 * once, and neither overwrites what an "-o update" set between. */
-	int r = nodedb_lock(db);
+	/* One lock hold from the check to the write: two "-o new" at once
+	 * create it once, and neither overwrites what an "-o update" set
+	 * between. The -n/-v pairs are set as the record is made (open-iscsi
+	 * applies them too), all of them or, on a bad one, none. */
+	size_t n = iface_params(a, kv);
+	if (n)
+		warn_in_use(a, name);
+	rec_diags_init(&d);
+	int r = nodedb_iface_new(db, name, kv, n, &existed, err, sizeof(err), &d);
+	adm_print_diags(a, &d);
+	rec_diags_free(&d);
 	if (r) {
-		adm_err("could not lock the node database: %s", strerror(-r));
-		return nodedb_exit_code(r);
+		adm_err("Could not add interface %s: %s", name, err[0] ? err : strerror(-r));
+		return iface_set_error(r);
 	}
-	bool exists = nodedb_iface_load(db, name, &ir, NULL) == 0;
-	if (!exists) {
-		iface_rec_init(&ir, name);
-		r = nodedb_iface_save(db, &ir);
-	}
-	nodedb_unlock(db);
-	if (exists) {
+	if (existed) {
 		/* open-iscsi exits 0 here (after resetting the iface to
 		 * defaults); scripts run "-o new" then "-o update" without
 		 * checking first. Keep the user's settings, as -m node -o new
 		 * does. */
-		adm_info(a, "Interface %s already exists; left unchanged (use -o update to change it)", name);
+		if (n)
+			adm_info(a, "Interface %s already exists; %s updated.", name, name);
+		else
+			adm_info(a, "Interface %s already exists; left unchanged (use -o update to change it)", name);
 		return 0;
-	}
-	if (r) {
-		adm_err("Could not add interface %s: %s", name, strerror(-r));
-		return nodedb_exit_code(r);
 	}
 	adm_info(a, "New interface %s added", name);
 	return 0;
@@ -183,16 +239,15 @@ static int update_iface(struct adm *a, struct nodedb *db, const char *name)
 	int r = load_iface(a, db, name, ISCSI_ERR_INVAL, &ir);
 	if (r)
 		return r;
-	for (size_t i = 0; i < a->n_params; i++)
-		kv[i] = (struct rec_kv){ a->params[i].name, a->params[i].value };
+	warn_in_use(a, name);
+	size_t n = iface_params(a, kv);
 	rec_diags_init(&d);
-	r = nodedb_iface_update(db, name, kv, a->n_params, err, sizeof(err), &d);
+	r = nodedb_iface_update(db, name, kv, n, err, sizeof(err), &d);
 	adm_print_diags(a, &d);
 	rec_diags_free(&d);
 	if (r) {
 		adm_err("Could not update iface %s: %s", name, err[0] ? err : strerror(-r));
-		/* the iface exists: ENOENT names an unknown key */
-		return r == -ENOENT ? ISCSI_ERR_INVAL : nodedb_exit_code(r);
+		return iface_set_error(r);
 	}
 	adm_info(a, "%s updated.", name);
 	return 0;
@@ -213,8 +268,9 @@ static int delete_iface(struct adm *a, struct nodedb *db, const char *name)
 	r = load_iface(a, db, name, ISCSI_ERR_INVAL, &ir);
 	if (r)
 		return r;
-	/* Deleting an iface deletes the node records bound to it; refuse
-	 * while a session uses one of them. */
+	/* Deleting an iface deletes the node records bound to it. open-iscsi
+	 * refuses (15) a record a session uses after deleting the others;
+	 * here nothing is deleted unless all of them can be. */
 	r = nodedb_lock(db);
 	if (r) {
 		adm_err("could not lock the node database: %s", strerror(-r));
@@ -223,12 +279,10 @@ static int delete_iface(struct adm *a, struct nodedb *db, const char *name)
 	int rc = bound_nodes(a, db, name, &nl) ? ISCSI_ERR_IDBM : 0;
 	if (!rc)
 		rc = sessions_load(a, 0, false, &sv, &nsv);
-	for (size_t i = 0; !rc && i < nl.n; i++)
+	for (size_t i = 0; i < nl.n && !(rc && rc != ISCSI_ERR_SESS_EXISTS); i++)
 		if (sessions_match_rec(sv, nsv, &nl.v[i].rec)) {
-			char what[700];
-			snprintf(what, sizeof(what), "[iface: %s, target: %s, portal: %s,%d]", name,
-				 nl.v[i].rec.name, nl.v[i].rec.conn.address, nl.v[i].rec.conn.port);
-			adm_err("iface %s is used by a session of %s; log it out first.", name, what);
+			adm_err("This command will remove the record [iface: %s, target: %s, portal: %s,%d], but a session is using it. Logout session then rerun command to remove record.",
+				name, nl.v[i].rec.name, nl.v[i].rec.conn.address, nl.v[i].rec.conn.port);
 			rc = ISCSI_ERR_SESS_EXISTS;
 		}
 	for (size_t i = 0; !rc && i < nl.n; i++) {
@@ -240,17 +294,18 @@ static int delete_iface(struct adm *a, struct nodedb *db, const char *name)
 	}
 	if (!rc) {
 		r = nodedb_iface_delete(db, name);
-		if (r) {
-			adm_err("Could not delete iface %s: %s", name, strerror(-r));
+		if (r)
 			rc = nodedb_exit_code(r);
-		}
 	}
 	nodedb_unlock(db);
 	node_list_free(&nl);
 	sessions_free(sv, nsv);
-	if (!rc)
-		adm_info(a, "%s unbound and deleted.", name);
-	return rc;
+	if (rc) {
+		adm_err("Could not delete iface %s: %s", name, iscsi_err_str(rc));
+		return rc;
+	}
+	adm_info(a, "%s unbound and deleted.", name);
+	return 0;
 }
 
 int cmd_iface(struct adm *a)
@@ -288,7 +343,7 @@ int cmd_iface(struct adm *a)
 			op == ADM_OP_NEW ? "add" : op == ADM_OP_DELETE ? "delete" : "update");
 		r = ISCSI_ERR_INVAL;
 	} else if (!name) {
-		r = list_ifaces(a, db);
+		r = list_ifaces(a, db, NULL);
 	} else if (op == ADM_OP_NEW) {
 		r = new_iface(a, db, name);
 	} else if (op == ADM_OP_UPDATE) {

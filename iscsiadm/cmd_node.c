@@ -43,7 +43,7 @@ static int list_nodes(struct adm *a, const struct node_list *l)
 		const struct node_rec **p = node_ptrs(l);
 		if (!p)
 			return ISCSI_ERR_NOMEM;
-		print_node_tree(stdout, p, l->n, "");
+		print_node_tree(stdout, p, l->n, PRINT_TREE_NODE);
 		free(p);
 		return 0;
 	}

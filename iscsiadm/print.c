@@ -45,9 +45,10 @@ void print_node_flat(FILE *f, const struct node_rec *r)
 	print_node_id_flat(f, &id);
 }
 
-void print_node_id_tree(FILE *f, const struct node_id *ids, size_t n, const char *prefix)
+void print_node_id_tree(FILE *f, const struct node_id *ids, size_t n, enum print_tree form)
 {
 	const struct node_id *prev = NULL;
+	const char *prefix = form == PRINT_TREE_IFACE ? "\t" : "";
 	char ap[REC_HOST_SIZE + 16];
 
 	for (size_t i = 0; i < n; i++) {
@@ -56,16 +57,17 @@ void print_node_id_tree(FILE *f, const struct node_id *ids, size_t n, const char
 			fprintf(f, "%sTarget: %s\n", prefix, r->target);
 			prev = NULL;
 		}
-		if (!prev || strcmp(prev->address, r->address) || prev->port != r->port || prev->tpgt != r->tpgt) {
+		if (form != PRINT_TREE_DISC || !prev || strcmp(prev->address, r->address) || prev->port != r->port) {
 			print_fmt_addr_port(ap, sizeof(ap), r->address, r->port);
 			fprintf(f, "%s\tPortal: %s,%d\n", prefix, ap, r->tpgt);
 		}
-		fprintf(f, "%s\t\tIface Name: %s\n", prefix, r->iface);
+		if (form != PRINT_TREE_IFACE)
+			fprintf(f, "\t\tIface Name: %s\n", r->iface);
 		prev = r;
 	}
 }
 
-void print_node_tree(FILE *f, const struct node_rec *const *recs, size_t n, const char *prefix)
+void print_node_tree(FILE *f, const struct node_rec *const *recs, size_t n, enum print_tree form)
 {
 	struct node_id *ids = calloc(n ? n : 1, sizeof(*ids));
 
@@ -73,7 +75,7 @@ void print_node_tree(FILE *f, const struct node_rec *const *recs, size_t n, cons
 		return;
 	for (size_t i = 0; i < n; i++)
 		node_id_from_rec(recs[i], &ids[i]);
-	print_node_id_tree(f, ids, n, prefix);
+	print_node_id_tree(f, ids, n, form);
 	free(ids);
 }
 

@@ -35,11 +35,22 @@ void node_id_from_rec(const struct node_rec *r, struct node_id *ret);
 /* "<addr>:<port>,<tpgt> <target>" */
 void print_node_flat(FILE *f, const struct node_rec *r);
 void print_node_id_flat(FILE *f, const struct node_id *id);
-/* Target / Portal / Iface Name tree; grouped as given (nodedb returns
- * records sorted by target, portal, iface). prefix goes before every
- * line. */
-void print_node_tree(FILE *f, const struct node_rec *const *recs, size_t n, const char *prefix);
-void print_node_id_tree(FILE *f, const struct node_id *ids, size_t n, const char *prefix);
+/* The Target / Portal / Iface Name trees, grouped as given (nodedb
+ * returns records sorted by target, portal, iface), in open-iscsi's three
+ * forms: a Target line when the target changes, then
+ *   PRINT_TREE_NODE   (-m node -P 1) a Portal and an Iface Name line for
+ *                     every record
+ *   PRINT_TREE_DISC   (discovery -P 1) a Portal line when address or port
+ *                     change, an Iface Name line for every record
+ *   PRINT_TREE_IFACE  (-m iface -P 1, under "Iface: <name>") a Portal line
+ *                     for every record, one tab deeper, no Iface Name */
+enum print_tree {
+	PRINT_TREE_NODE,
+	PRINT_TREE_DISC,
+	PRINT_TREE_IFACE,
+};
+void print_node_tree(FILE *f, const struct node_rec *const *recs, size_t n, enum print_tree form);
+void print_node_id_tree(FILE *f, const struct node_id *ids, size_t n, enum print_tree form);
 /* JSON object for one node (identity only). */
 void json_node(struct json *j, const struct node_rec *r);
 void json_node_id(struct json *j, const struct node_id *id);

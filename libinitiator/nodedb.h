@@ -218,8 +218,19 @@ void iface_list_free(struct iface_list *l);
 int nodedb_iface_load(struct nodedb *db, const char *name, struct iface_rec *ret, struct rec_diags *diags);
 /* -EPERM for default/iser (built in, not stored). */
 int nodedb_iface_save(struct nodedb *db, const struct iface_rec *rec);
+/* Set the pairs (REC_SET_UPDATE rules) on a stored iface, all or nothing:
+ * a bad key or value, or a record bound both by iface.net_ifacename and
+ * iface.hwaddress (iface_rec_check()), fails with the reason in err and
+ * nothing written. The node records bound to the iface get the new iface
+ * settings too (they keep a copy, as open-iscsi's do). */
 int nodedb_iface_update(struct nodedb *db, const char *name, const struct rec_kv *kv, size_t n, char *err,
 			size_t errlen, struct rec_diags *diags);
+/* `-m iface -o new [-n -v]...`: create the iface with the pairs set
+ * (checked as by nodedb_iface_update(), nothing written on error). An
+ * existing iface is kept, with the pairs set on it; *ret_existed says
+ * which. -EPERM for default/iser. */
+int nodedb_iface_new(struct nodedb *db, const char *name, const struct rec_kv *kv, size_t n, bool *ret_existed,
+		     char *err, size_t errlen, struct rec_diags *diags);
 int nodedb_iface_delete(struct nodedb *db, const char *name);
 /* Stored ifaces sorted by name, then the built-ins (as `iscsiadm -m
  * iface` lists them). */

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,42 @@ int nodedb_iface_save(struct nodedb *db, const struct iface_rec *rec)
 	return r;
 }
 
+/* Set the pairs on ifr (-o update rules), then check the result: all or
+ * nothing, the reason in err. */
+static int iface_apply(struct iface_rec *ifr, const struct rec_kv *kv, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = rec_set(REC_KIND_IFACE, ifr, kv[i].key, kv[i].value, REC_SET_UPDATE, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return iface_rec_check(ifr, err, errlen);
+}
+
+/* The node's copy, without the iface file's unknown keys (extras stay
+ * with ifaces/<name>, as node_rec_from_template() does). */
+static int copy_iface(struct node_rec *rec, void *ud)
+{
+	struct iface_rec *ifr = ud;
+
+	if (memcmp(&rec->iface, ifr, offsetof(struct iface_rec, extras)) == 0)
+		return 1;
+	rec->iface = *ifr;
+	memset(&rec->iface.extras, 0, sizeof(rec->iface.extras));
+	return 0;
+}
+
+/* Node records keep a copy of their iface (open-iscsi's format; -o show
+ * prints it): bring the copies of the records bound to ifr up to date. */
+static int iface_to_nodes(struct nodedb *db, const struct iface_rec *ifr, struct rec_diags *diags)
+{
+	struct node_filter f;
+
+	node_filter_init(&f);
+	f.iface = ifr->name;
+	return nodedb_node_modify(db, &f, copy_iface, (void *)ifr, NULL, diags);
+}
+
 int nodedb_iface_update(struct nodedb *db, const char *name, const struct rec_kv *kv, size_t n, char *err,
 			size_t errlen, struct rec_diags *diags)
 {
@@ -100,13 +137,51 @@ int nodedb_iface_update(struct nodedb *db, const char *name, const struct rec_kv
 	int r = nodedb_lock(db);
 	if (r == 0) {
 		r = iface_read(db, name, ifr, diags);
-		for (size_t i = 0; r == 0 && i < n; i++)
-			r = rec_set(REC_KIND_IFACE, ifr, kv[i].key, kv[i].value, REC_SET_UPDATE, err, errlen);
+		if (r == 0)
+			r = iface_apply(ifr, kv, n, err, errlen);
 		if (r == 0)
 			r = iface_write(db, ifr);
+		if (r == 0)
+			r = iface_to_nodes(db, ifr, diags);
 		nodedb_unlock(db);
 	}
 	free(ifr);
+	return r;
+}
+
+int nodedb_iface_new(struct nodedb *db, const char *name, const struct rec_kv *kv, size_t n, bool *ret_existed,
+		     char *err, size_t errlen, struct rec_diags *diags)
+{
+	bool existed = false;
+
+	if (!db || (!kv && n) || !rec_iface_name_valid(name))
+		return -EINVAL;
+	if (iface_is_builtin(name))
+		return -EPERM;
+	struct iface_rec *ifr = malloc(sizeof(*ifr));
+	if (!ifr)
+		return -ENOMEM;
+	int r = nodedb_lock(db);
+	if (r == 0) {
+		r = iface_read(db, name, ifr, diags);
+		if (r == 0)
+			existed = true;
+		else if (r == -ENOENT) {
+			iface_rec_init(ifr, name);
+			r = 0;
+		}
+		if (r == 0 && (!existed || n)) {
+			r = iface_apply(ifr, kv, n, err, errlen);
+			if (r == 0)
+				r = iface_write(db, ifr);
+			if (r == 0 && existed)
+				r = iface_to_nodes(db, ifr, diags);
+		}
+		nodedb_unlock(db);
+	}
+	free(ifr);
+	if (r == 0 && ret_existed)
+		*ret_existed = existed;
 	return r;
 }
 

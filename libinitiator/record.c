@@ -53,6 +53,23 @@ void iface_rec_init(struct iface_rec *r, const char *name)
 	copy_str(r->transport_name, sizeof(r->transport_name), "tcp");
 }
 
+static bool iface_value_set(const char *v)
+{
+	return v[0] && strcmp(v, "default") != 0;
+}
+
+int iface_rec_check(const struct iface_rec *r, char *err, size_t errlen)
+{
+	if (iface_value_set(r->netdev) && iface_value_set(r->hwaddress)) {
+		errbuf_set(err, errlen,
+			   "iface %s is bound both by iface.hwaddress (%s) and by iface.net_ifacename (%s): "
+			   "name the network interface one way only (clear the other with -v '<empty>')",
+			   r->name, r->hwaddress, r->netdev);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 bool iface_is_builtin(const char *name)
 {
 	return name && (strcmp(name, "default") == 0 || strcmp(name, "iser") == 0);
@@ -268,6 +285,20 @@ static bool hwaddr_ok(const char *s)
 	return true;
 }
 
+/* The transports open-iscsi knows (its iface.transport_name values). A
+ * record file may name any of them; -o update and iscsid.conf only these,
+ * so a typo does not leave an iface no session can use. */
+static const char *const known_transports[] = { "tcp", "iser", "qla4xxx", "cxgb3i", "cxgb4i", "bnx2i",
+						"be2iscsi", "qedi", "ocs", NULL };
+
+static bool transport_known(const char *s)
+{
+	for (size_t i = 0; known_transports[i]; i++)
+		if (strcmp(s, known_transports[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool transport_ok(const char *s)
 {
 	size_t len = strlen(s);
@@ -463,6 +494,13 @@ int rec_set(enum rec_kind kind, void *rec, const char *key, const char *value, e
 	}
 	void *dst = (char *)rec + base + f->offset;
 
+	if (f->check == REC_C_TRANSPORT && mode != REC_SET_LOAD && *value && strcmp(value, "<empty>") != 0 &&
+	    !transport_known(value)) {
+		list_words(known_transports, words, sizeof(words));
+		errbuf_set(err, errlen, "%s: unknown transport '%s' (expected %s)", f->key,
+			   quote(value, q, sizeof(q)), words);
+		return -EINVAL;
+	}
 	switch (f->type) {
 	case REC_T_IGNORE:
 		return 0;

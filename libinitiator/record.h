@@ -283,6 +283,12 @@ void iface_rec_init(struct iface_rec *r, const char *name);
 /* Built-in ifaces: "default" -> tcp, "iser" -> iser. -ENOENT otherwise. */
 int iface_rec_builtin(const char *name, struct iface_rec *ret);
 bool iface_is_builtin(const char *name);
+/* A record -o new/-o update may write: it names its network interface one
+ * way, by iface.net_ifacename or by iface.hwaddress, not both (open-iscsi
+ * refuses to switch an iface from one to the other the same way). Records
+ * read from files are not checked: there net_ifacename wins (bind.h).
+ * -EINVAL with the reason in err. */
+int iface_rec_check(const struct iface_rec *r, char *err, size_t errlen);
 
 /* Fill a node record for (target, address, port, tpgt, iface) from a
  * template (usually struct iscsi_config.node). Validates the target name,

@@ -90,8 +90,9 @@ fi
 # own features (wait-for-devices, stats, safe_logout, ordered attach,
 # iface binding and name lookups of kernel sessions, client command
 # sequences, recovery speed, crash leftovers, hostile Login Responses,
-# iscsistart without iscsid and adoption of its sessions).
-VM_SCENARIOS=${VM_SCENARIOS-login_io luns chap portal_outage iscsid_restart logout loginall kfeatures ordered plumbing clients recovery_speed crash_loginall hostile_login iscsistart}
+# iscsistart without iscsid and adoption of its sessions, two paths
+# through two ifaces).
+VM_SCENARIOS=${VM_SCENARIOS-login_io luns chap portal_outage iscsid_restart logout loginall kfeatures ordered plumbing clients recovery_speed crash_loginall hostile_login iscsistart ifaces}
 if [ "${SKIP_VM:-0}" != 1 ] && [ -n "$VM_SCENARIOS" ]; then
 	deps_install vm || { failed=$((failed + 1)); failures+=("VM dependencies"); }
 	vmout=$(tests/vm/run-suite.sh $VM_SCENARIOS 2>&1); vmrc=$?

@@ -372,11 +372,31 @@ START_TEST(test_ifaces)
 	strcpy(ifr.hwaddress, "00:11:22:33:44:55");
 	ck_assert_int_eq(nodedb_iface_save(db, &ifr), 0);
 	ck_assert_int_eq(mode_of("ifaces/eth1") & 0777, 0600);
-	struct rec_kv kv = { "iface.net_ifacename", "eth1" };
+	struct rec_kv kv = { "iface.ipaddress", "192.0.2.7" };
 	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &kv, 1, err, sizeof(err), NULL), 0);
 	ck_assert_int_eq(nodedb_iface_load(db, "eth1", &got, NULL), 0);
-	ck_assert_str_eq(got.netdev, "eth1");
+	ck_assert_str_eq(got.ipaddress, "192.0.2.7");
 	ck_assert_str_eq(got.hwaddress, "00:11:22:33:44:55");
+	/* bound by MAC: naming a device as well is refused, nothing written;
+	 * with the MAC cleared in the same call it is a switch */
+	struct rec_kv both[] = { { "iface.ipaddress", "192.0.2.8" }, { "iface.net_ifacename", "eth1" } };
+	ck_assert_int_eq(nodedb_iface_update(db, "eth1", both, 2, err, sizeof(err), NULL), -EINVAL);
+	ck_assert_msg(strstr(err, "bound both by iface.hwaddress") != NULL, "%s", err);
+	ck_assert_int_eq(nodedb_iface_load(db, "eth1", &got, NULL), 0);
+	ck_assert_str_eq(got.ipaddress, "192.0.2.7");
+	ck_assert_str_eq(got.netdev, "");
+	struct rec_kv sw[] = { { "iface.hwaddress", "<empty>" }, { "iface.net_ifacename", "eth1" } };
+	ck_assert_int_eq(nodedb_iface_update(db, "eth1", sw, 2, err, sizeof(err), NULL), 0);
+	ck_assert_int_eq(nodedb_iface_load(db, "eth1", &got, NULL), 0);
+	ck_assert_str_eq(got.netdev, "eth1");
+	ck_assert_str_eq(got.hwaddress, "");
+	/* an unknown transport is refused, a known one taken */
+	struct rec_kv tr = { "iface.transport_name", "tcpp" };
+	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &tr, 1, err, sizeof(err), NULL), -EINVAL);
+	tr.value = "iser";
+	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &tr, 1, err, sizeof(err), NULL), 0);
+	tr.value = "tcp";
+	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &tr, 1, err, sizeof(err), NULL), 0);
 	ck_assert_int_eq(nodedb_iface_list(db, &l, NULL), 0);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert_str_eq(l.v[0].name, "eth1");
@@ -392,6 +412,60 @@ START_TEST(test_ifaces)
 	ck_assert_int_eq(nodedb_iface_load(db, "../x", &got, NULL), -EINVAL);
 	ck_assert_int_eq(nodedb_iface_delete(db, "eth1"), 0);
 	ck_assert_int_eq(nodedb_iface_delete(db, "eth1"), -ENOENT);
+	close_db(db);
+}
+END_TEST
+
+/* -o new with settings, and node records following their iface. */
+START_TEST(test_iface_new_and_nodes)
+{
+	struct nodedb *db = open_db(NULL);
+	struct iface_rec got;
+	struct node_rec r;
+	char err[200];
+	bool existed = true;
+
+	struct rec_kv bad[] = { { "iface.ipaddress", "192.0.2.1" }, { "iface.hwaddress", "00:11:22:33:44" } };
+	ck_assert_int_eq(nodedb_iface_new(db, "p0", bad, 2, &existed, err, sizeof(err), NULL), -EINVAL);
+	ck_assert_int_eq(nodedb_iface_load(db, "p0", &got, NULL), -ENOENT);
+	struct rec_kv kv[] = { { "iface.ipaddress", "192.0.2.1" }, { "iface.net_ifacename", "eth0" } };
+	ck_assert_int_eq(nodedb_iface_new(db, "p0", kv, 2, &existed, err, sizeof(err), NULL), 0);
+	ck_assert(!existed);
+	ck_assert_int_eq(nodedb_iface_load(db, "p0", &got, NULL), 0);
+	ck_assert_str_eq(got.ipaddress, "192.0.2.1");
+	ck_assert_str_eq(got.netdev, "eth0");
+	ck_assert_int_eq(nodedb_iface_new(db, "default", NULL, 0, &existed, err, sizeof(err), NULL), -EPERM);
+
+	/* a record bound to p0 and one to default */
+	struct node_rec *n0 = new_rec("iqn.2001-04.com.example:t", "192.0.2.9", 3260, 1, NULL);
+	n0->iface = got;
+	memset(&n0->iface.extras, 0, sizeof(n0->iface.extras));
+	ck_assert_int_eq(nodedb_node_save(db, n0, 0), 0);
+	struct node_rec *n1 = new_rec("iqn.2001-04.com.example:t", "192.0.2.9", 3260, 1, "default");
+	ck_assert_int_eq(nodedb_node_save(db, n1, 0), 0);
+
+	/* an existing iface: kept, the pairs set on it, its records follow */
+	struct rec_kv kv2 = { "iface.ipaddress", "192.0.2.2" };
+	ck_assert_int_eq(nodedb_iface_new(db, "p0", &kv2, 1, &existed, err, sizeof(err), NULL), 0);
+	ck_assert(existed);
+	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t", "192.0.2.9", 3260, 1, "p0", &r, NULL), 0);
+	ck_assert_str_eq(r.iface.ipaddress, "192.0.2.2");
+	ck_assert_str_eq(r.iface.netdev, "eth0");
+	struct rec_kv kv3[] = { { "iface.net_ifacename", "<empty>" }, { "iface.hwaddress", "02:00:5e:00:53:01" },
+				{ "iface.initiatorname", "iqn.2001-04.com.example:other" } };
+	ck_assert_int_eq(nodedb_iface_update(db, "p0", kv3, 3, err, sizeof(err), NULL), 0);
+	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t", "192.0.2.9", 3260, 1, "p0", &r, NULL), 0);
+	ck_assert_str_eq(r.iface.netdev, "");
+	ck_assert_str_eq(r.iface.hwaddress, "02:00:5e:00:53:01");
+	ck_assert_str_eq(r.iface.iname, "iqn.2001-04.com.example:other");
+	/* the default iface's record is not touched */
+	ck_assert_int_eq(nodedb_node_load(db, "iqn.2001-04.com.example:t", "192.0.2.9", 3260, 1, "default", &r,
+					 NULL),
+			 0);
+	ck_assert_str_eq(r.iface.ipaddress, "");
+	ck_assert_str_eq(r.iface.hwaddress, "");
+	free(n0);
+	free(n1);
 	close_db(db);
 }
 END_TEST
@@ -563,6 +637,7 @@ int main(void)
 	tcase_add_test(tc, test_update_and_delete);
 	tcase_add_test(tc, test_discovery_records);
 	tcase_add_test(tc, test_ifaces);
+	tcase_add_test(tc, test_iface_new_and_nodes);
 	tcase_add_test(tc, test_lock_timeout);
 	tcase_add_test(tc, test_concurrency);
 	tcase_add_test(tc, test_env_root);

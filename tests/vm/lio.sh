@@ -18,7 +18,7 @@
 #   target/iscsi/IQN/tpgt_T/attrib/*   generate_node_acls, authentication, ...
 #   target/iscsi/IQN/tpgt_T/auth/*     demo-mode CHAP credentials
 #   target/iscsi/IQN/tpgt_T/param/*    login keys offered (HeaderDigest, ...)
-#   target/iscsi/IQN/tpgt_T/acls/INITIATOR/{auth/*,lun_N/<link to tpg lun>}
+#   target/iscsi/IQN/tpgt_T/acls/INITIATOR/{auth/*,lun_N/<link to tpg lun>,info}
 #   target/iscsi/discovery_auth/*      SendTargets session CHAP
 
 LIO_CFS=${LIO_CFS:-/sys/kernel/config/target}
@@ -185,6 +185,13 @@ lio_acl_del() { # IQN INITIATOR
 
 # Initiator names with a session on the TPG (one per line, may be empty).
 lio_sessions() { cat "$(lio_tpg "$1")/dynamic_sessions" 2>/dev/null; }
+
+# lio_acl_addrs IQN INITIATOR: the initiator-side address of every
+# connection of INITIATOR's sessions (explicit ACLs only: lio_acl_add),
+# one per line, from the ACL's info ("   Address 10.0.0.1 TCP  StatSN: ...").
+lio_acl_addrs() {
+    awk '$1 == "Address" { print $2 }' "$(lio_tpg "$1")/acls/$2/info" 2>/dev/null
+}
 
 # lio_simple_target IQN SIZE [PORT [IP]]: backstore "<last IQN part>_0"
 # + target + portal + LUN 0, enabled.
