@@ -286,7 +286,7 @@ static void fw_disc_print(const struct fw_disc *c)
 		json_object_end(&j);
 		json_end(&j);
 	} else if (a->print_level >= 1) {
-		print_node_tree(stdout, p, c->n, "");
+		print_node_tree(stdout, p, c->n, PRINT_TREE_DISC);
 	} else {
 		for (size_t i = 0; i < c->n; i++)
 			print_node_flat(stdout, p[i]);
