@@ -33,14 +33,21 @@ static int unix_socket(int type, const char *path, int abstract)
 		memcpy(sa.sun_path + 1, path, n);
 		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
 	} else {
-		memcpy(sa.sun_path, path, n);
-		unlink(path);
+		/* bound under a temporary name and renamed once it listens:
+		 * a client that sees the path never meets the window between
+		 * bind() and listen() (ECONNREFUSED on a loaded machine) */
+		if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%ld", path, (long)getpid()) >=
+		    (int)sizeof(sa.sun_path))
+			return -1;
+		unlink(sa.sun_path);
 		len = sizeof(sa);
 	}
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0)
 		return -1;
 	if (type == SOCK_STREAM && listen(fd, 128) < 0)
+		return -1;
+	if (!abstract && rename(sa.sun_path, path) < 0)
 		return -1;
 	return fd;
 }
