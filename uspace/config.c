@@ -86,11 +86,15 @@ static int check_auth(struct usp_config *c, char *msg, size_t msglen)
 		errbuf_set(msg, msglen, "invalid node.session.auth.chap_algs '%s'", a->chap_algs);
 		return ISCSI_ERR_INVAL;
 	}
-	bool md5 = false;
-	for (size_t i = 0; i < n; i++)
-		md5 |= algs[i] == CHAP_ALG_MD5;
+	/* libiscsi 1.19 offers CHAP_A=5 and nothing else. chap_alg_list_parse
+	 * appends MD5 (mandatory to implement), but a list that does not name
+	 * it asks for something stronger: refuse rather than do less. */
+	bool md5 = !a->chap_algs[0];
+	char list[REC_CHAP_ALGS_SIZE], *save = NULL;
+	snprintf(list, sizeof(list), "%s", a->chap_algs);
+	for (char *t = strtok_r(list, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
+		md5 |= !strcasecmp(t, "MD5") || !strcmp(t, "5");
 	if (!md5) {
-		/* libiscsi 1.19 offers CHAP_A=5 and nothing else. */
 		errbuf_set(msg, msglen, "the uspace transport (libiscsi) can only do CHAP with MD5, "
 			   "node.session.auth.chap_algs = %s does not allow it", a->chap_algs);
 		return ISCSI_ERR_TRANS_CAPS;

@@ -71,10 +71,8 @@ static void libiscsi_log(int level, const char *message)
 			s->tpgt = atoi(kv + 21);
 		return;
 	}
-	if (level <= 1)
-		usp_warn("libiscsi: %s", message);
-	else
-		usp_debug("libiscsi(%d): %s", level, message);
+	/* what matters is logged by us, once, with the session's words */
+	usp_debug("libiscsi(%d): %s", level, message);
 }
 
 /* Publish the state and counters for other threads. */
@@ -162,6 +160,17 @@ static int login_status_from_error(const char *err, unsigned *ret_status)
 	return 0;
 }
 
+static bool param_is(struct usp_engine *e, const char *key, const char *value)
+{
+	size_t kl = strlen(key);
+	for (unsigned i = 0; i < e->stat_local.nparams; i++) {
+		const char *p = e->stat_local.params[i];
+		if (!strncmp(p, key, kl) && p[kl] == '=')
+			return !strcmp(p + kl + 1, value);
+	}
+	return false;
+}
+
 static void login_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
 {
 	struct usp_engine *e = priv;
@@ -196,6 +205,13 @@ static void login_cb(struct iscsi_context *ctx, int status, void *data, void *pr
 			attempt_failed(e, ISCSI_ERR_LOGIN_AUTH_FAILED, msg);
 		else
 			attempt_failed(e, ISCSI_ERR_TRANS, msg);
+		return;
+	}
+	/* libiscsi 1.19 takes whatever HeaderDigest the target answers; a
+	 * record that requires digests must not get a session without */
+	if (e->cfg->header_digest == ISCSI_HEADER_DIGEST_CRC32C && !param_is(e, "HeaderDigest", "CRC32C")) {
+		attempt_failed(e, ISCSI_ERR_FATAL_LOGIN, "the target refused HeaderDigest=CRC32C, which "
+			       "node.conn[0].iscsi.HeaderDigest requires");
 		return;
 	}
 	e->phase = C_UP;
