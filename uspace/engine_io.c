@@ -169,11 +169,14 @@ static void io_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
 			snprintf(why, sizeof(why), "%s", iscsi_get_error(ctx));
 		}
 		scsi_free_scsi_task(t);
-		if (e->stopping) {
+		if (e->stopping || ++r->conn_failures >= USP_CONN_RETRIES) {
+			if (!e->stopping)
+				usp_warn("LUN %llu: command failed on %u connections, giving up",
+					 (unsigned long long)r->lun, r->conn_failures);
 			io_complete(e, r, -EIO);
-			return;
+		} else {
+			rl_insert_sorted(&e->queue, r);
 		}
-		rl_insert_sorted(&e->queue, r);
 		conn_lost(e, why);
 		return;
 	}
@@ -246,7 +249,7 @@ void io_orphan_inflight(struct usp_engine *e)
 
 	while ((r = rl_pop(&e->inflight))) {
 		r->task = NULL;
-		if (e->stopping)
+		if (e->stopping || ++r->conn_failures >= USP_CONN_RETRIES)
 			io_complete(e, r, -EIO);
 		else
 			rl_insert_sorted(&e->queue, r);

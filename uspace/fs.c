@@ -302,6 +302,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* a target that sends less than it says must not show the reader
+	 * whatever this process had in that memory before */
+	memset(r->buf, 0, r->iov.iov_len);
 	r->done = done_read;
 	engine_submit(fs->engine, r);
 }

@@ -29,6 +29,11 @@
 #define USP_PARAM_SIZE 96
 #define USP_MSG_SIZE 512
 #define USP_IO_MAX (1024 * 1024)         /* largest FUSE request (max_write) */
+#define USP_CONN_RETRIES 5             /* a command in flight when the connection
+                                          * failed this often fails (EIO), as sd
+                                          * gives up after its retries: a target
+                                          * that logs in and then chokes on the
+                                          * same command every time */
 #define USP_CMD_TIMEOUT 30               /* s: a SCSI command the target never
                                           * answers fails the connection, as
                                           * the kernel's sd timeout does */
@@ -128,6 +133,7 @@ struct usp_req {
 	struct scsi_task *task;
 	uint64_t seq;                   /* arrival order, kept across recovery */
 	unsigned retries;               /* UNIT ATTENTION / BUSY retries */
+	unsigned conn_failures;         /* connections lost while it was in flight */
 	uint64_t not_before_ms;         /* BUSY: wait a little */
 };
 
