@@ -33,6 +33,17 @@
  *               header: "datalen 16777215 > 8192")
  * The login-* modes serve normal (not only discovery) logins: they break
  * the login before the session type matters.
+ *
+ * The io-* modes serve a normal session properly (one 1 MiB disk at LUN
+ * 0: REPORT LUNS, INQUIRY, READ CAPACITY, TEST UNIT READY, writes that
+ * fit the immediate data, NOP-Outs) and misbehave on the first READ (or
+ * WRITE for io-r2t-beyond), on every connection:
+ *   io-bad-pdu      answers with a PDU of an opcode no target sends (0x3e)
+ *   io-datain-overflow  a Data-In carrying twice the bytes the READ asked for
+ *   io-huge-dsl     a Data-In header claiming 16 MiB of data, 100 bytes sent
+ *   io-bad-itt      a SCSI Response for a task the initiator never started
+ *   io-r2t-beyond   an R2T for 16 MiB past the end of a 4 KiB WRITE (beyond
+ *                   any burst), after all its data came as immediate data
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +67,7 @@ enum mode {
 	M_NORMAL, M_MANY, M_OVERSIZED, M_NOEQUALS, M_CONTROL, M_SLASH,
 	M_ENDLESS, M_STALL, M_STALL_LOGIN, M_GARBAGE, M_REJECT,
 	M_LOGIN_BAD_ITT, M_LOGIN_HUGE_DSL,
+	M_IO_BAD_PDU, M_IO_DATAIN_OVERFLOW, M_IO_HUGE_DSL, M_IO_BAD_ITT, M_IO_R2T_BEYOND,
 };
 
 static const struct {
@@ -67,7 +79,14 @@ static const struct {
 	{ "endless", M_ENDLESS }, { "stall", M_STALL }, { "stall-login", M_STALL_LOGIN },
 	{ "garbage", M_GARBAGE }, { "reject", M_REJECT },
 	{ "login-bad-itt", M_LOGIN_BAD_ITT }, { "login-huge-dsl", M_LOGIN_HUGE_DSL },
+	{ "io-bad-pdu", M_IO_BAD_PDU }, { "io-datain-overflow", M_IO_DATAIN_OVERFLOW },
+	{ "io-huge-dsl", M_IO_HUGE_DSL }, { "io-bad-itt", M_IO_BAD_ITT }, { "io-r2t-beyond", M_IO_R2T_BEYOND },
 };
+
+static bool mode_io(enum mode m)
+{
+	return m >= M_IO_BAD_PDU;
+}
 
 struct conn {
 	int fd;
@@ -433,6 +452,7 @@ static int do_sendtargets(struct conn *c, uint8_t *buf)
 	case M_REJECT:
 	case M_LOGIN_BAD_ITT:
 	case M_LOGIN_HUGE_DSL:
+	default:
 		break;
 	}
 	free(o.b);
@@ -458,6 +478,207 @@ static void do_logout(struct conn *c, uint8_t *buf)
 	send_pdu(c, &rsp);
 }
 
+
+/* --- io-* modes: a small disk that turns hostile on I/O --- */
+
+#define IO_DISK_BLOCKS 2048u   /* 1 MiB of 512-byte blocks */
+
+static int send_rsp(struct conn *c, const struct pdu *req, uint8_t status)
+{
+	struct pdu rsp = {
+		.opcode = ISCSI_OP_SCSI_RSP,
+		.flags = ISCSI_FLAG_FINAL,
+		.itt = req->itt,
+		.statsn = c->statsn++,
+		.exp_cmdsn = req->cmdsn + 1,
+		.max_cmdsn = req->cmdsn + 32,
+		.status = status,
+	};
+	return send_pdu(c, &rsp);
+}
+
+/* Data-In with the status (S bit) for a command that reads len bytes. */
+static int send_datain(struct conn *c, const struct pdu *req, const uint8_t *data, uint32_t len)
+{
+	uint32_t want = req->exp_xfer_len;
+	struct pdu d = {
+		.opcode = ISCSI_OP_DATA_IN,
+		.flags = ISCSI_FLAG_FINAL | ISCSI_FLAG_DATA_STATUS,
+		.itt = req->itt,
+		.ttt = ISCSI_RESERVED_TAG,
+		.statsn = c->statsn++,
+		.exp_cmdsn = req->cmdsn + 1,
+		.max_cmdsn = req->cmdsn + 32,
+		.data = len ? data : NULL,
+		.data_len = len < want ? len : want,
+	};
+	memcpy(d.lun, req->lun, 8);
+	if (len < want) {
+		d.flags |= ISCSI_FLAG_RSP_UNDER;
+		d.residual = want - len;
+	}
+	return send_pdu(c, &d);
+}
+
+/* The misbehaviour of the mode, in answer to req. */
+static int misbehave(struct conn *c, const struct pdu *req, uint8_t *buf)
+{
+	static uint8_t big[8192];
+	uint8_t raw[ISCSI_BHS_LEN + 100];
+
+	memset(raw, 0, sizeof(raw));
+	switch (c->mode) {
+	case M_IO_BAD_PDU:
+		raw[0] = 0x3e;
+		raw[1] = 0x80;
+		memcpy(raw + 16, &req->itt, 4);
+		if (write_full(c->fd, raw, ISCSI_BHS_LEN))
+			return -1;
+		break;
+	case M_IO_DATAIN_OVERFLOW: {
+		struct pdu d = {
+			.opcode = ISCSI_OP_DATA_IN,
+			.flags = ISCSI_FLAG_FINAL | ISCSI_FLAG_DATA_STATUS,
+			.itt = req->itt,
+			.ttt = ISCSI_RESERVED_TAG,
+			.statsn = c->statsn++,
+			.exp_cmdsn = req->cmdsn + 1,
+			.max_cmdsn = req->cmdsn + 32,
+			.data = big,
+			.data_len = req->exp_xfer_len * 2 < sizeof(big) ? req->exp_xfer_len * 2 : sizeof(big),
+		};
+		memset(big, 0xa5, sizeof(big));
+		if (send_pdu(c, &d))
+			return -1;
+		break;
+	}
+	case M_IO_HUGE_DSL:
+		raw[0] = ISCSI_OP_DATA_IN;
+		raw[1] = ISCSI_FLAG_FINAL;
+		raw[5] = raw[6] = raw[7] = 0xff;
+		memcpy(raw + 16, &req->itt, 4);
+		if (write_full(c->fd, raw, sizeof(raw)))
+			return -1;
+		break;
+	case M_IO_BAD_ITT: {
+		struct pdu bad = *req;
+		bad.itt = 0xdeadbeefu;
+		if (send_rsp(c, &bad, 0))
+			return -1;
+		break;
+	}
+	case M_IO_R2T_BEYOND: {
+		struct pdu r2t = {
+			.opcode = ISCSI_OP_R2T,
+			.flags = ISCSI_FLAG_FINAL,
+			.itt = req->itt,
+			.ttt = 0x1234,
+			.statsn = c->statsn,
+			.exp_cmdsn = req->cmdsn + 1,
+			.max_cmdsn = req->cmdsn + 32,
+			.buffer_offset = req->exp_xfer_len,
+			.desired_len = 16u << 20,
+		};
+		memcpy(r2t.lun, req->lun, 8);
+		if (send_pdu(c, &r2t))
+			return -1;
+		break;
+	}
+	default:
+		return -1;
+	}
+	/* then whatever the initiator sends is read and ignored until it
+	 * gives up on this connection */
+	drain(c, buf);
+	return -1;
+}
+
+static int serve_cmd(struct conn *c, struct pdu *req, uint8_t *buf)
+{
+	uint8_t d[64];
+	uint8_t op = req->cdb[0];
+
+	memset(d, 0, sizeof(d));
+	switch (op) {
+	case 0xa0: /* REPORT LUNS: LUN 0 */
+		d[3] = 8;
+		return send_datain(c, req, d, 16);
+	case 0x12: /* INQUIRY, standard data: a disk */
+		if (req->cdb[1] & 1)
+			return send_rsp(c, req, 0x02);
+		d[2] = 5;
+		d[3] = 2;
+		d[4] = 31;
+		memcpy(d + 8, "HOSTILE DISK            0001", 28);
+		return send_datain(c, req, d, 36);
+	case 0x9e: /* READ CAPACITY(16) */
+		d[6] = (IO_DISK_BLOCKS - 1) >> 8;
+		d[7] = (IO_DISK_BLOCKS - 1) & 0xff;
+		d[10] = 2;  /* 512 */
+		return send_datain(c, req, d, 32);
+	case 0x25: /* READ CAPACITY(10) */
+		d[2] = (IO_DISK_BLOCKS - 1) >> 8;
+		d[3] = (IO_DISK_BLOCKS - 1) & 0xff;
+		d[6] = 2;
+		return send_datain(c, req, d, 8);
+	case 0x28: case 0x88: /* READ */
+		if (c->mode != M_IO_R2T_BEYOND)
+			return misbehave(c, req, buf);
+		return send_datain(c, req, NULL, 0);
+	case 0x2a: case 0x8a: /* WRITE: all of it came as immediate data */
+		if (c->mode == M_IO_R2T_BEYOND)
+			return misbehave(c, req, buf);
+		return send_rsp(c, req, 0);
+	default:   /* TEST UNIT READY, SYNCHRONIZE CACHE, ... */
+		return send_rsp(c, req, 0);
+	}
+}
+
+static void serve_io(struct conn *c, uint8_t *buf)
+{
+	struct pdu req;
+
+	while (recv_pdu(c, buf, &req) == 0) {
+		switch (req.opcode) {
+		case ISCSI_OP_SCSI_CMD:
+			if (serve_cmd(c, &req, buf))
+				return;
+			break;
+		case ISCSI_OP_NOOP_OUT:
+			if (req.itt != ISCSI_RESERVED_TAG) {
+				struct pdu nop = {
+					.opcode = ISCSI_OP_NOOP_IN,
+					.flags = ISCSI_FLAG_FINAL,
+					.itt = req.itt,
+					.ttt = ISCSI_RESERVED_TAG,
+					.statsn = c->statsn++,
+					.exp_cmdsn = req.cmdsn + (req.immediate ? 0 : 1),
+					.max_cmdsn = req.cmdsn + 32,
+				};
+				memcpy(nop.lun, req.lun, 8);
+				if (send_pdu(c, &nop))
+					return;
+			}
+			break;
+		case ISCSI_OP_LOGOUT_REQ: {
+			struct pdu rsp = {
+				.opcode = ISCSI_OP_LOGOUT_RSP,
+				.flags = ISCSI_FLAG_FINAL,
+				.itt = req.itt,
+				.statsn = c->statsn++,
+				.exp_cmdsn = req.cmdsn + 1,
+				.max_cmdsn = req.cmdsn + 2,
+				.response = ISCSI_LOGOUT_RSP_OK,
+			};
+			send_pdu(c, &rsp);
+			return;
+		}
+		default:   /* Data-Out (not expected: all writes are immediate) */
+			break;
+		}
+	}
+}
+
 static void serve(struct conn *c)
 {
 	uint8_t *buf = malloc(RX_MAX);
@@ -465,8 +686,12 @@ static void serve(struct conn *c)
 	if (!buf)
 		return;
 	c->statsn = 0x100;
-	if (do_login(c, buf) == 0 && do_sendtargets(c, buf) == 0)
+	if (mode_io(c->mode)) {
+		if (do_login(c, buf) == 0)
+			serve_io(c, buf);
+	} else if (do_login(c, buf) == 0 && do_sendtargets(c, buf) == 0) {
 		do_logout(c, buf);
+	}
 	free(buf);
 }
 
