@@ -57,6 +57,25 @@ restart_log() {
         grep -E 'destroy|half-made|adopted [0-9]|never scanned|recovering' | tail -n 6
 }
 
+# Where the daemon and the CLI are stuck: process states, kernel wait
+# channels and stacks, descriptors, the daemon's last words.
+stuck_report() {
+    local p t c
+    for p in /proc/[0-9]*; do
+        c=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
+        case $c in *iscsi*) ;; *) continue ;; esac
+        echo "process ${p#/proc/}: $c"
+        for t in "$p"/task/*; do
+            echo "  task ${t##*/}: state $(cut -d' ' -f3 "$t/stat") wchan $(cat "$t/wchan" 2>/dev/null)"
+            sed 's/^/    /' "$t/stack" 2>/dev/null | head -n 8
+        done
+        ls -l "$p/fd" 2>/dev/null | sed -n 's/.* \([0-9]*\) -> /  fd \1 -> /p'
+    done
+    shapes
+    echo "--- iscsid log tail"
+    tail -n 40 "$INIT_LOG"
+}
+
 # Kill points: once 1, 10 and 5 new sessions exist, then when all but the
 # last of the remaining targets have one (the late logins' scans run).
 round=1
@@ -67,15 +86,25 @@ for k in 1 10 5 last; do
     step "round $round: --loginall, SIGKILL once $k new sessions exist ($ns0 before)"
     iadm -m node --loginall=all >/tmp/loginall.$round 2>&1 &
     la=$!
-    n=0
+    t0=$(now_ms)
     while :; do
         nsessions
         [ $((NS - ns0)) -ge "$k" ] && break
-        n=$((n + 1))
-        [ "$n" -gt 3000 ] && fail "only $NS sessions after 60 s of --loginall"
+        if [ $(( $(now_ms) - t0 )) -gt 60000 ]; then
+            stuck_report
+            fail "only $NS sessions after 60 s of --loginall"
+        fi
         sleep 0.02
     done
     init_kill9 || fail "kill -9"
+    t0=$(now_ms)
+    while kill -0 "$la" 2>/dev/null; do
+        if [ $(( $(now_ms) - t0 )) -gt 30000 ]; then
+            stuck_report
+            fail "iscsiadm --loginall still running 30 s after iscsid was killed"
+        fi
+        sleep 0.1
+    done
     wait "$la"
     echo "iscsiadm --loginall exited $? ($(grep -c successful /tmp/loginall.$round) logins reported)"
     echo "kernel sessions the dead daemon left:"
