@@ -236,6 +236,18 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	explicit_bzero(&rec.session.auth, sizeof(rec.session.auth));
 	if (!ks)
 		goto done;
+	/* into the layer's table, as the logged-in session it was */
+	struct session_survivor sv = {
+		.rec = &ks->rec, .sid = sid, .host_no = (uint32_t)s.host_no, .state = SESSION_LOGGED_IN,
+		.conn = SESSION_CONN_LOGGED_IN,
+	};
+	int r = session_adopt(k->carrier, &sv, &ks->sess);
+	if (r < 0) {
+		log_warnx("session %" PRIu32 ": cannot adopt it: %s; left as it is", sid, strerror(-r));
+		ks->sess = NULL;
+		ks_free(ks);
+		goto done;
+	}
 	ks->sid = sid;
 	ks->cid = cids[0];
 	ks->host_no = (uint32_t)s.host_no;
@@ -253,7 +265,6 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	if (k->d)
 		snprintf(ks->ialias, sizeof(ks->ialias), "%s", k->d->iname.alias);
 	ks->state = KS_LOGGED_IN;
-	ks_table_sync(ks);
 	out = ADOPT_ADOPTED;
 
 	char what[700];

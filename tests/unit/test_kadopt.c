@@ -119,18 +119,18 @@ START_TEST(test_half_made_sessions)
 	for (uint32_t sid = 14; sid <= 17; sid++) {
 		if (sid == 16)
 			continue;
-		struct session *s = session_find(&d.sessions, sid);
+		struct session *s = session_find(d.sessions, sid);
 		ck_assert_msg(s != NULL, "session %u not tracked", sid);
-		ck_assert_str_eq(s->state, "LOGGED_IN");
+		ck_assert_str_eq(session_state_text(s), "LOGGED_IN");
 	}
-	ck_assert_uint_eq(d.sessions.n, 3);
+	ck_assert_uint_eq(session_count(d.sessions), 3);
 
 	/* logging out everything iscsid tracks leaves only the foreign one */
 	struct answer b[3];
 	uint32_t sids[3] = { 14, 15, 17 };
 	for (int i = 0; i < 3; i++) {
 		memset(&b[i], 0, sizeof(b[i]));
-		ck_assert_int_eq(kctx_logout(kc, sids[i], on_done, &b[i]), 0);
+		ck_assert_int_eq(session_logout(d.sessions, sids[i], on_done, &b[i]), 0);
 	}
 	for (int i = 0; i < 3; i++) {
 		ck_assert(wait_answer(&b[i], 5000));
@@ -138,7 +138,7 @@ START_TEST(test_half_made_sessions)
 		ck_assert(!fake_has_session(fk.sysfs, sids[i]));
 		ck_assert(!host_exists(sids[i] + 10));
 	}
-	ck_assert_uint_eq(d.sessions.n, 0);
+	ck_assert_uint_eq(session_count(d.sessions), 0);
 	uint32_t *left = NULL;
 	size_t n = 0;
 	ck_assert_int_eq(sysfs_session_list(fk.sysfs, &left, &n), 0);
@@ -157,7 +157,7 @@ START_TEST(test_no_connection_after_login)
 	ck_assert(!fake_has_session(fk.sysfs, 18));
 	ck_assert(!host_exists(28));
 	ck_assert_ptr_null(kctx_find(kc, 18));
-	ck_assert_ptr_null(session_find(&d.sessions, 18));
+	ck_assert_ptr_null(session_find(d.sessions, 18));
 }
 END_TEST
 
