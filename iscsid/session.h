@@ -128,9 +128,9 @@ int session_login(struct session_layer *l, const struct transport_login *req, tr
 		  void *data);
 /* 2 for an unknown sid, 29 while it logs in or out, else the carrier's answer. */
 int session_logout(struct session_layer *l, uint32_t sid, transport_done_fn done, void *data);
-/* 2 for an unknown sid, 22 unless LOGGED_IN, else the carrier's answer. */
+/* 2 for an unknown sid, 32 unless LOGGED_IN, else the carrier's answer. */
 int session_rescan(struct session_layer *l, uint32_t sid, transport_done_fn done, void *data);
-/* 2 for an unknown sid, 1 when the carrier keeps no counters. */
+/* 2 for an unknown sid, 27 when the carrier keeps no counters. */
 int session_stats(struct session_layer *l, uint32_t sid, transport_done_fn done, void *data);
 
 /* ---- reading the table ---- */

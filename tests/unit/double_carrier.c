@@ -99,7 +99,7 @@ static void fire(struct loop *l, void *data)
 	case DC_ADOPT:
 		for (size_t i = 0; i < DC_MAX_PROCS; i++) {
 			struct dc_proc *q = &dc->world->procs[i];
-			if (!q->alive || q->s)
+			if (!q->alive || q->s || strcmp(q->carrier, dc->ops.name))
 				continue;
 			struct session_survivor sv = {
 				.rec = &q->rec, .sid = q->sid, .host_no = q->host_no, .state = q->state,
@@ -208,6 +208,7 @@ static int dc_login(struct carrier *c, struct session *s, const struct transport
 		return -ENOSPC;
 	memset(p, 0, sizeof(*p));
 	p->alive = true;
+	snprintf(p->carrier, sizeof(p->carrier), "%s", dc->ops.name);
 	p->rec = *req->rec;
 	p->sid = dc->cfg.sid_min ? session_sid(s) : dc->next_own_sid++;
 	p->host_no = dc->cfg.host_no;
@@ -296,7 +297,8 @@ struct double_carrier *double_carrier_new(struct loop *l, struct dc_world *w, co
 	dc->next_own_sid = cfg->own_sid ? cfg->own_sid : 1;
 	/* ids of a restarted carrier continue above the running ones */
 	for (size_t i = 0; i < DC_MAX_PROCS; i++)
-		if (w->procs[i].alive && w->procs[i].sid >= dc->next_own_sid && !cfg->sid_min)
+		if (w->procs[i].alive && !strcmp(w->procs[i].carrier, dc->ops.name) &&
+		    w->procs[i].sid >= dc->next_own_sid && !cfg->sid_min)
 			dc->next_own_sid = w->procs[i].sid + 1;
 	return dc;
 }
@@ -324,8 +326,8 @@ void dc_die(struct double_carrier *dc, uint32_t sid)
 	proc_end(p);
 }
 
-void dc_world_add(struct dc_world *w, uint32_t sid, uint32_t host_no, const char *target, const char *address,
-		  int port, enum session_state st)
+void dc_world_add(struct dc_world *w, const char *carrier, uint32_t sid, uint32_t host_no, const char *target,
+		  const char *address, int port, enum session_state st)
 {
 	for (size_t i = 0; i < DC_MAX_PROCS; i++) {
 		struct dc_proc *p = &w->procs[i];
@@ -333,6 +335,7 @@ void dc_world_add(struct dc_world *w, uint32_t sid, uint32_t host_no, const char
 			continue;
 		memset(p, 0, sizeof(*p));
 		p->alive = true;
+		snprintf(p->carrier, sizeof(p->carrier), "%s", carrier);
 		p->sid = sid;
 		p->host_no = host_no;
 		p->state = st;

@@ -25,6 +25,7 @@
 /* A session "process": it lives on when the carrier (iscsid) stops. */
 struct dc_proc {
 	bool alive;
+	char carrier[16];                 /* the transport name of the carrier that started it */
 	uint32_t sid, host_no;
 	struct node_rec rec;
 	enum session_state state;         /* LOGGED_IN or RECOVERY when it outlives iscsid */
@@ -70,8 +71,8 @@ void dc_back(struct double_carrier *dc, uint32_t sid);
 void dc_die(struct double_carrier *dc, uint32_t sid);
 
 /* A running process in the world (as a previous iscsid left it). */
-void dc_world_add(struct dc_world *w, uint32_t sid, uint32_t host_no, const char *target, const char *address,
-		  int port, enum session_state st);
+void dc_world_add(struct dc_world *w, const char *carrier, uint32_t sid, uint32_t host_no, const char *target,
+		  const char *address, int port, enum session_state st);
 size_t dc_world_alive(const struct dc_world *w);
 
 #endif

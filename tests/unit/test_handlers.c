@@ -71,9 +71,9 @@ static void setup(void)
 	ck_assert_int_eq(control_new(d.loop, fd, NULL, &auth, iscsid_dispatch, &d, &d.ctl), 0);
 	/* three sessions a previous iscsid left running */
 	memset(&world, 0, sizeof(world));
-	dc_world_add(&world, 1, 11, "iqn.2003-01.org.example:t1", "192.0.2.1", 3260, SESSION_LOGGED_IN);
-	dc_world_add(&world, 2, 12, "iqn.2003-01.org.example:t1", "192.0.2.2", 3260, SESSION_LOGGED_IN);
-	dc_world_add(&world, 3, 13, "iqn.2003-01.org.example:t2", "2001:db8::1", 3260, SESSION_LOGGED_IN);
+	dc_world_add(&world, "tcp", 1, 11, "iqn.2003-01.org.example:t1", "192.0.2.1", 3260, SESSION_LOGGED_IN);
+	dc_world_add(&world, "tcp", 2, 12, "iqn.2003-01.org.example:t1", "192.0.2.2", 3260, SESSION_LOGGED_IN);
+	dc_world_add(&world, "tcp", 3, 13, "iqn.2003-01.org.example:t2", "2001:db8::1", 3260, SESSION_LOGGED_IN);
 	struct dc_config cfg = { .name = "tcp", .own_sid = 42, .host_no = 7, .delay_ms = 20 };
 	fk = double_carrier_new(d.loop, &world, &cfg);
 	ck_assert_int_eq(session_layer_new(d.loop, &d.sessions), 0);
