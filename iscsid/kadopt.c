@@ -22,7 +22,9 @@
  *   LOGGED_IN                        up                 adopted (scanned
  *                                                       if it never was)
  *   LOGGED_IN / FAILED               bound, failed, up  adopted, logged in
- *                                                       again (recovery)
+ *                                                       again (recovery),
+ *                                                       then scanned if it
+ *                                                       never was
  *   FREE after a login: devices or   any with a portal  adopted, logged in
  *   target_state SCANNED                                again (recovery_tmo
  *                                                       expired meanwhile)
@@ -273,10 +275,14 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	/* A session that failed while no daemon listened never had its
 	 * CONN_ERROR seen: recover it now. */
 	bool conn_ok = !c.state[0] || !strcmp(c.state, "up");
+	bool never_scanned = !strcmp(s.target_state, "ALLOCATED") && ks->rec.session.scan == REC_SCAN_AUTO;
 	if (s.state != SYSFS_SESSION_LOGGED_IN || !conn_ok) {
-		log_info("%s: %s, connection %s: recovering", what, s.state_str, c.state[0] ? c.state : "?");
+		log_info("%s: %s, connection %s: recovering%s", what, s.state_str, c.state[0] ? c.state : "?",
+			 never_scanned ? "; its LUNs were never scanned: scanning once it is back" : "");
+		/* its connection failed after START_CONN, before the scan */
+		ks->scan_pending = never_scanned;
 		(void)kctx_post(k, sid, KE_DROP);
-	} else if (!strcmp(s.target_state, "ALLOCATED") && ks->rec.session.scan == REC_SCAN_AUTO) {
+	} else if (never_scanned) {
 		/* killed between START_CONN and the scan: nobody has
 		 * asked the kernel for the LUNs yet */
 		log_info("%s: its LUNs were never scanned: scanning", what);

@@ -542,6 +542,9 @@ enum ks_event kconn_full_feature(struct ksession *ks)
 	/* the layer logs that it is operational (ks_report -> LOGGED_IN) */
 	if (ks->ever_logged_in) {
 		krec_online_devices(ks);
+		if (ks->scan_pending && kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
+			log_warnx("session %" PRIu32 ": cannot start a scan", ks->sid);
+		ks->scan_pending = false;
 		return KE_NONE;
 	}
 	ks->ever_logged_in = true;

@@ -126,6 +126,7 @@ struct ksession {
 	bool ever_logged_in;            /* a recovery, not an initial login */
 	bool adopted;                   /* found in sysfs at start-up */
 	bool no_scan;                   /* IPC_LOGIN_NO_SCAN */
+	bool scan_pending;              /* adopted before its LUNs were scanned: scan once logged in again */
 	bool wait_devices;              /* IPC_LOGIN_WAIT_DEVICES */
 	bool ping_tmo_ok;               /* kernel does NOP-Outs (sysfs ping_tmo exists) */
 

@@ -161,6 +161,32 @@ START_TEST(test_no_connection_after_login)
 }
 END_TEST
 
+static bool scanned29(void)
+{
+	char buf[64];
+	return !strcmp(scan_file(29, buf, sizeof(buf)), "- - -");
+}
+
+static bool logged_in19(void)
+{
+	struct ksession *ks = kctx_find(kc, 19);
+	return ks && ks->state == KS_LOGGED_IN && count_sid(ISCSI_UEVENT_START_CONN, 19) == 1;
+}
+
+/* Logged in, its connection failed before the scan (the target dropped
+ * it), then the daemon was killed: adopted, logged in again, and its LUNs
+ * scanned once it is back -- not left LOGGED_IN without a disk. */
+START_TEST(test_failed_before_scan)
+{
+	leftover(19, "FAILED\n", "ALLOCATED\n", "failed\n");
+	ks_restart(NULL);
+	ck_assert_ptr_nonnull(kctx_find(kc, 19));
+	ck_assert(run_until(logged_in19, 5000));
+	ck_assert(run_until(scanned29, 3000));
+	ck_assert_str_eq(session_state_text(session_find(d.sessions, 19)), "LOGGED_IN");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("kadopt");
@@ -169,6 +195,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_half_made_sessions);
 	tcase_add_test(tc, test_no_connection_after_login);
+	tcase_add_test(tc, test_failed_before_scan);
 	suite_add_tcase(s, tc);
 	return s;
 }
