@@ -1,9 +1,10 @@
 /* iscsid's session layer: one table of sessions, whatever carries them,
  * with one writer (the layer itself: session*.c), one lifecycle
  *
- *     login -> logged in <-> recovery
- *                  |            |
- *                  +-> logout --+-> gone
+ *     LOGIN --> LOGGED_IN <--> RECOVERY
+ *                 |   ^           |
+ *                 v   |           |
+ *                 LOGOUT <--------+        and from each: --> gone
  *
  * and the requests of the control handlers (login, logout, rescan, stats,
  * the state list), each passed to the carrier of its session (carrier.h).
