@@ -1,7 +1,8 @@
 /* Control requests: one handler per message type (doc/ipc.md lists what
  * each carries). Handlers validate what the client sent, then either
- * answer at once or hand the work to the transport and answer from its
- * completion callback. Every request gets exactly one answer. */
+ * answer at once or hand the work to the session layer (session.h), which
+ * passes it to the session's carrier, and answer from its completion
+ * callback. Every request gets exactly one answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "iscsid.h"
 #include "log.h"
 #include "record.h"
+#include "session.h"
 #include "transport.h"
 
 #ifndef PACKAGE_VERSION
@@ -24,16 +26,6 @@ typedef void (*handler_fn)(struct iscsid *d, struct ctl_request *req);
 static const struct ipc_fields *req_fields(const struct ctl_request *req)
 {
 	return &ctl_request_msg(req)->fields;
-}
-
-/* "address:port", brackets around IPv6 (no tpgt: that is how clients name
- * a portal when they select sessions). */
-static void format_portal(const char *addr, int port, char *buf, size_t len)
-{
-	if (strchr(addr, ':'))
-		snprintf(buf, len, "[%s]:%d", addr, port);
-	else
-		snprintf(buf, len, "%s:%d", addr, port);
 }
 
 /* The answer for a finished transport operation. */
@@ -94,8 +86,8 @@ static void login_done(void *data, const struct transport_result *res)
 {
 	struct login_op *op = data;
 	char ok[700];
-	/* The transport keeps d->sessions in step with its sessions (one
-	 * writer, session.h): by now the new session is in it, or gone
+	/* The layer keeps its table in step with the carrier's sessions
+	 * (one writer, session.h): by now the new session is in it, or gone
 	 * again if it died before this answer was delivered. */
 	if (res->status == 0)
 		log_info("login to %s successful (sid %u)", op->what, res->sid);
@@ -112,7 +104,6 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 	const char *text = ipc_get_str(req_fields(req), IPC_TAG_RECORD);
 	uint32_t flags = 0;
 	struct rec_diags diags;
-	char portal[300];
 
 	if (!text) {
 		ctl_reply_error(req, ISCSI_ERR_INVAL, "LOGIN request without a node record");
@@ -157,19 +148,14 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 		return;
 	}
 	const char *iface = op->rec.iface.name[0] ? op->rec.iface.name : "default";
-	format_portal(op->rec.conn.address, op->rec.conn.port, portal, sizeof(portal));
 	/* open-iscsi's words, which scripts match: "portal: 192.0.2.1,3260" */
 	snprintf(op->what, sizeof(op->what), "[iface: %s, target: %s, portal: %s,%d]", iface, op->rec.name,
 		 op->rec.conn.address, op->rec.conn.port);
 
-	if (session_match(&d->sessions, op->rec.name, portal, iface, NULL) > 0) {
-		ctl_reply_error(req, ISCSI_ERR_SESS_EXISTS, "session already exists for %s", op->what);
-		login_op_free(op);
-		return;
-	}
+	/* the layer refuses a second session to the node (15) */
 	log_debug(1, "login to %s requested by pid %ld", op->what, (long)ctl_request_peer(req)->pid);
 	struct transport_login tl = { .rec = &op->rec, .flags = flags };
-	r = d->transport->ops->login(d->transport, &tl, login_done, op);
+	r = session_login(d->sessions, &tl, login_done, op);
 	if (r < 0) {
 		login_op_free(op);
 		ctl_reply_error(req, ISCSI_ERR_INTERNAL, "cannot start the login: %s", strerror(-r));
@@ -204,7 +190,7 @@ static void multi_finish(struct multi_op *m)
 	free(m);
 }
 
-/* One part finished (the transport removes a logged-out session from the
+/* One part finished (the layer removes a logged-out session from the
  * table itself). */
 static void multi_done(void *data, const struct transport_result *res)
 {
@@ -241,8 +227,8 @@ static void multi_start(struct iscsid *d, struct ctl_request *req, const uint32_
 	m->pending = 1;             /* held until every part is started */
 	for (size_t i = 0; i < n; i++) {
 		m->pending++;
-		int r = m->type == IPC_MSG_LOGOUT ? d->transport->ops->logout(d->transport, sids[i], multi_done, m)
-						  : d->transport->ops->rescan(d->transport, sids[i], multi_done, m);
+		int r = m->type == IPC_MSG_LOGOUT ? session_logout(d->sessions, sids[i], multi_done, m)
+						  : session_rescan(d->sessions, sids[i], multi_done, m);
 		if (r < 0)
 			m->pending--;
 		if (r < 0 && m->status == 0) {
@@ -251,7 +237,7 @@ static void multi_start(struct iscsid *d, struct ctl_request *req, const uint32_
 				 sids[i], strerror(-r));
 		}
 	}
-	/* Parts never complete from inside the calls above (transport.h), so
+	/* Parts never complete from inside the calls above (session.h), so
 	 * this is where the last one can be counted down at the earliest. */
 	if (--m->pending == 0)
 		multi_finish(m);
@@ -271,7 +257,7 @@ static long select_sessions(struct iscsid *d, struct ctl_request *req, bool all_
 	uint32_t *v;
 
 	if (ipc_get_u32(f, IPC_TAG_SID, &sid) == 0) {
-		if (!session_find(&d->sessions, sid)) {
+		if (!session_find(d->sessions, sid)) {
 			ctl_reply_error(req, ISCSI_ERR_SESS_NOT_FOUND, "no session with sid %u", sid);
 			return -1;
 		}
@@ -287,7 +273,7 @@ static long select_sessions(struct iscsid *d, struct ctl_request *req, bool all_
 				ipc_msg_type_name(ctl_request_msg(req)->hdr.type));
 		return -1;
 	}
-	n = target ? session_match(&d->sessions, target, portal, iface, NULL) : d->sessions.n;
+	n = target ? session_match(d->sessions, target, portal, iface, NULL) : session_count(d->sessions);
 	if (n == 0) {
 		if (target)
 			ctl_reply_error(req, ISCSI_ERR_NO_OBJS_FOUND,
@@ -302,7 +288,7 @@ static long select_sessions(struct iscsid *d, struct ctl_request *req, bool all_
 	if (!v)
 		goto nomem;
 	size_t i = 0;
-	for (struct session *s = d->sessions.head; s && i < n; s = s->next)
+	for (struct session *s = session_first(d->sessions); s && i < n; s = session_next(s))
 		if (!target || session_matches(s, target, portal, iface))
 			v[i++] = s->sid;
 	*ret = v;
@@ -370,12 +356,8 @@ static void h_session_stats(struct iscsid *d, struct ctl_request *req)
 		ctl_reply_error(req, ISCSI_ERR_INVAL, "SESSION_STATS needs a sid");
 		return;
 	}
-	if (!session_find(&d->sessions, sid)) {
+	if (!session_find(d->sessions, sid)) {
 		ctl_reply_error(req, ISCSI_ERR_SESS_NOT_FOUND, "no session with sid %u", sid);
-		return;
-	}
-	if (!d->transport->ops->stats) {
-		ctl_reply_error(req, ISCSI_ERR_OP_NOT_SUPP, "this transport has no statistics");
 		return;
 	}
 	struct stats_op *op = calloc(1, sizeof(*op));
@@ -385,7 +367,7 @@ static void h_session_stats(struct iscsid *d, struct ctl_request *req)
 	}
 	op->req = req;
 	op->sid = sid;
-	int r = d->transport->ops->stats(d->transport, sid, stats_done, op);
+	int r = session_stats(d->sessions, sid, stats_done, op);
 	if (r < 0) {
 		free(op);
 		ctl_reply_error(req, ISCSI_ERR_INTERNAL, "cannot get statistics: %s", strerror(-r));
@@ -398,15 +380,15 @@ static void h_session_list_state(struct iscsid *d, struct ctl_request *req)
 {
 	struct ipc_writer w;
 	ctl_reply_init(req, &w, 0, NULL);
-	for (struct session *s = d->sessions.head; s; s = s->next) {
+	for (struct session *s = session_first(d->sessions); s; s = session_next(s)) {
 		ipc_group_begin(&w, IPC_TAG_SESSION);
 		ipc_put_u32(&w, IPC_TAG_SID, s->sid);
 		ipc_put_u32(&w, IPC_TAG_HOST_NO, s->host_no);
 		ipc_put_str(&w, IPC_TAG_TARGET_NAME, s->target);
 		ipc_put_str(&w, IPC_TAG_PORTAL, s->portal);
 		ipc_put_str(&w, IPC_TAG_IFACE, s->iface);
-		ipc_put_str(&w, IPC_TAG_SESSION_STATE, s->state ? s->state : "UNKNOWN");
-		ipc_put_str(&w, IPC_TAG_CONN_STATE, s->conn_state ? s->conn_state : "UNKNOWN");
+		ipc_put_str(&w, IPC_TAG_SESSION_STATE, session_state_text(s));
+		ipc_put_str(&w, IPC_TAG_CONN_STATE, session_conn_text(s));
 		ipc_group_end(&w);
 	}
 	ctl_reply(req, &w);

@@ -12,8 +12,8 @@
 
 struct loop;
 struct control;
-struct transport;
 struct ctl_request;
+struct session_layer;
 
 struct iscsid {
 	struct loop *loop;
@@ -23,8 +23,7 @@ struct iscsid {
 	bool have_iname;
 	long allow_gid;                 /* --ipc-allow-gid, -1 = none */
 	struct control *ctl;
-	struct transport *transport;
-	struct session_table sessions;
+	struct session_layer *sessions;   /* the session layer, its carriers beneath it */
 	bool stopping;
 };
 

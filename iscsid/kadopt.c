@@ -22,7 +22,9 @@
  *   LOGGED_IN                        up                 adopted (scanned
  *                                                       if it never was)
  *   LOGGED_IN / FAILED               bound, failed, up  adopted, logged in
- *                                                       again (recovery)
+ *                                                       again (recovery),
+ *                                                       then scanned if it
+ *                                                       never was
  *   FREE after a login: devices or   any with a portal  adopted, logged in
  *   target_state SCANNED                                again (recovery_tmo
  *                                                       expired meanwhile)
@@ -241,6 +243,18 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	explicit_bzero(&rec.session.auth, sizeof(rec.session.auth));
 	if (!ks)
 		goto done;
+	/* into the layer's table, as the logged-in session it was */
+	struct session_survivor sv = {
+		.rec = &ks->rec, .sid = sid, .host_no = (uint32_t)s.host_no, .state = SESSION_LOGGED_IN,
+		.conn = SESSION_CONN_LOGGED_IN,
+	};
+	int r = session_adopt(k->carrier, &sv, &ks->sess);
+	if (r < 0) {
+		log_warnx("session %" PRIu32 ": cannot adopt it: %s; left as it is", sid, strerror(-r));
+		ks->sess = NULL;
+		ks_free(ks);
+		goto done;
+	}
 	ks->sid = sid;
 	ks->cid = cids[0];
 	ks->host_no = (uint32_t)s.host_no;
@@ -258,7 +272,6 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	if (k->d)
 		snprintf(ks->ialias, sizeof(ks->ialias), "%s", k->d->iname.alias);
 	ks->state = KS_LOGGED_IN;
-	ks_table_sync(ks);
 	out = ADOPT_ADOPTED;
 
 	char what[700];
@@ -269,9 +282,9 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	bool conn_ok = !c.state[0] || !strcmp(c.state, "up");
 	bool never_scanned = !strcmp(s.target_state, "ALLOCATED") && ks->rec.session.scan == REC_SCAN_AUTO;
 	if (s.state != SYSFS_SESSION_LOGGED_IN || !conn_ok) {
-		log_info("%s: %s, connection %s: recovering", what, s.state_str, c.state[0] ? c.state : "?");
-		/* killed after START_CONN but before the scan, and failed
-		 * since: scan once the relogin has made it operational */
+		log_info("%s: %s, connection %s: recovering%s", what, s.state_str, c.state[0] ? c.state : "?",
+			 never_scanned ? "; its LUNs were never scanned: scanning once it is back" : "");
+		/* its connection failed after START_CONN, before the scan */
 		ks->scan_pending = never_scanned;
 		(void)kctx_post(k, sid, KE_DROP);
 	} else if (never_scanned) {

@@ -178,8 +178,7 @@ enum ks_event kconn_connect(struct ksession *ks)
 	enum ks_event ev;
 
 	kconn_close(ks);
-	if (!ks->first_connect_ms)
-		ks->first_connect_ms = loop_now_ms();
+	session_attempt_begin(ks->sess);
 	if (resolve_numeric(ks->addr, ks->port, &ss, &sslen) == 0) {
 		ev = connect_to(ks, (struct sockaddr *)&ss, sslen);
 	} else {
@@ -310,6 +309,11 @@ enum ks_event kconn_start_login(struct ksession *ks)
 		}
 		ks->have_session = true;
 		log_debug(1, "session %" PRIu32 " created on host%" PRIu32, ks->sid, ks->host_no);
+		if (session_set_sid(ks->sess, ks->sid, ks->host_no) < 0) {
+			ks_fail(ks, ISCSI_ERR_INTERNAL, true,
+				"the kernel gave the session id %" PRIu32 ", which another session has", ks->sid);
+			return KE_FAIL;
+		}
 	}
 	if (!ks->have_conn) {
 		r = nl_create_conn(nl, ks->sid, 0, &ks->cid);
@@ -433,8 +437,8 @@ enum ks_event kconn_login_rsp(struct ksession *ks, const uint8_t *pdu, size_t le
 			ks_fail(ks, ISCSI_ERR_FATAL_LOGIN, true, "redirected to an invalid address");
 			return KE_FAIL;
 		}
-		if (++ks->redirects > KS_MAX_REDIRECTS) {
-			ks_fail(ks, ISCSI_ERR_FATAL_LOGIN, true, "more than %d redirections", KS_MAX_REDIRECTS);
+		if (!session_redirect_allowed(ks->sess)) {
+			ks_fail(ks, ISCSI_ERR_FATAL_LOGIN, true, "more than %d redirections", SESSION_MAX_REDIRECTS);
 			return KE_FAIL;
 		}
 		snprintf(ks->addr, sizeof(ks->addr), "%s", p->host);
@@ -535,29 +539,15 @@ enum ks_event kconn_full_feature(struct ksession *ks)
 	ks->login = NULL;
 	ks->tsih = res->tsih;
 	ks->tsih_refused = false;
-	ks->redirects = 0;
-
-	char what[700];
-	ks_what(ks, what, sizeof(what));
-	uint64_t outage = ks->outage_start_ms ? loop_now_ms() - ks->outage_start_ms : 0;
-	ks->outage_start_ms = 0;
+	/* the layer logs that it is operational (ks_report -> LOGGED_IN) */
 	if (ks->ever_logged_in) {
-		log_info("%s is operational after recovery (%u attempt%s, %" PRIu64 ".%03" PRIu64 " s)", what,
-			 ks->attempts + 1, ks->attempts ? "s" : "", outage / 1000u, outage % 1000u);
-		ks->attempts = 0;
 		krec_online_devices(ks);
-		if (ks->scan_pending) {
-			ks->scan_pending = false;
-			log_info("%s: its LUNs were never scanned: scanning", what);
-			if (kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
-				log_warnx("%s: cannot start a scan", what);
-		}
+		if (ks->scan_pending && kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
+			log_warnx("session %" PRIu32 ": cannot start a scan", ks->sid);
+		ks->scan_pending = false;
 		return KE_NONE;
 	}
 	ks->ever_logged_in = true;
-	ks->attempts = 0;
-	log_info("%s through [iface: %s] is operational now", what,
-		 ks->rec.iface.name[0] ? ks->rec.iface.name : "default");
 	if (ks->login_req) {
 		struct kreq *q = ks->login_req;
 		q->res.sid = ks->sid;

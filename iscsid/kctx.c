@@ -1,6 +1,6 @@
-/* The kernel session path's context: the NETLINK_ISCSI socket on the loop,
- * the deferred event queue and "the pump" that works through it, answers
- * waiting to be delivered, and the list of sessions (ksession.h). */
+/* The kernel carrier's context: the NETLINK_ISCSI socket on the loop, the
+ * deferred event queue and "the pump" that works through it, answers
+ * waiting to be delivered, and the list of kernel sessions (ksession.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,19 +102,6 @@ struct ksession *kctx_find(const struct kctx *k, uint32_t sid)
 	for (struct ksession *ks = k->sessions; ks; ks = ks->next)
 		if (ks->sid == sid && ks->state != KS_DEAD)
 			return ks;
-	return NULL;
-}
-
-struct ksession *kctx_find_node(const struct kctx *k, const struct node_rec *rec)
-{
-	const char *iface = rec->iface.name[0] ? rec->iface.name : "default";
-	for (struct ksession *ks = k->sessions; ks; ks = ks->next) {
-		const char *i2 = ks->rec.iface.name[0] ? ks->rec.iface.name : "default";
-		if (ks->state != KS_DEAD && !strcmp(ks->rec.name, rec->name) &&
-		    !strcasecmp(ks->rec.conn.address, rec->conn.address) && ks->rec.conn.port == rec->conn.port &&
-		    !strcmp(iface, i2))
-			return ks;
-	}
 	return NULL;
 }
 
@@ -305,6 +292,7 @@ int kctx_new(const struct kctx_config *cfg, struct kctx **ret)
 		return -ENOMEM;
 	k->loop = cfg->loop;
 	k->d = cfg->daemon;
+	k->carrier = cfg->carrier;
 	if (cfg->sysfs_root && strcmp(cfg->sysfs_root, "/sys")) {
 		snprintf(k->sysfs_buf, sizeof(k->sysfs_buf), "%s", cfg->sysfs_root);
 		k->sysfs = k->sysfs_buf;
@@ -339,11 +327,6 @@ int kctx_new(const struct kctx_config *cfg, struct kctx **ret)
 		nl_iscsi_free(k->nl);
 		free(k);
 		return r;
-	}
-	if (!cfg->no_adopt) {
-		size_t n = kadopt_all(k);
-		if (n)
-			log_info("adopted %zu iSCSI session%s from the kernel", n, n == 1 ? "" : "s");
 	}
 	kctx_poke(k);
 	*ret = k;

@@ -363,7 +363,7 @@ void ks_fsm(struct ksession *ks, enum ks_event ev)
 			 ks_event_name(ev), ks_state_name(row->next));
 		ks->state = row->next;
 		ev = row->fn ? row->fn(ks) : KE_NONE;
-		ks_table_sync(ks);
+		ks_report(ks);
 	}
 	if (ks->state == KS_DEAD)
 		ks_free(ks);
@@ -432,72 +432,52 @@ void ks_on_kevent(struct ksession *ks, uint32_t type, uint32_t error, const uint
 	ks_fsm(ks, ev);
 }
 
-/* "address:port", brackets around IPv6: how clients name a portal when
- * they select sessions (handlers.c). */
-static void format_portal(const char *addr, int port, char *buf, size_t len)
+/* The layer's lifecycle state for ks's state. A login counts as done
+ * only once START_CONN succeeded: a session whose START_CONN the kernel
+ * refused sits in LOGGED_IN for the one transition that takes it back. */
+static enum session_state layer_state(const struct ksession *ks, enum session_conn *conn)
 {
-	if (strchr(addr, ':'))
-		snprintf(buf, len, "[%s]:%d", addr, port);
-	else
-		snprintf(buf, len, "%s:%d", addr, port);
-}
-
-/* The session table's one writer (ksession.h). Entries come and go with
- * the session machine: a login that finished and a session that ended in
- * the same pump run leave nothing behind, whatever order their answers
- * are delivered in. */
-void ks_table_sync(struct ksession *ks)
-{
-	struct iscsid *d = ks->k->d;
-	if (!d || !ks->sid)
-		return;
-	struct session *s = session_find(&d->sessions, ks->sid);
-	if (!ks->ever_logged_in || ks->state == KS_DEAD || ks->state == KS_FREE) {
-		if (s)
-			session_remove(&d->sessions, ks->sid);
-		return;
-	}
-	if (!s) {
-		struct session t;
-		memset(&t, 0, sizeof(t));
-		t.sid = ks->sid;
-		t.host_no = ks->host_no;
-		snprintf(t.target, sizeof(t.target), "%s", ks->rec.name);
-		format_portal(ks->rec.conn.address, ks->rec.conn.port, t.portal, sizeof(t.portal));
-		snprintf(t.iface, sizeof(t.iface), "%s", ks->rec.iface.name[0] ? ks->rec.iface.name : "default");
-		int r = session_add(&d->sessions, &t);
-		if (r < 0) {
-			log_warnx("cannot track session %" PRIu32 ": %s", ks->sid, strerror(-r));
-			return;
-		}
-		s = session_find(&d->sessions, ks->sid);
-	}
+	*conn = SESSION_CONN_TRANSPORT_WAIT;
 	switch (ks->state) {
 	case KS_LOGGED_IN:
-		s->state = "LOGGED_IN";
-		s->conn_state = "LOGGED IN";
-		break;
-	case KS_XPT_WAIT:
-	case KS_REOPEN_WAIT:
-		s->state = "REOPEN";
-		s->conn_state = "TRANSPORT WAIT";
+		if (ks->started) {
+			*conn = SESSION_CONN_LOGGED_IN;
+			return SESSION_LOGGED_IN;
+		}
+		*conn = SESSION_CONN_IN_LOGIN;
 		break;
 	case KS_IN_LOGIN:
-		s->state = "REOPEN";
-		s->conn_state = "IN LOGIN";
+		*conn = SESSION_CONN_IN_LOGIN;
 		break;
 	case KS_RELOGOUT:
-		s->state = "REOPEN";
-		s->conn_state = "IN LOGOUT";
+		*conn = SESSION_CONN_IN_LOGOUT;
 		break;
 	case KS_UNBINDING:
 	case KS_IN_LOGOUT:
-		s->state = "CLEANUP";
-		s->conn_state = "IN LOGOUT";
-		break;
+		*conn = SESSION_CONN_IN_LOGOUT;
+		return SESSION_LOGOUT;
 	default:
 		break;
 	}
+	return ks->ever_logged_in ? SESSION_RECOVERY : SESSION_LOGIN;
+}
+
+/* What the session layer shows follows the session machine: a login that
+ * finished and a session that ended in the same pump run leave nothing
+ * behind, whatever order their answers are delivered in. */
+void ks_report(struct ksession *ks)
+{
+	struct session *s = ks->sess;
+	if (!s)
+		return;
+	if (ks->state == KS_DEAD) {
+		ks->sess = NULL;
+		session_end(s);
+		return;
+	}
+	enum session_conn conn;
+	enum session_state st = layer_state(ks, &conn);
+	(void)session_state_set(s, st, conn);
 }
 
 static void on_ks_timer(struct loop *l, void *data)
@@ -543,7 +523,7 @@ void ks_free(struct ksession *ks)
 {
 	struct kctx *k = ks->k;
 	ks->state = KS_DEAD;
-	ks_table_sync(ks);
+	ks_report(ks);
 	for (struct ksession **pp = &k->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == ks) {
 			*pp = ks->next;
@@ -578,21 +558,14 @@ static int finish_now(struct kctx *k, transport_done_fn done, void *data, int co
 	return 0;
 }
 
-int kctx_login(struct kctx *k, const struct transport_login *req, transport_done_fn done, void *data)
+int kctx_login(struct kctx *k, struct session *s, const struct transport_login *req, transport_done_fn done,
+	       void *data)
 {
 	const struct node_rec *rec = req->rec;
 	const char *iname = NULL, *alias = "";
 	char why[200];
 
-	if (k->nsessions >= KS_MAX_SESSIONS)
-		return finish_now(k, done, data, ISCSI_ERR_NOMEM, "too many sessions (at most %d)",
-				  KS_MAX_SESSIONS);
-	struct ksession *dup = kctx_find_node(k, rec);
-	if (dup)
-		return finish_now(k, done, data, ISCSI_ERR_SESS_EXISTS,
-				  dup->ever_logged_in ? "session already exists (sid %" PRIu32 ")"
-						      : "a login to this portal is in progress (sid %" PRIu32 ")",
-				  dup->sid);
+	/* duplicate logins and the table's size are the layer's checks */
 	if (rec->iface.iname[0])
 		iname = rec->iface.iname;
 	else if (k->d && k->d->have_iname) {
@@ -626,6 +599,8 @@ int kctx_login(struct kctx *k, const struct transport_login *req, transport_done
 		ks_free(ks);
 		return -ENOMEM;
 	}
+	/* from now on ks reports to the layer (and ends s when it dies) */
+	ks->sess = s;
 	return 0;
 }
 
@@ -634,13 +609,9 @@ int kctx_logout(struct kctx *k, uint32_t sid, transport_done_fn done, void *data
 	struct ksession *ks = kctx_find(k, sid);
 	char why[600];
 
+	/* the layer lets one logout of a logged-in session through */
 	if (!ks)
 		return finish_now(k, done, data, ISCSI_ERR_SESS_NOT_FOUND, "no session with sid %" PRIu32, sid);
-	if (ks->logout_req || ks->state == KS_UNBINDING || ks->state == KS_IN_LOGOUT)
-		return finish_now(k, done, data, ISCSI_ERR_AGAIN, "a logout of session %" PRIu32 " is in progress",
-				  sid);
-	if (!ks->ever_logged_in)
-		return finish_now(k, done, data, ISCSI_ERR_AGAIN, "session %" PRIu32 " is still logging in", sid);
 	if (k->d && k->d->config.safe_logout) {
 		int r = kmount_session_busy(k->sysfs, k->mountinfo, sid, why, sizeof(why));
 		if (r > 0)
@@ -664,12 +635,9 @@ int kctx_logout(struct kctx *k, uint32_t sid, transport_done_fn done, void *data
 int kctx_rescan(struct kctx *k, uint32_t sid, transport_done_fn done, void *data)
 {
 	struct ksession *ks = kctx_find(k, sid);
+	/* the layer sends only logged-in sessions */
 	if (!ks)
 		return finish_now(k, done, data, ISCSI_ERR_SESS_NOT_FOUND, "no session with sid %" PRIu32, sid);
-	if (ks->state != KS_LOGGED_IN)
-		return finish_now(k, done, data, ISCSI_ERR_SESSION_NOT_CONNECTED,
-				  "session %" PRIu32 " is not logged in (%s): the kernel scans only logged-in sessions",
-				  sid, ks_state_name(ks->state));
 	struct kreq *r = kreq_new(done, data);
 	if (!r)
 		return -ENOMEM;

@@ -1,17 +1,30 @@
-/* The kernel session path (iscsi_tcp through NETLINK_ISCSI): what the
- * files behind transport_kernel.c share.
+/* The kernel carrier (iscsi_tcp through NETLINK_ISCSI, carrier.h): what
+ * the files behind carrier_kernel.c share.
  *
+ *   carrier_kernel.c  the carrier's ops table: is iscsi_tcp there (one
+ *                modprobe), requests handed to the context
  *   kctx.c       the context: netlink socket on the loop, the deferred
- *                event queue, finished requests, the session list
- *   ksession.c   the session state machine ({state, event, action} rows)
- *                and the requests it serves (login, logout, stats)
+ *                event queue, finished requests, the kernel sessions
+ *   ksession.c   the kernel session state machine ({state, event, action}
+ *                rows), what it reports to the session layer, and the
+ *                requests it serves (login, logout, rescan, stats)
  *   kconn.c      one connection attempt: non-blocking TCP connect, kernel
- *                session/connection set-up, login PDUs through the kernel,
+ *                session/connection set-up, our login engine's PDUs
+ *                through the kernel (MD5 fall-back, TSIH reinstatement),
  *                negotiated parameters, START_CONN
- *   krecovery.c  connection loss, reconnect schedule, Async Messages, logout PDUs
+ *   krecovery.c  connection loss and the kernel's part of reconnecting
+ *                (the schedule is the layer's: session_attempt_failed),
+ *                Async Messages, logout PDUs
  *   kadopt.c     taking over the kernel's sessions after a restart
  *   kscan.c      SCSI scans off the loop, waiting for block devices
  *   kmount.c     is a device of a session mounted (iscsid.safe_logout)
+ *
+ * Every kernel session has its entry in the session layer (ks->sess),
+ * opened by the layer before the login, or by session_adopt(); ks_report()
+ * tells the layer the lifecycle state after every transition and ends
+ * the entry when the session dies. Policy that is not the kernel's (the
+ * retry budget, the reconnect schedule, the redirection limit, duplicate
+ * logins, the table's size) is the layer's.
  *
  * Everything runs on the event loop. Netlink events never run session
  * code directly: the netlink callback only copies them into a queue that
@@ -31,6 +44,7 @@
 #include "loop.h"
 #include "params.h"
 #include "record.h"
+#include "carrier.h"
 #include "transport.h"
 
 struct iscsid;
@@ -38,22 +52,12 @@ struct nl_iscsi;
 struct nl_msg_info;
 struct scan_job;
 struct kscan;
+struct session;
 
 /* ---- limits and timing ---- */
 
-#define KS_MAX_SESSIONS        4096   /* sessions and logins tracked at once */
 #define KS_EVQ_MAX_EVENTS      4096   /* deferred netlink events */
 #define KS_EVQ_MAX_BYTES       (8u * 1024u * 1024u)
-#define KS_MAX_REDIRECTS       8      /* per connection attempt chain */
-/* Reconnecting (krec_retry_delay): the first attempt after a connection
- * is lost goes out at once; after a failed attempt the next one follows
- * after KS_RETRY_FAST_MS while the outage is younger than
- * KS_RETRY_FAST_WINDOW_MS, then after KS_RETRY_SLOW_MS: at most two
- * attempts a second per session, one a second in a long outage. */
-#define KS_RETRY_FAST_MS       500u
-#define KS_RETRY_SLOW_MS       1000u
-#define KS_RETRY_FAST_WINDOW_MS 30000u
-#define KS_RETRY_LOG_MS        60000u /* "still failing" at most this often */
 #define KS_PUMP_BATCH          256    /* events per pump run before yielding */
 #define KS_DEVWAIT_MS          30000u /* waiting for block devices after a scan */
 #define KS_DEVPOLL_MS          20u
@@ -96,15 +100,6 @@ enum ks_event {
 	KE_NEVENTS,
 };
 
-/* Why an attempt failed and what to do next. */
-struct ks_err {
-	int code;                      /* exit code (errors.h) */
-	char msg[TRANSPORT_MSG_MAX];
-	bool fatal;                    /* never retry (24, 19, bad config) */
-	bool now;                      /* retry at once (redirect, MD5 fall-back) */
-	bool redirect;                 /* ks->addr was set by a redirection */
-};
-
 /* A transport operation waiting for its answer. */
 struct kreq {
 	transport_done_fn done;
@@ -119,6 +114,7 @@ struct kreq {
 struct ksession {
 	struct kctx *k;
 	struct ksession *next;
+	struct session *sess;           /* the layer's entry; NULL once ended */
 	enum ks_state state;
 
 	/* kernel objects */
@@ -129,9 +125,8 @@ struct ksession {
 	bool started;                   /* START_CONN done (conn running) */
 	bool ever_logged_in;            /* a recovery, not an initial login */
 	bool adopted;                   /* found in sysfs at start-up */
-	bool scan_pending;              /* adopted before its first scan: scan once it
-					 * is operational again */
 	bool no_scan;                   /* IPC_LOGIN_NO_SCAN */
+	bool scan_pending;              /* adopted before its LUNs were scanned: scan once logged in again */
 	bool wait_devices;              /* IPC_LOGIN_WAIT_DEVICES */
 	bool ping_tmo_ok;               /* kernel does NOP-Outs (sysfs ping_tmo exists) */
 
@@ -152,7 +147,6 @@ struct ksession {
 
 	struct login *login;
 	bool md5_only;                  /* LOGIN_RETRY_MD5 was asked for */
-	unsigned redirects;
 	uint16_t tsih;                  /* of the session at the target; 0 unknown */
 	bool tsih_refused;              /* target said the session is gone: reinstate */
 	struct iscsi_params neg;        /* negotiated on the leading login */
@@ -160,13 +154,7 @@ struct ksession {
 
 	bool rsp_seen;                  /* a Login Response came in this attempt */
 	unsigned silent_drops;          /* attempts the target closed without answering */
-	uint64_t first_connect_ms;      /* initial login budget starts here */
-	unsigned attempts;              /* since the last success */
-	uint64_t outage_start_ms;       /* first failure since the last success; 0 none */
-	uint64_t last_fail_log_ms;      /* when a failed attempt was last logged at info */
-	char last_fail_msg[TRANSPORT_MSG_MAX];   /* what it said */
-	unsigned time2wait;             /* s, from an Async Message or Logout Response */
-	struct ks_err err;
+	struct session_err err;         /* why this attempt failed (ks_fail) */
 	uint32_t conn_error;            /* ISCSI_IF_ERR_* of the CONN_ERROR being handled */
 	const uint8_t *rx_pdu;          /* the PDU of the event being handled */
 	size_t rx_len;
@@ -194,7 +182,8 @@ struct kev;
 
 struct kctx {
 	struct loop *loop;
-	struct iscsid *d;                    /* session table, config, name; may be NULL in tests */
+	struct iscsid *d;                    /* config, initiator name, node database; may be NULL in tests */
+	struct carrier *carrier;             /* ours (session_adopt) */
 	char sysfs_buf[PATH_MAX];
 	const char *sysfs;                   /* NULL: /sys */
 	char devdir[PATH_MAX];               /* "/dev" */
@@ -222,7 +211,7 @@ struct kctx_config {
 	const char *mountinfo;               /* NULL: /proc/self/mountinfo */
 	const char *proc_netlink;            /* NULL: /proc/net/netlink */
 	struct nl_iscsi *nl;                 /* tests: an nl_iscsi_open_io() context (taken over) */
-	bool no_adopt;                       /* tests: do not look at sysfs sessions */
+	struct carrier *carrier;
 };
 
 int kctx_new(const struct kctx_config *cfg, struct kctx **ret);
@@ -230,9 +219,10 @@ int kctx_new(const struct kctx_config *cfg, struct kctx **ret);
  * in the kernel. NULL is a no-op. */
 void kctx_free(struct kctx *k);
 
-/* The transport operations (transport.h semantics: 0 = accepted and done
+/* The carrier operations (carrier.h semantics: 0 = accepted and done
  * will be called later from the loop; < 0 = nothing started). */
-int kctx_login(struct kctx *k, const struct transport_login *req, transport_done_fn done, void *data);
+int kctx_login(struct kctx *k, struct session *s, const struct transport_login *req, transport_done_fn done,
+	       void *data);
 int kctx_logout(struct kctx *k, uint32_t sid, transport_done_fn done, void *data);
 int kctx_rescan(struct kctx *k, uint32_t sid, transport_done_fn done, void *data);
 int kctx_stats(struct kctx *k, uint32_t sid, transport_done_fn done, void *data);
@@ -256,8 +246,8 @@ int kreq_set_devices(struct kreq *r, char *const *names, size_t n);
 void kreq_free(struct kreq *r);
 
 struct ksession *kctx_find(const struct kctx *k, uint32_t sid);
-/* Sessions to (target, address, port, iface), any state: duplicate logins. */
-struct ksession *kctx_find_node(const struct kctx *k, const struct node_rec *rec);
+/* Tests: the context of a kernel carrier, once an operation created it. */
+struct kctx *carrier_kernel_kctx(struct carrier *c);
 
 /* ---- the session machine (ksession.c) ---- */
 
@@ -270,11 +260,10 @@ const char *ks_state_name(enum ks_state s);
 const char *ks_event_name(enum ks_event e);
 /* A netlink event for this session (from the pump). */
 void ks_on_kevent(struct ksession *ks, uint32_t type, uint32_t error, const uint8_t *pdu, size_t len);
-/* The one writer of iscsid's session table (session.h): a session is in
- * it from its first LOGGED_IN until it ends, with the state iscsiadm
- * shows. ks_fsm() and ks_free() call it after every change; nothing else
- * adds or removes entries. */
-void ks_table_sync(struct ksession *ks);
+/* Tells the session layer the lifecycle state that goes with ks's state
+ * (session_state_set), or ends the entry once ks is DEAD (session_end).
+ * ks_fsm() and ks_free() call it after every change. */
+void ks_report(struct ksession *ks);
 void ks_fail(struct ksession *ks, int code, bool fatal, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* "[sid: 1, target: iqn..., portal: 192.0.2.1,3260]" for logs. */
@@ -301,14 +290,12 @@ int kconn_wishes(const struct node_rec *rec, struct iscsi_params *ret, char *err
 
 /* ---- recovery and logout (krecovery.c) ---- */
 
-/* After a failed attempt: KE_GIVE_UP, or KE_NONE with the reconnect
- * scheduled (KE_REOPEN from the timer). */
+/* After a failed attempt: the layer decides (session_attempt_failed):
+ * KE_GIVE_UP, or KE_NONE with the reconnect scheduled (KE_REOPEN from the
+ * timer). */
 enum ks_event krec_attempt_failed(struct ksession *ks);
-/* The wait before the next attempt after a failed one, in an outage (or
- * an initial login) that began outage_ms ago. */
-unsigned krec_retry_delay(uint64_t outage_ms);
 /* The connection of a logged-in session is gone: STOP_CONN RECOVER,
- * schedule the reconnect. */
+ * schedule the reconnect (session_outage_begin). */
 enum ks_event krec_conn_lost(struct ksession *ks);
 /* Logout: UNBIND_SESSION (KE_UNBOUND follows), the Logout Request. */
 enum ks_event krec_unbind(struct ksession *ks);
@@ -322,8 +309,9 @@ void krec_online_devices(struct ksession *ks);
 
 /* ---- adoption (kadopt.c) ---- */
 
-/* Takes over every iscsi_tcp session sysfs lists, destroys the ones a
- * dead daemon left half-made (kadopt.c). Returns how many it adopted. */
+/* Takes over every iscsi_tcp session sysfs lists (each into the layer's
+ * table through session_adopt), destroys the ones a dead daemon left
+ * half-made (kadopt.c). Returns how many it adopted. */
 size_t kadopt_all(struct kctx *k);
 /* After lost events: compare what we track with sysfs. */
 void kadopt_resync(struct kctx *k);

@@ -1,6 +1,7 @@
 /* iscsid: start-up, signals, reload, shut-down. The work happens in the
  * event loop (loop.c), the control server (control.c), the request
- * handlers (handlers.c) and the transport (transport_kernel.c). */
+ * handlers (handlers.c) and the session layer (session.h) with its
+ * carriers (carrier_kernel.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,7 +22,7 @@
 #include "pidfile.h"
 #include "sdnotify.h"
 #include "secmem.h"
-#include "transport.h"
+#include "session.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -272,8 +273,8 @@ int iscsid_reload(struct iscsid *d, char *err, size_t errlen)
 		struct ctl_auth auth = { .uid_only = d->config.ipc_auth_uid, .allow_gid = d->allow_gid };
 		control_set_auth(d->ctl, &auth);
 	}
-	if (d->transport && d->transport->ops->reload)
-		d->transport->ops->reload(d->transport);
+	if (d->sessions)
+		session_layer_reload(d->sessions);
 	return 0;
 }
 
@@ -307,14 +308,6 @@ static void on_sighup(struct loop *l, const struct signalfd_siginfo *si, void *d
 	else
 		log_info("SIGHUP: reloaded %s and %s", d->paths.config_file, d->paths.iname_file);
 	sdnotify_send("READY=1\nSTATUS=Ready");
-}
-
-static void on_probe_done(void *data, const struct transport_result *res)
-{
-	if (res->status == 0)
-		log_info("iSCSI transport 'tcp' is available");
-	else
-		log_warnx("%s", res->message[0] ? res->message : iscsi_err_str(res->status));
 }
 
 /* ---- daemonizing ---- */
@@ -375,7 +368,6 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.allow_gid = o.allow_gid;
-	session_table_init(&d.sessions);
 	r = paths_init(&d.paths, o.root);
 	if (r < 0) {
 		const char *root = o.root ? o.root : getenv("ISCSI_ROOT");
@@ -451,15 +443,21 @@ int main(int argc, char **argv)
 		log_err("cannot set up signal handling");
 		goto fail_loop;
 	}
-	struct transport_kernel_config tcfg = {
+	struct carrier_kernel_config kcfg = {
 		.sysfs_root = o.sysfs_root,
 		.modprobe = o.modprobe,
 		.daemon = &d,
 	};
-	r = transport_kernel_new(d.loop, &tcfg, &d.transport);
+	struct carrier *kernel = NULL;
+	r = session_layer_new(d.loop, &d.sessions);
+	if (r >= 0) {
+		r = carrier_kernel_new(d.loop, &kcfg, &kernel);
+		if (r >= 0 && (r = session_layer_add_carrier(d.sessions, kernel)) < 0)
+			kernel->ops->free(kernel);
+	}
 	if (r < 0) {
-		log_errx("cannot set up the kernel transport: %s", strerror(-r));
-		goto fail_loop;
+		log_errx("cannot set up the session layer: %s", strerror(-r));
+		goto fail_transport;
 	}
 	struct ctl_auth auth = { .uid_only = d.config.ipc_auth_uid, .allow_gid = d.allow_gid };
 	r = control_new(d.loop, listen_fd, NULL, &auth, iscsid_dispatch, &d, &d.ctl);
@@ -467,9 +465,11 @@ int main(int argc, char **argv)
 		log_errx("cannot serve the control socket: %s", strerror(-r));
 		goto fail_transport;
 	}
-	/* The transport check may load a module: it runs in the background. */
-	if (d.transport->ops->probe(d.transport, on_probe_done, NULL) < 0)
-		log_warnx("cannot check the kernel transport");
+	/* Each carrier says whether it is usable and takes over the sessions
+	 * that outlived the previous iscsid; the kernel's check may load a
+	 * module: it runs in the background. */
+	if (session_adopt_all(d.sessions, NULL, NULL) < 0)
+		log_warnx("cannot check the iSCSI transports");
 
 	log_info("iscsid %s ready: control socket %s (protocol %d)", PACKAGE_VERSION,
 		 activated ? "passed by systemd" : d.paths.control_socket, IPC_PROTO_VERSION);
@@ -487,20 +487,19 @@ int main(int argc, char **argv)
 	sdnotify_send("STOPPING=1\nSTATUS=Stopping");
 	if (!activated)
 		ctl_socket_unlink(d.paths.control_socket, listen_fd);
-	/* No new clients; the transport answers what is pending ("iscsid is
+	/* No new clients; the carriers answer what is pending ("iscsid is
 	 * stopping") while the clients' connections are still there to
 	 * carry the answers; then they close. */
 	control_stop_accepting(d.ctl);
-	transport_free(d.transport);
+	session_layer_free(d.sessions);
 	control_free(d.ctl);
-	session_table_clear(&d.sessions);
 	loop_free(d.loop);
 	pidfile_release(pidf);
 	log_info("stopped");
 	return r < 0 ? EXIT_STARTUP : EXIT_OK;
 
 fail_transport:
-	transport_free(d.transport);
+	session_layer_free(d.sessions);
 fail_loop:
 	loop_free(d.loop);
 fail_socket:

@@ -1,70 +1,167 @@
-/* iscsid's session table (see session.h). */
+/* The session layer's table and lifecycle (session.h), the reports
+ * carriers make about their sessions (carrier.h), and adoption after a
+ * restart. This file and session_req.c / session_retry.c are the only
+ * writers of the table. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "errors.h"
+#include "log.h"
 #include "session.h"
 
-void session_table_init(struct session_table *t)
+/* ---- the lifecycle, as data ---- */
+
+static const char *const state_names[SESSION_NSTATES] = {
+	[SESSION_LOGIN] = "LOGIN",
+	[SESSION_LOGGED_IN] = "LOGGED_IN",
+	[SESSION_RECOVERY] = "RECOVERY",
+	[SESSION_LOGOUT] = "LOGOUT",
+};
+
+/* allowed[from][to] (session_end() is allowed from everywhere) */
+static const bool allowed[SESSION_NSTATES][SESSION_NSTATES] = {
+	[SESSION_LOGIN] = { [SESSION_LOGIN] = true, [SESSION_LOGGED_IN] = true },
+	[SESSION_LOGGED_IN] = { [SESSION_LOGGED_IN] = true, [SESSION_RECOVERY] = true, [SESSION_LOGOUT] = true },
+	[SESSION_RECOVERY] = { [SESSION_RECOVERY] = true, [SESSION_LOGGED_IN] = true, [SESSION_LOGOUT] = true },
+	[SESSION_LOGOUT] = { [SESSION_LOGOUT] = true, [SESSION_LOGGED_IN] = true },
+};
+
+const char *session_state_name(enum session_state st)
 {
-	t->head = NULL;
-	t->n = 0;
+	return st < SESSION_NSTATES ? state_names[st] : "?";
 }
 
-void session_table_clear(struct session_table *t)
+/* open-iscsi's words for iscsid's session state and the connection's */
+const char *session_state_text(const struct session *s)
 {
-	while (t->head) {
-		struct session *s = t->head;
-		t->head = s->next;
-		free(s);
+	switch (s->state) {
+	case SESSION_LOGGED_IN:
+		return "LOGGED_IN";
+	case SESSION_RECOVERY:
+		return "REOPEN";
+	case SESSION_LOGOUT:
+		return "CLEANUP";
+	default:
+		return "UNKNOWN";
 	}
-	t->n = 0;
 }
 
-struct session *session_find(const struct session_table *t, uint32_t sid)
+const char *session_conn_text(const struct session *s)
 {
-	for (struct session *s = t->head; s; s = s->next)
-		if (s->sid == sid)
+	if (s->state == SESSION_LOGGED_IN)
+		return "LOGGED IN";
+	if (s->state == SESSION_LOGOUT)
+		return "IN LOGOUT";
+	switch (s->conn) {
+	case SESSION_CONN_TRANSPORT_WAIT:
+		return "TRANSPORT WAIT";
+	case SESSION_CONN_IN_LOGIN:
+		return "IN LOGIN";
+	case SESSION_CONN_LOGGED_IN:
+		return "LOGGED IN";
+	case SESSION_CONN_IN_LOGOUT:
+		return "IN LOGOUT";
+	}
+	return "UNKNOWN";
+}
+
+bool session_listed(const struct session *s)
+{
+	return s->sid != 0 && s->state != SESSION_LOGIN && !s->ended;
+}
+
+/* ---- the table ---- */
+
+static void unlink_entry(struct session *s)
+{
+	struct session_layer *l = s->layer;
+	for (struct session **pp = &l->head; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			s->next = NULL;
+			return;
+		}
+}
+
+/* In sid order, as listings print them; entries without an id first. */
+static void link_entry(struct session *s)
+{
+	struct session **pp = &s->layer->head;
+	while (*pp && (*pp)->sid < s->sid)
+		pp = &(*pp)->next;
+	s->next = *pp;
+	*pp = s;
+}
+
+/* Keeps the count of listed entries after a change to s that began when
+ * s was (or was not) listed. */
+static void relist(struct session *s, bool was)
+{
+	bool now = session_listed(s);
+	if (now && !was)
+		s->layer->nlisted++;
+	else if (was && !now)
+		s->layer->nlisted--;
+}
+
+struct session *session_lookup(const struct session_layer *l, uint32_t sid)
+{
+	if (!sid)
+		return NULL;
+	for (struct session *s = l->head; s; s = s->next)
+		if (s->sid == sid && !s->ended)
 			return s;
 	return NULL;
 }
 
-int session_add(struct session_table *t, const struct session *s)
+struct session *session_find(const struct session_layer *l, uint32_t sid)
 {
-	if (session_find(t, s->sid))
-		return -EEXIST;
-	if (t->n >= SESSION_MAX)
-		return -ENOSPC;
-	struct session *c = malloc(sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	*c = *s;
-	/* keep the list in sid order, as listings print it */
-	struct session **pp = &t->head;
-	while (*pp && (*pp)->sid < c->sid)
-		pp = &(*pp)->next;
-	c->next = *pp;
-	*pp = c;
-	t->n++;
-	return 0;
+	struct session *s = session_lookup(l, sid);
+	return s && session_listed(s) ? s : NULL;
 }
 
-int session_remove(struct session_table *t, uint32_t sid)
+struct session *session_next(const struct session *s)
 {
-	for (struct session **pp = &t->head; *pp; pp = &(*pp)->next) {
-		if ((*pp)->sid != sid)
-			continue;
-		struct session *s = *pp;
-		*pp = s->next;
-		free(s);
-		t->n--;
-		return 0;
-	}
-	return -ENOENT;
+	for (s = s->next; s; s = s->next)
+		if (session_listed(s))
+			return (struct session *)s;
+	return NULL;
 }
 
-bool session_matches(const struct session *s, const char *target, const char *portal,
-		     const char *iface)
+struct session *session_first(const struct session_layer *l)
+{
+	for (struct session *s = l->head; s; s = s->next)
+		if (session_listed(s))
+			return s;
+	return NULL;
+}
+
+size_t session_count(const struct session_layer *l)
+{
+	return l->nlisted;
+}
+
+static const char *rec_iface(const struct node_rec *rec)
+{
+	return rec->iface.name[0] ? rec->iface.name : "default";
+}
+
+struct session *session_find_node(const struct session_layer *l, const struct node_rec *rec)
+{
+	const char *iface = rec_iface(rec);
+	for (struct session *s = l->head; s; s = s->next)
+		if (!s->ended && !strcmp(s->target, rec->name) && !strcasecmp(s->address, rec->conn.address) &&
+		    s->port == rec->conn.port && !strcmp(s->iface, iface))
+			return s;
+	return NULL;
+}
+
+bool session_matches(const struct session *s, const char *target, const char *portal, const char *iface)
 {
 	if (strcmp(s->target, target) != 0)
 		return false;
@@ -75,12 +172,12 @@ bool session_matches(const struct session *s, const char *target, const char *po
 	return true;
 }
 
-size_t session_match(const struct session_table *t, const char *target, const char *portal,
-		     const char *iface, struct session **ret_first)
+size_t session_match(const struct session_layer *l, const char *target, const char *portal, const char *iface,
+		     struct session **ret_first)
 {
 	size_t n = 0;
 	struct session *first = NULL;
-	for (struct session *s = t->head; s; s = s->next) {
+	for (struct session *s = session_first(l); s; s = session_next(s)) {
 		if (!session_matches(s, target, portal, iface))
 			continue;
 		if (!first)
@@ -90,4 +187,372 @@ size_t session_match(const struct session_table *t, const char *target, const ch
 	if (ret_first)
 		*ret_first = first;
 	return n;
+}
+
+/* "address:port", brackets around IPv6: how clients name a portal when
+ * they select sessions. */
+static void format_portal(const char *addr, int port, char *buf, size_t len)
+{
+	if (strchr(addr, ':'))
+		snprintf(buf, len, "[%s]:%d", addr, port);
+	else
+		snprintf(buf, len, "%s:%d", addr, port);
+}
+
+struct session *session_open(struct session_layer *l, struct carrier *c, const struct node_rec *rec,
+			     enum session_state st, enum session_conn conn)
+{
+	if (l->n >= SESSION_MAX)
+		return NULL;
+	struct session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->layer = l;
+	s->carrier = c;
+	snprintf(s->target, sizeof(s->target), "%s", rec->name);
+	snprintf(s->address, sizeof(s->address), "%s", rec->conn.address);
+	s->port = rec->conn.port;
+	s->tpgt = rec->tpgt;
+	format_portal(rec->conn.address, rec->conn.port, s->portal, sizeof(s->portal));
+	snprintf(s->iface, sizeof(s->iface), "%s", rec_iface(rec));
+	s->policy.login_timeout = rec->conn.login_timeout;
+	s->policy.initial_login_retry_max = rec->session.initial_login_retry_max;
+	s->policy.reopen_max = rec->session.reopen_max;
+	s->state = st;
+	s->conn = conn;
+	link_entry(s);
+	l->n++;
+	relist(s, false);
+	return s;
+}
+
+void session_drop(struct session *s)
+{
+	struct session_layer *l = s->layer;
+	if (s->ended)
+		return;
+	bool was = session_listed(s);
+	session_login_forget(s);
+	s->ended = true;                /* out of every lookup now */
+	relist(s, was);
+	if (s->in_call)
+		return;                 /* freed when the call returns */
+	unlink_entry(s);
+	l->n--;
+	free(s);
+}
+
+void session_call_begin(struct session *s)
+{
+	s->in_call++;
+}
+
+bool session_call_end(struct session *s)
+{
+	if (--s->in_call || !s->ended)
+		return !s->ended;
+	unlink_entry(s);
+	s->layer->n--;
+	free(s);
+	return false;
+}
+
+uint32_t session_sid_alloc(struct session_layer *l, struct carrier *c)
+{
+	uint32_t min = c->ops->sid_min;
+	uint32_t sid = c->next_sid >= min ? c->next_sid : min;
+	/* the table holds at most SESSION_MAX ids: one of that many tries is free */
+	for (size_t i = 0; i <= SESSION_MAX; i++, sid++) {
+		if (sid < min)
+			sid = min;                 /* wrapped */
+		if (!session_lookup(l, sid)) {
+			c->next_sid = sid + 1;
+			return sid;
+		}
+	}
+	return 0;
+}
+
+/* ---- reports from carriers ---- */
+
+void session_set_priv(struct session *s, void *priv)
+{
+	s->priv = priv;
+}
+
+void *session_priv(const struct session *s)
+{
+	return s->priv;
+}
+
+uint32_t session_sid(const struct session *s)
+{
+	return s->sid;
+}
+
+const char *session_what(const struct session *s, char *buf, size_t len)
+{
+	if (s->sid)
+		snprintf(buf, len, "session %" PRIu32 " [%s, %s,%d]", s->sid, s->target, s->address, s->port);
+	else
+		snprintf(buf, len, "login [%s, %s,%d]", s->target, s->address, s->port);
+	return buf;
+}
+
+int session_set_sid(struct session *s, uint32_t sid, uint32_t host_no)
+{
+	struct session_layer *l = s->layer;
+	if (!sid)
+		return -EINVAL;
+	struct session *o = session_lookup(l, sid);
+	if (o && o != s) {
+		log_warnx("%s: session id %" PRIu32 " is already used by a session to %s through %s", s->target, sid,
+			  o->target, o->carrier->ops->name);
+		return -EEXIST;
+	}
+	bool was = session_listed(s);
+	unlink_entry(s);
+	s->sid = sid;
+	s->host_no = host_no;
+	link_entry(s);
+	relist(s, was);
+	return 0;
+}
+
+/* Success ends a login or an outage (session_retry.c counts them). */
+static void logged_in(struct session *s, enum session_state from)
+{
+	struct session_retry *r = &s->retry;
+	char what[700];
+	uint64_t outage = r->outage_start_ms ? loop_now_ms() - r->outage_start_ms : 0;
+
+	session_what(s, what, sizeof(what));
+	if (from == SESSION_RECOVERY && r->driven)
+		log_info("%s is operational after recovery (%u attempt%s, %" PRIu64 ".%03" PRIu64 " s)", what,
+			 r->attempts + 1, r->attempts ? "s" : "", outage / 1000u, outage % 1000u);
+	else if (from == SESSION_RECOVERY)
+		log_info("%s is operational after recovery (%" PRIu64 ".%03" PRIu64 " s)", what, outage / 1000u,
+			 outage % 1000u);
+	else if (from == SESSION_LOGIN)
+		log_info("%s through [iface: %s] is operational now", what, s->iface);
+	r->outage_start_ms = 0;
+	r->attempts = 0;
+	r->redirects = 0;
+}
+
+int session_state_set(struct session *s, enum session_state st, enum session_conn conn)
+{
+	char what[700];
+	if (st >= SESSION_NSTATES || s->ended)
+		return -EINVAL;
+	if (st == SESSION_LOGGED_IN)
+		conn = SESSION_CONN_LOGGED_IN;
+	else if (st == SESSION_LOGOUT)
+		conn = SESSION_CONN_IN_LOGOUT;
+	if (st == s->state && conn == s->conn)
+		return 0;
+	if (!allowed[s->state][st]) {
+		log_warnx("%s: %s reported %s -> %s, which the session lifecycle does not have; ignored",
+			  session_what(s, what, sizeof(what)), s->carrier->ops->name, session_state_name(s->state),
+			  session_state_name(st));
+		return -EINVAL;
+	}
+	enum session_state from = s->state;
+	bool was = session_listed(s);
+	log_debug(1, "%s: %s/%s -> %s/%s", session_what(s, what, sizeof(what)), session_state_name(from),
+		  session_conn_text(s), session_state_name(st),
+		  st == SESSION_LOGGED_IN ? "LOGGED IN" : st == SESSION_LOGOUT ? "IN LOGOUT" : "");
+	s->state = st;
+	s->conn = conn;
+	if (st == SESSION_LOGGED_IN && from != SESSION_LOGGED_IN)
+		logged_in(s, from);
+	/* an outage the carrier does not count itself still has a start */
+	if (st == SESSION_RECOVERY && from == SESSION_LOGGED_IN && !s->retry.outage_start_ms)
+		s->retry.outage_start_ms = loop_now_ms();
+	relist(s, was);
+	return 0;
+}
+
+void session_end(struct session *s)
+{
+	char what[700];
+	if (s->ended)
+		return;
+	if (!s->layer->stopping)
+		log_debug(1, "%s: %s -> gone", session_what(s, what, sizeof(what)), session_state_name(s->state));
+	session_drop(s);
+}
+
+int session_adopt(struct carrier *c, const struct session_survivor *sv, struct session **ret)
+{
+	struct session_layer *l = c->layer;
+	if (!l || !sv->rec || !sv->sid || sv->state >= SESSION_NSTATES)
+		return -EINVAL;
+	if (c->ops->sid_min && sv->sid < c->ops->sid_min)
+		return -ERANGE;
+	if (session_lookup(l, sv->sid))
+		return -EEXIST;
+	if (l->n >= SESSION_MAX)
+		return -ENOSPC;
+	struct session *s = session_open(l, c, sv->rec, sv->state, sv->conn);
+	if (!s)
+		return -ENOMEM;
+	if (sv->state == SESSION_LOGGED_IN)
+		s->conn = SESSION_CONN_LOGGED_IN;
+	else if (sv->state == SESSION_LOGOUT)
+		s->conn = SESSION_CONN_IN_LOGOUT;
+	if (sv->state == SESSION_RECOVERY)
+		s->retry.outage_start_ms = loop_now_ms();
+	(void)session_set_sid(s, sv->sid, sv->host_no);
+	/* ids the layer hands out stay above the ones that came back */
+	if (c->ops->sid_min && sv->sid >= c->next_sid)
+		c->next_sid = sv->sid + 1;
+	*ret = s;
+	return 0;
+}
+
+/* ---- carriers ---- */
+
+struct carrier *session_carrier(const struct session_layer *l, const char *transport_name)
+{
+	const char *name = transport_name && *transport_name ? transport_name : "tcp";
+	for (size_t i = 0; i < l->ncarriers; i++)
+		if (!strcmp(l->carriers[i]->ops->name, name))
+			return l->carriers[i];
+	return NULL;
+}
+
+int session_layer_add_carrier(struct session_layer *l, struct carrier *c)
+{
+	if (session_carrier(l, c->ops->name))
+		return -EEXIST;
+	if (l->ncarriers >= SESSION_MAX_CARRIERS)
+		return -ENOSPC;
+	c->layer = l;
+	c->next_sid = c->ops->sid_min;
+	l->carriers[l->ncarriers++] = c;
+	return 0;
+}
+
+void session_layer_reload(struct session_layer *l)
+{
+	for (size_t i = 0; i < l->ncarriers; i++)
+		if (l->carriers[i]->ops->reload)
+			l->carriers[i]->ops->reload(l->carriers[i]);
+}
+
+static void on_kick(struct loop *lp, void *data)
+{
+	(void)lp;
+	session_answers_flush(data);
+}
+
+int session_layer_new(struct loop *lp, struct session_layer **ret)
+{
+	struct session_layer *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->loop = lp;
+	loop_timer_init(&l->kick, on_kick, l);
+	*ret = l;
+	return 0;
+}
+
+void session_layer_free(struct session_layer *l)
+{
+	if (!l)
+		return;
+	l->stopping = true;
+	/* sessions live on where they are; carriers answer what they hold */
+	for (size_t i = l->ncarriers; i-- > 0;) {
+		struct carrier *c = l->carriers[i];
+		c->ops->free(c);
+	}
+	l->ncarriers = 0;
+	session_answers_flush(l);
+	loop_timer_disarm(l->loop, &l->kick);
+	/* what a carrier did not end (it cannot be inside a call now) */
+	while (l->head) {
+		struct session *s = l->head;
+		l->head = s->next;
+		session_login_forget(s);
+		free(s);
+	}
+	free(l);
+}
+
+/* ---- adoption ---- */
+
+struct adopt_all {
+	struct session_layer *l;
+	transport_done_fn done;
+	void *data;
+	size_t pending;
+	struct transport_result res;    /* the first failure */
+};
+
+struct adopt_one {
+	struct adopt_all *all;
+	const char *name;
+};
+
+static void adopt_all_finish(struct adopt_all *a)
+{
+	if (a->done)
+		a->done(a->data, &a->res);
+	free(a);
+}
+
+static void adopt_answered(void *data, const struct transport_result *res)
+{
+	struct adopt_one *o = data;
+	struct adopt_all *a = o->all;
+	if (res->status == 0)
+		log_info("iSCSI transport '%s' is available", o->name);
+	else
+		log_warnx("%s", res->message[0] ? res->message : iscsi_err_str(res->status));
+	if (res->status && !a->res.status) {
+		a->res.status = res->status;
+		snprintf(a->res.message, sizeof(a->res.message), "%s", res->message);
+	}
+	free(o);
+	if (--a->pending == 0)
+		adopt_all_finish(a);
+}
+
+int session_adopt_all(struct session_layer *l, transport_done_fn done, void *data)
+{
+	struct adopt_all *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->l = l;
+	a->done = done;
+	a->data = data;
+	a->pending = 1;                 /* held until every carrier was asked */
+	for (size_t i = 0; i < l->ncarriers; i++) {
+		struct carrier *c = l->carriers[i];
+		struct adopt_one *o = calloc(1, sizeof(*o));
+		if (!o)
+			continue;
+		o->all = a;
+		o->name = c->ops->name;
+		a->pending++;
+		if (c->ops->adopt(c, adopt_answered, o) < 0) {
+			log_warnx("cannot ask iSCSI transport '%s' for its sessions", c->ops->name);
+			free(o);
+			a->pending--;
+		}
+	}
+	/* carriers never answer from inside adopt(): nothing finished yet */
+	if (--a->pending == 0) {
+		if (!done) {
+			free(a);
+			return 0;
+		}
+		/* no carrier: answer from the loop all the same */
+		int r = session_answer_later(l, done, data, 0, "%s", "");
+		free(a);
+		return r;
+	}
+	return 0;
 }

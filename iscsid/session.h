@@ -1,9 +1,36 @@
-/* iscsid's own view of its sessions (what SESSION_LIST_STATE reports as
- * "Internal iscsid Session State", what LOGOUT and RESCAN select from,
- * what duplicate logins are checked against). One writer: the transport
- * (for the kernel path ks_table_sync() in iscsid/ksession.c) adds a
- * session when it first reaches LOGGED_IN or is adopted, updates its
- * state, and removes it when it ends. Request handlers only read it. */
+/* iscsid's session layer: one table of sessions, whatever carries them,
+ * with one writer (the layer itself: session*.c), one lifecycle
+ *
+ *     LOGIN --> LOGGED_IN <--> RECOVERY
+ *                 |   ^           |
+ *                 v   |           |
+ *                 LOGOUT <--------+        and from each: --> gone
+ *
+ * and the requests of the control handlers (login, logout, rescan, stats,
+ * the state list), each passed to the carrier of its session (carrier.h).
+ *
+ *   session.c        the table, the lifecycle, the carriers' reports,
+ *                    adoption after a restart (session_adopt_all)
+ *   session_req.c    requests: carrier choice, duplicate and size checks,
+ *                    the probe before a login, answers
+ *   session_retry.c  the policy of sessions whose carrier drives its own
+ *                    connection attempts: budget, schedule, redirections
+ *
+ * What iscsiadm sees: a session is listed from its first LOGGED_IN (or its
+ * adoption) until it ends, with the states of SESSION_LIST_STATE
+ * ("Internal iscsid Session State" / "iSCSI Connection State"):
+ *
+ *   layer state   session    connection
+ *   LOGGED_IN     LOGGED_IN  LOGGED IN
+ *   RECOVERY      REOPEN     TRANSPORT WAIT | IN LOGIN | IN LOGOUT
+ *   LOGOUT        CLEANUP    IN LOGOUT
+ *
+ * A login under way (LOGIN) is in the table, so a second login to the
+ * same node is refused (15), but it is not listed and a logout or rescan
+ * by target does not select it.
+ *
+ * Threading: everything on the event loop; every request answers through
+ * its done callback, later, never from inside the call (transport.h). */
 #ifndef ISCSID_SESSION_H
 #define ISCSID_SESSION_H
 
@@ -11,38 +38,144 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SESSION_PORTAL_SIZE 300
-#define SESSION_MAX 4096          /* cap on tracked sessions */
+#include "carrier.h"
+#include "loop.h"
+#include "record.h"
+#include "transport.h"
 
+#define SESSION_PORTAL_SIZE 300
+#define SESSION_MAX 4096          /* sessions and logins tracked at once */
+#define SESSION_MAX_CARRIERS 4
+
+/* What the retry policy takes from the node record. */
+struct session_policy {
+	int login_timeout;              /* node.conn[0].timeo.login_timeout, s */
+	int initial_login_retry_max;    /* node.session.initial_login_retry_max */
+	int reopen_max;                 /* node.session.reopen_max (0: no limit) */
+};
+
+/* Counters of the current login or outage (session_retry.c). */
+struct session_retry {
+	bool driven;                    /* the carrier reports its attempts */
+	uint64_t first_attempt_ms;      /* the initial login's budget starts here */
+	uint64_t outage_start_ms;       /* first failure (or loss) since the last success; 0 none */
+	unsigned attempts;              /* failed, since the last success */
+	unsigned redirects;
+	unsigned time2wait;             /* s, before the next attempt; 0 none */
+	uint64_t last_fail_log_ms;
+	char last_fail_msg[TRANSPORT_MSG_MAX];
+};
+
+/* One entry. Read-only outside session*.c. */
 struct session {
-	uint32_t sid;
+	struct session_layer *layer;
+	struct carrier *carrier;
+	void *priv;                     /* the carrier's object */
+	uint32_t sid;                   /* 0 until known */
 	uint32_t host_no;
-	char target[224];                  /* RFC 7143 §4.2.7.1: 223 bytes */
+	char target[REC_NAME_SIZE];     /* RFC 7143 §4.2.7.1: 223 bytes */
+	char address[REC_HOST_SIZE];
+	int port;
+	int tpgt;                       /* -1 unknown */
 	char portal[SESSION_PORTAL_SIZE];  /* "address:port", "[v6]:port" */
-	char iface[65];
-	const char *state;                 /* static text: "LOGGED_IN", "REOPEN" ... */
-	const char *conn_state;            /* static text: "LOGGED IN", "IN LOGIN" ... */
+	char iface[REC_IFACE_NAME_SIZE];
+	enum session_state state;
+	enum session_conn conn;
+	struct session_policy policy;
+	struct session_retry retry;
+	bool logout_pending;            /* a logout request is with the carrier */
+	unsigned in_call;               /* inside a carrier operation: free later */
+	bool ended;                     /* session_end() came during in_call */
+	struct login_wait *login;       /* the login request it answers */
 	struct session *next;
 };
 
-struct session_table {
-	struct session *head;
-	size_t n;
+struct sl_answer;
+struct adopt_all;
+
+struct session_layer {
+	struct loop *loop;
+	struct session *head;           /* in sid order; entries without an id first */
+	size_t n;                       /* entries, listed or not */
+	size_t nlisted;
+	struct carrier *carriers[SESSION_MAX_CARRIERS];
+	size_t ncarriers;
+	struct sl_answer *ans_head, *ans_tail;   /* answers decided by the layer itself */
+	struct loop_timer kick;
+	bool stopping;
 };
 
-void session_table_init(struct session_table *t);
-void session_table_clear(struct session_table *t);
-/* Adds a copy. -EEXIST same sid, -ENOSPC over SESSION_MAX, -ENOMEM. */
-int session_add(struct session_table *t, const struct session *s);
-int session_remove(struct session_table *t, uint32_t sid);
-struct session *session_find(const struct session_table *t, uint32_t sid);
+int session_layer_new(struct loop *l, struct session_layer **ret);
+/* Frees every carrier (they answer what is in flight and end their
+ * sessions, which live on), delivers the answers the layer decided, and
+ * frees the table. NULL is a no-op. */
+void session_layer_free(struct session_layer *l);
+/* Takes c over (freed with the layer). -ENOSPC, -EEXIST (same name). */
+int session_layer_add_carrier(struct session_layer *l, struct carrier *c);
+/* SIGHUP: each carrier's reload. */
+void session_layer_reload(struct session_layer *l);
+/* Asks every carrier for its surviving sessions (at start-up). Logs per
+ * carrier whether it is usable; done (may be NULL) once all answered,
+ * with the first failure. 0, or < 0 when nothing was started. */
+int session_adopt_all(struct session_layer *l, transport_done_fn done, void *data);
+
+/* ---- requests (session_req.c) ---- */
+
+/* Logs in with the carrier named by rec->iface.transport_name ("" is
+ * "tcp"): 12 when there is none or its probe fails, 15 when a session or
+ * login to the same target, portal and iface exists, then the carrier's
+ * answer. */
+int session_login(struct session_layer *l, const struct transport_login *req, transport_done_fn done,
+		  void *data);
+/* 2 for an unknown sid, 29 while it logs in or out, else the carrier's answer. */
+int session_logout(struct session_layer *l, uint32_t sid, transport_done_fn done, void *data);
+/* 2 for an unknown sid, 32 unless LOGGED_IN, else the carrier's answer. */
+int session_rescan(struct session_layer *l, uint32_t sid, transport_done_fn done, void *data);
+/* 2 for an unknown sid, 27 when the carrier keeps no counters. */
+int session_stats(struct session_layer *l, uint32_t sid, transport_done_fn done, void *data);
+
+/* ---- reading the table ---- */
+
+/* Listed sessions (LOGGED_IN, RECOVERY, LOGOUT, with an id). */
+struct session *session_find(const struct session_layer *l, uint32_t sid);
+struct session *session_first(const struct session_layer *l);
+struct session *session_next(const struct session *s);
+size_t session_count(const struct session_layer *l);
+/* Any entry, listed or not, with that id. */
+struct session *session_lookup(const struct session_layer *l, uint32_t sid);
+/* A session or login to the node rec names (target, portal, iface). */
+struct session *session_find_node(const struct session_layer *l, const struct node_rec *rec);
 /* Whether s is to target (exact), and to portal / iface when those are
  * not NULL or "". */
-bool session_matches(const struct session *s, const char *target, const char *portal,
-		     const char *iface);
-/* Sessions to target (exact), and to portal / iface when not NULL or "".
+bool session_matches(const struct session *s, const char *target, const char *portal, const char *iface);
+/* Listed sessions to target, and to portal / iface when not NULL or "".
  * Returns how many match; *ret_first is the first one (NULL if none). */
-size_t session_match(const struct session_table *t, const char *target, const char *portal,
-		     const char *iface, struct session **ret_first);
+size_t session_match(const struct session_layer *l, const char *target, const char *portal, const char *iface,
+		     struct session **ret_first);
+/* "LOGGED_IN", "REOPEN", "CLEANUP"; "LOGGED IN", "TRANSPORT WAIT", ... */
+const char *session_state_text(const struct session *s);
+const char *session_conn_text(const struct session *s);
+const char *session_state_name(enum session_state st);
+
+/* ---- inside the layer ---- */
+
+bool session_listed(const struct session *s);
+/* Unlinks and frees s (or marks it, when inside a carrier call). */
+void session_drop(struct session *s);
+/* Around a carrier call that takes s: the carrier may end s inside it.
+ * session_call_end() frees s then and returns false; true while s lives. */
+void session_call_begin(struct session *s);
+bool session_call_end(struct session *s);
+struct session *session_open(struct session_layer *l, struct carrier *c, const struct node_rec *rec,
+			     enum session_state st, enum session_conn conn);
+/* The lowest free id >= c->ops->sid_min at or above c->next_sid; 0 if none. */
+uint32_t session_sid_alloc(struct session_layer *l, struct carrier *c);
+struct carrier *session_carrier(const struct session_layer *l, const char *transport_name);
+/* Delivers done(data, {code, message}) from the loop. 0 or -ENOMEM. */
+int session_answer_later(struct session_layer *l, transport_done_fn done, void *data, int code, const char *fmt,
+			 ...) __attribute__((format(printf, 5, 6)));
+void session_answers_flush(struct session_layer *l);
+/* Called by session_end(): the login waiting for s forgets it. */
+void session_login_forget(struct session *s);
 
 #endif

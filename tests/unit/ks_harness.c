@@ -20,6 +20,7 @@
 struct loop *lp;
 struct iscsid d;
 struct kctx *kc;
+struct carrier *kcar;
 int lfd = -1;
 int port;
 char *mountinfo;
@@ -126,7 +127,6 @@ void ks_setup(void)
 	port = ntohs(sa.sin_port);
 
 	memset(&d, 0, sizeof(d));
-	session_table_init(&d.sessions);
 	config_init(&d.config);
 	snprintf(d.iname.name, sizeof(d.iname.name), "iqn.2005-03.org.example:initiator");
 	d.have_iname = true;
@@ -134,23 +134,55 @@ void ks_setup(void)
 	ck_assert_int_eq(loop_new(&lp), 0);
 	d.loop = lp;
 	log_init(true, 0);
+	ks_start(NULL);
+}
 
+static bool started;
+static void on_started(void *data, const struct transport_result *res)
+{
+	(void)data;
+	ck_assert_msg(res->status == 0, "adoption: %d %s", res->status, res->message);
+	started = true;
+}
+
+static bool is_started(void)
+{
+	return started;
+}
+
+void ks_start(const char *proc_netlink)
+{
 	struct nl_iscsi_io io = { .fd = fk.efd, .send = fk_send, .recv = fk_recv };
 	struct nl_iscsi *nl;
 	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
 	nl_iscsi_set_handle(nl, 1);
-	struct kctx_config kcfg = {
-		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl, .no_adopt = true,
+	struct carrier_kernel_config kcfg = {
+		.sysfs_root = fk.sysfs, .modprobe = "", .daemon = &d, .devdir = fk.sysfs, .nl = nl,
+		.proc_netlink = proc_netlink ? proc_netlink : "/nonexistent",
 	};
-	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+	ck_assert_int_eq(session_layer_new(lp, &d.sessions), 0);
+	ck_assert_int_eq(carrier_kernel_new(lp, &kcfg, &kcar), 0);
+	ck_assert_int_eq(session_layer_add_carrier(d.sessions, kcar), 0);
+	started = false;
+	ck_assert_int_eq(session_adopt_all(d.sessions, on_started, NULL), 0);
+	ck_assert(!started);                  /* never answered from inside the call */
+	ck_assert(run_until(is_started, 5000));
+	kc = carrier_kernel_kctx(kcar);
+	ck_assert_ptr_nonnull(kc);
+}
+
+void ks_stop(void)
+{
+	session_layer_free(d.sessions);
+	d.sessions = NULL;
+	kc = NULL;
+	kcar = NULL;
 }
 
 void ks_teardown(void)
 {
-	kctx_free(kc);
-	kc = NULL;
+	ks_stop();
 	loop_free(lp);
-	session_table_clear(&d.sessions);
 	close(lfd);
 	while (fk.head < fk.tail)
 		free(fk.q[fk.head++]);
@@ -189,7 +221,7 @@ uint32_t login_ok(struct answer *a, const char *target, bool scan)
 	make_rec(&rec, target, scan);
 	struct transport_login tl = { .rec = &rec, .flags = 0 };
 	memset(a, 0, sizeof(*a));
-	ck_assert_int_eq(kctx_login(kc, &tl, on_done, a), 0);
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, a), 0);
 	ck_assert(!a->done);                  /* never answered from inside the call */
 	ck_assert(wait_answer(a, 5000));
 	ck_assert_msg(a->res.status == 0, "login: %d %s", a->res.status, a->res.message);
@@ -201,21 +233,12 @@ void ks_login_start(struct answer *a, struct node_rec *rec, uint32_t flags)
 {
 	struct transport_login tl = { .rec = rec, .flags = flags };
 	memset(a, 0, sizeof(*a));
-	ck_assert_int_eq(kctx_login(kc, &tl, on_done, a), 0);
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, a), 0);
 	ck_assert(!a->done);                  /* never answered from inside the call */
 }
 
 void ks_restart(const char *proc_netlink)
 {
-	kctx_free(kc);
-	kc = NULL;
-	struct nl_iscsi_io io = { .fd = fk.efd, .send = fk_send, .recv = fk_recv };
-	struct nl_iscsi *nl;
-	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
-	nl_iscsi_set_handle(nl, 1);
-	struct kctx_config kcfg = {
-		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl,
-		.proc_netlink = proc_netlink ? proc_netlink : "/nonexistent",
-	};
-	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+	ks_stop();
+	ks_start(proc_netlink);
 }

@@ -1,9 +1,11 @@
-/* The daemon around iscsid's kernel session path for unit tests: an
- * event loop, a struct iscsid with its session table, a kctx talking to
- * the scripted kernel (fake_kernel.h) over nl_iscsi_open_io(), a fake
- * sysfs tree, and a real TCP listener on loopback for the connects (the
- * scripted kernel plays the target, so nothing is ever read from it).
- * Single-threaded test programs: globals. */
+/* The daemon around iscsid's kernel carrier for unit tests: an event
+ * loop, a struct iscsid with its session layer (session.h), the real
+ * kernel carrier (carrier_kernel.c) beneath it talking to the scripted
+ * kernel (fake_kernel.h) over nl_iscsi_open_io(), a fake sysfs tree, and
+ * a real TCP listener on loopback for the connects (the scripted kernel
+ * plays the target, so nothing is ever read from it). Requests go through
+ * the layer, as the control handlers send them. Single-threaded test
+ * programs: globals. */
 #ifndef TESTS_KS_HARNESS_H
 #define TESTS_KS_HARNESS_H
 
@@ -15,11 +17,13 @@
 #include "ksession.h"
 #include "loop.h"
 #include "record.h"
+#include "session.h"
 #include "transport.h"
 
 extern struct loop *lp;
 extern struct iscsid d;
-extern struct kctx *kc;
+extern struct kctx *kc;          /* the kernel carrier's context (for looking inside) */
+extern struct carrier *kcar;     /* the kernel carrier */
 extern int lfd;                  /* the listener every record points at */
 extern int port;
 extern char *mountinfo;          /* a test's mountinfo file, removed by ks_teardown */
@@ -40,12 +44,18 @@ bool wait_requests(uint32_t type, size_t n, unsigned ms);
 
 void ks_setup(void);
 void ks_teardown(void);
-/* kctx_free, then a new kctx that adopts what the fake sysfs holds (as
- * iscsid does when it starts); proc_netlink NULL: none is alive. */
+/* A session layer with a kernel carrier on the scripted kernel, started
+ * as iscsid starts it (session_adopt_all: what the fake sysfs holds is
+ * adopted); proc_netlink NULL: no netlink socket is alive. Sets d.sessions,
+ * kcar, kc. */
+void ks_start(const char *proc_netlink);
+/* The layer and its carrier stop (sessions live on in the fake kernel). */
+void ks_stop(void);
+/* ks_stop, then ks_start: iscsid restarted. */
 void ks_restart(const char *proc_netlink);
 
 void make_rec(struct node_rec *r, const char *target, bool scan);
-/* a successful login through kctx_login; returns the sid */
+/* a successful login through the layer; returns the sid */
 uint32_t login_ok(struct answer *a, const char *target, bool scan);
 /* starts a login, returns without waiting */
 void ks_login_start(struct answer *a, struct node_rec *rec, uint32_t flags);

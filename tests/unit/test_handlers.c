@@ -1,7 +1,8 @@
 /* iscsid's request handlers through the real control server and the real
- * client, with a fake transport and a filled session table: the paths the
- * kernel transport cannot reach yet (successful logins, logouts of several
- * sessions, rescans) and a client that leaves while its login runs.
+ * client, with the session layer and a test double carrier beneath it
+ * (double_carrier.h) that adopts three running sessions at start: logins,
+ * logouts of several sessions, rescans, the state list, and a client that
+ * leaves while its login runs.
  *
  * Each test forks a client; the parent runs the daemon's loop until the
  * client exits, then checks what the client printed on a pipe. */
@@ -22,7 +23,9 @@
 #include "ipc_client.h"
 #include "iscsid.h"
 #include "loop.h"
+#include "double_carrier.h"
 #include "record.h"
+#include "session.h"
 #include "transport.h"
 
 /* ---- stubs for main.c ---- */
@@ -40,148 +43,18 @@ void iscsid_stop(struct iscsid *d)
 	d->stopping = true;
 }
 
-/* ---- a fake transport: completes from a timer, with canned results ---- */
+/* ---- the carrier: the test double (double_carrier.h) ---- */
 
 static struct iscsid d;
-
-/* Like the kernel transport, the fake is the one writer of the session
- * table (session.h): it adds a session it logs in and removes one it logs
- * out before the answer goes back. */
-static void fake_track(uint32_t sid, uint32_t host, const struct node_rec *rec)
-{
-	struct session s;
-	memset(&s, 0, sizeof(s));
-	s.sid = sid;
-	s.host_no = host;
-	snprintf(s.target, sizeof(s.target), "%s", rec->name);
-	snprintf(s.portal, sizeof(s.portal), "%s:%d", rec->conn.address, rec->conn.port);
-	snprintf(s.iface, sizeof(s.iface), "default");
-	s.state = "LOGGED_IN";
-	s.conn_state = "LOGGED IN";
-	ck_assert_int_eq(session_add(&d.sessions, &s), 0);
-}
-
-struct fake_op {
-	struct loop_timer t;
-	transport_done_fn done;
-	void *data;
-	struct transport_result res;
-};
-
-struct fake {
-	struct transport base;
-	struct loop *loop;
-	char log[512];                 /* "login(T,flags) logout(1) rescan(2) ..." */
-	uint32_t fail_logout_sid;      /* this sid's logout fails */
-	unsigned delay_ms;
-	int pending;
-};
-
-static const char *const fake_devices[] = { "sdb", "sdc" };
-
-static void fake_fire(struct loop *l, void *data)
-{
-	struct fake_op *op = data;
-	op->done(op->data, &op->res);
-	free(op);
-}
-
-static struct fake *fake_of(struct transport *t)
-{
-	return (struct fake *)t;
-}
-
-static int fake_queue(struct fake *f, transport_done_fn done, void *data, const struct transport_result *res)
-{
-	struct fake_op *op = calloc(1, sizeof(*op));
-	op->done = done;
-	op->data = data;
-	op->res = *res;
-	loop_timer_init(&op->t, fake_fire, op);
-	loop_timer_arm(f->loop, &op->t, f->delay_ms);
-	return 0;
-}
-
-static void logf_(struct fake *f, const char *s)
-{
-	strncat(f->log, s, sizeof(f->log) - strlen(f->log) - 1);
-}
-
-static int fake_probe(struct transport *t, transport_done_fn done, void *data)
-{
-	struct transport_result r = { .status = 0 };
-	return fake_queue(fake_of(t), done, data, &r);
-}
-
-static int fake_login(struct transport *t, const struct transport_login *req, transport_done_fn done,
-		      void *data)
-{
-	struct fake *f = fake_of(t);
-	char s[300];
-	snprintf(s, sizeof(s), "login(%s,%u) ", req->rec->name, req->flags);
-	logf_(f, s);
-	struct transport_result r = { .status = 0, .sid = 42, .host_no = 7, .devices = fake_devices,
-				      .ndevices = 2 };
-	fake_track(42, 7, req->rec);
-	return fake_queue(f, done, data, &r);
-}
-
-static int fake_logout(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
-{
-	struct fake *f = fake_of(t);
-	char s[32];
-	snprintf(s, sizeof(s), "logout(%u) ", sid);
-	logf_(f, s);
-	struct transport_result r = { .status = 0 };
-	if (sid == f->fail_logout_sid) {
-		r.status = ISCSI_ERR_LOGOUT;
-		snprintf(r.message, sizeof(r.message), "target did not answer the logout of sid %u", sid);
-	} else {
-		session_remove(&d.sessions, sid);
-	}
-	return fake_queue(f, done, data, &r);
-}
-
-static int fake_rescan(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
-{
-	struct fake *f = fake_of(t);
-	char s[32];
-	snprintf(s, sizeof(s), "rescan(%u) ", sid);
-	logf_(f, s);
-	struct transport_result r = { .status = 0 };
-	return fake_queue(f, done, data, &r);
-}
-
-static void fake_free(struct transport *t)
-{
-	free(t);
-}
-
-static const struct transport_ops fake_ops = {
-	.name = "fake",
-	.probe = fake_probe,
-	.login = fake_login,
-	.logout = fake_logout,
-	.rescan = fake_rescan,
-	.free = fake_free,
-};
-
-/* ---- the daemon under test ---- */
-static struct fake *fk;
+static struct double_carrier *fk;
+static struct dc_world world;
 static char dir[64], sock[108];
 
-static void add_session(uint32_t sid, const char *target, const char *portal)
+static bool adopted;
+static void on_adopted(void *data, const struct transport_result *res)
 {
-	struct session s;
-	memset(&s, 0, sizeof(s));
-	s.sid = sid;
-	s.host_no = sid + 10;
-	snprintf(s.target, sizeof(s.target), "%s", target);
-	snprintf(s.portal, sizeof(s.portal), "%s", portal);
-	snprintf(s.iface, sizeof(s.iface), "default");
-	s.state = "LOGGED_IN";
-	s.conn_state = "LOGGED IN";
-	ck_assert_int_eq(session_add(&d.sessions, &s), 0);
+	adopted = res->status == 0;
+	loop_exit(d.loop, 0);
 }
 
 static void setup(void)
@@ -196,23 +69,28 @@ static void setup(void)
 	ck_assert_int_eq(ctl_socket_open(sock, (long)getgid(), &fd, err, sizeof(err)), 0);
 	struct ctl_auth auth = { .uid_only = true, .allow_gid = (long)getgid() };
 	ck_assert_int_eq(control_new(d.loop, fd, NULL, &auth, iscsid_dispatch, &d, &d.ctl), 0);
-	fk = calloc(1, sizeof(*fk));
-	fk->base.ops = &fake_ops;
-	fk->loop = d.loop;
-	fk->delay_ms = 20;
-	d.transport = &fk->base;
-	session_table_init(&d.sessions);
-	add_session(1, "iqn.2003-01.org.example:t1", "192.0.2.1:3260");
-	add_session(2, "iqn.2003-01.org.example:t1", "192.0.2.2:3260");
-	add_session(3, "iqn.2003-01.org.example:t2", "[2001:db8::1]:3260");
+	/* three sessions a previous iscsid left running */
+	memset(&world, 0, sizeof(world));
+	dc_world_add(&world, "tcp", 1, 11, "iqn.2003-01.org.example:t1", "192.0.2.1", 3260, SESSION_LOGGED_IN);
+	dc_world_add(&world, "tcp", 2, 12, "iqn.2003-01.org.example:t1", "192.0.2.2", 3260, SESSION_LOGGED_IN);
+	dc_world_add(&world, "tcp", 3, 13, "iqn.2003-01.org.example:t2", "2001:db8::1", 3260, SESSION_LOGGED_IN);
+	struct dc_config cfg = { .name = "tcp", .own_sid = 42, .host_no = 7, .delay_ms = 20 };
+	fk = double_carrier_new(d.loop, &world, &cfg);
+	ck_assert_int_eq(session_layer_new(d.loop, &d.sessions), 0);
+	ck_assert_int_eq(session_layer_add_carrier(d.sessions, &fk->base), 0);
+	adopted = false;
+	ck_assert_int_eq(session_adopt_all(d.sessions, on_adopted, NULL), 0);
+	ck_assert_int_eq(loop_run(d.loop), 0);
+	ck_assert(adopted);
+	ck_assert_uint_eq(session_count(d.sessions), 3);
+	fk->log[0] = '\0';
 }
 
 static void teardown(void)
 {
 	unlink(sock);
 	control_free(d.ctl);
-	transport_free(d.transport);
-	session_table_clear(&d.sessions);
+	session_layer_free(d.sessions);
 	loop_free(d.loop);
 	rmdir(dir);
 }
@@ -304,7 +182,7 @@ START_TEST(test_login_success_answer)
 			      "iqn.2003-01.org.example:t9, portal: 192.0.2.9,3260]\n");
 	ck_assert_str_eq(fk->log, "login(iqn.2003-01.org.example:t9,1) ");
 	/* the new session is tracked */
-	struct session *s = session_find(&d.sessions, 42);
+	struct session *s = session_find(d.sessions, 42);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s->target, "iqn.2003-01.org.example:t9");
 	ck_assert_str_eq(s->portal, "192.0.2.9:3260");
@@ -342,9 +220,9 @@ START_TEST(test_logout_by_target_first_failure)
 	char *out = run_client(c_logout_target);
 	ck_assert_str_eq(out, "r=10 status=10 msg=target did not answer the logout of sid 2\n");
 	ck_assert_str_eq(fk->log, "logout(1) logout(2) ");
-	ck_assert_ptr_null(session_find(&d.sessions, 1));
-	ck_assert_ptr_nonnull(session_find(&d.sessions, 2));
-	ck_assert_uint_eq(d.sessions.n, 2);
+	ck_assert_ptr_null(session_find(d.sessions, 1));
+	ck_assert_ptr_nonnull(session_find(d.sessions, 2));
+	ck_assert_uint_eq(session_count(d.sessions), 2);
 }
 END_TEST
 
@@ -364,7 +242,7 @@ START_TEST(test_logout_by_portal)
 			      "r=21 status=21 msg=no matching session for target iqn.2003-01.org.example:t2 portal "
 			      "192.0.2.1:3260\n");
 	ck_assert_str_eq(fk->log, "logout(3) ");
-	ck_assert_ptr_null(session_find(&d.sessions, 3));
+	ck_assert_ptr_null(session_find(d.sessions, 3));
 }
 END_TEST
 
@@ -383,7 +261,9 @@ START_TEST(test_rescan_state_reload)
 	reload_calls = 0;
 	char *out = run_client(c_rescan_state);
 	ck_assert_str_eq(out, "r=0 status=0 msg=Rescan started.\n"
+			      "dev=sdb\ndev=sdc\ndev=sdb\ndev=sdc\ndev=sdb\ndev=sdc\n"
 			      "r=0 status=0 msg=Rescan started.\n"
+			      "dev=sdb\ndev=sdc\n"
 			      "r=0 status=0 msg=\n"
 			      "session=1 iqn.2003-01.org.example:t1 192.0.2.1:3260 LOGGED_IN LOGGED IN\n"
 			      "session=2 iqn.2003-01.org.example:t1 192.0.2.2:3260 LOGGED_IN LOGGED IN\n"
@@ -421,15 +301,17 @@ static void on_quiet(struct loop *l, void *data)
 
 START_TEST(test_client_leaves_during_login)
 {
-	fk->delay_ms = 300;
+	fk->cfg.delay_ms = 300;
 	char *out = run_client(c_login_and_leave);
 	ck_assert_str_eq(out, "sent\n");
-	ck_assert_str_eq(fk->log, "login(iqn.2003-01.org.example:t9,0) ");
-	/* let the login complete into the detached request */
+	/* let the login (probe, then login: 300 ms each) complete into the
+	 * detached request */
 	struct loop_timer t;
 	loop_timer_init(&t, on_quiet, NULL);
-	loop_timer_arm(d.loop, &t, 500);
+	loop_timer_arm(d.loop, &t, 900);
 	ck_assert_int_eq(loop_run(d.loop), 0);
+	ck_assert_str_eq(fk->log, "login(iqn.2003-01.org.example:t9,0) ");
+	ck_assert_ptr_nonnull(session_find(d.sessions, 42));
 	ck_assert_uint_eq(control_nclients(d.ctl), 0);
 }
 END_TEST

@@ -119,18 +119,18 @@ START_TEST(test_half_made_sessions)
 	for (uint32_t sid = 14; sid <= 17; sid++) {
 		if (sid == 16)
 			continue;
-		struct session *s = session_find(&d.sessions, sid);
+		struct session *s = session_find(d.sessions, sid);
 		ck_assert_msg(s != NULL, "session %u not tracked", sid);
-		ck_assert_str_eq(s->state, "LOGGED_IN");
+		ck_assert_str_eq(session_state_text(s), "LOGGED_IN");
 	}
-	ck_assert_uint_eq(d.sessions.n, 3);
+	ck_assert_uint_eq(session_count(d.sessions), 3);
 
 	/* logging out everything iscsid tracks leaves only the foreign one */
 	struct answer b[3];
 	uint32_t sids[3] = { 14, 15, 17 };
 	for (int i = 0; i < 3; i++) {
 		memset(&b[i], 0, sizeof(b[i]));
-		ck_assert_int_eq(kctx_logout(kc, sids[i], on_done, &b[i]), 0);
+		ck_assert_int_eq(session_logout(d.sessions, sids[i], on_done, &b[i]), 0);
 	}
 	for (int i = 0; i < 3; i++) {
 		ck_assert(wait_answer(&b[i], 5000));
@@ -138,7 +138,7 @@ START_TEST(test_half_made_sessions)
 		ck_assert(!fake_has_session(fk.sysfs, sids[i]));
 		ck_assert(!host_exists(sids[i] + 10));
 	}
-	ck_assert_uint_eq(d.sessions.n, 0);
+	ck_assert_uint_eq(session_count(d.sessions), 0);
 	uint32_t *left = NULL;
 	size_t n = 0;
 	ck_assert_int_eq(sysfs_session_list(fk.sysfs, &left, &n), 0);
@@ -157,7 +157,33 @@ START_TEST(test_no_connection_after_login)
 	ck_assert(!fake_has_session(fk.sysfs, 18));
 	ck_assert(!host_exists(28));
 	ck_assert_ptr_null(kctx_find(kc, 18));
-	ck_assert_ptr_null(session_find(&d.sessions, 18));
+	ck_assert_ptr_null(session_find(d.sessions, 18));
+}
+END_TEST
+
+static bool scanned29(void)
+{
+	char buf[64];
+	return !strcmp(scan_file(29, buf, sizeof(buf)), "- - -");
+}
+
+static bool logged_in19(void)
+{
+	struct ksession *ks = kctx_find(kc, 19);
+	return ks && ks->state == KS_LOGGED_IN && count_sid(ISCSI_UEVENT_START_CONN, 19) == 1;
+}
+
+/* Logged in, its connection failed before the scan (the target dropped
+ * it), then the daemon was killed: adopted, logged in again, and its LUNs
+ * scanned once it is back -- not left LOGGED_IN without a disk. */
+START_TEST(test_failed_before_scan)
+{
+	leftover(19, "FAILED\n", "ALLOCATED\n", "failed\n");
+	ks_restart(NULL);
+	ck_assert_ptr_nonnull(kctx_find(kc, 19));
+	ck_assert(run_until(logged_in19, 5000));
+	ck_assert(run_until(scanned29, 3000));
+	ck_assert_str_eq(session_state_text(session_find(d.sessions, 19)), "LOGGED_IN");
 }
 END_TEST
 
@@ -169,6 +195,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_half_made_sessions);
 	tcase_add_test(tc, test_no_connection_after_login);
+	tcase_add_test(tc, test_failed_before_scan);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "loop.h"
 #include "nl.h"
+#include "session.h"
 
 #define LO_MAC "02:00:5e:10:00:01"
 
@@ -134,7 +135,6 @@ static void setup(void)
 	lfd = listener(&port);
 
 	memset(&d, 0, sizeof(d));
-	session_table_init(&d.sessions);
 	config_init(&d.config);
 	snprintf(d.iname.name, sizeof(d.iname.name), "iqn.2005-03.org.example:initiator");
 	d.have_iname = true;
@@ -147,18 +147,29 @@ static void setup(void)
 	struct nl_iscsi *nl;
 	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
 	nl_iscsi_set_handle(nl, 1);
-	struct kctx_config kcfg = {
-		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl, .no_adopt = true,
+	/* the session layer with the kernel carrier, started as iscsid does */
+	struct carrier_kernel_config kcfg = {
+		.sysfs_root = fk.sysfs, .modprobe = "", .daemon = &d, .devdir = fk.sysfs, .nl = nl,
+		.proc_netlink = "/nonexistent",
 	};
-	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+	struct carrier *car;
+	struct answer a;
+	ck_assert_int_eq(session_layer_new(lp, &d.sessions), 0);
+	ck_assert_int_eq(carrier_kernel_new(lp, &kcfg, &car), 0);
+	ck_assert_int_eq(session_layer_add_carrier(d.sessions, car), 0);
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(session_adopt_all(d.sessions, on_done, &a), 0);
+	ck_assert(wait_answer(&a, 5000));
+	ck_assert_int_eq(a.res.status, 0);
+	kc = carrier_kernel_kctx(car);
+	ck_assert_ptr_nonnull(kc);
 }
 
 static void teardown(void)
 {
-	kctx_free(kc);
+	session_layer_free(d.sessions);
 	kc = NULL;
 	loop_free(lp);
-	session_table_clear(&d.sessions);
 	close(lfd);
 	while (fk.head < fk.tail)
 		free(fk.q[fk.head++]);
@@ -182,7 +193,7 @@ static void start_login(struct node_rec *rec, struct answer *a)
 {
 	struct transport_login tl = { .rec = rec };
 	memset(a, 0, sizeof(*a));
-	ck_assert_int_eq(kctx_login(kc, &tl, on_done, a), 0);
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, a), 0);
 }
 
 /* The device the session's socket is bound to. */

@@ -20,13 +20,13 @@ START_TEST(test_retry_delay)
 {
 	/* a fixed short interval, never a growing back-off: at most two
 	 * attempts a second, one a second once the outage is old */
-	ck_assert_uint_eq(krec_retry_delay(0), KS_RETRY_FAST_MS);
-	ck_assert_uint_eq(krec_retry_delay(KS_RETRY_FAST_WINDOW_MS - 1), KS_RETRY_FAST_MS);
-	ck_assert_uint_eq(krec_retry_delay(KS_RETRY_FAST_WINDOW_MS), KS_RETRY_SLOW_MS);
-	ck_assert_uint_eq(krec_retry_delay(24ull * 3600 * 1000), KS_RETRY_SLOW_MS);
-	ck_assert_uint_ge(KS_RETRY_FAST_MS, 250);
-	ck_assert_uint_le(KS_RETRY_SLOW_MS, 1000);
-	ck_assert_uint_ge(KS_RETRY_SLOW_MS, KS_RETRY_FAST_MS);
+	ck_assert_uint_eq(session_retry_delay(0), SESSION_RETRY_FAST_MS);
+	ck_assert_uint_eq(session_retry_delay(SESSION_RETRY_FAST_WINDOW_MS - 1), SESSION_RETRY_FAST_MS);
+	ck_assert_uint_eq(session_retry_delay(SESSION_RETRY_FAST_WINDOW_MS), SESSION_RETRY_SLOW_MS);
+	ck_assert_uint_eq(session_retry_delay(24ull * 3600 * 1000), SESSION_RETRY_SLOW_MS);
+	ck_assert_uint_ge(SESSION_RETRY_FAST_MS, 250);
+	ck_assert_uint_le(SESSION_RETRY_SLOW_MS, 1000);
+	ck_assert_uint_ge(SESSION_RETRY_SLOW_MS, SESSION_RETRY_FAST_MS);
 }
 END_TEST
 
@@ -60,11 +60,11 @@ START_TEST(test_recovery_schedule)
 	for (size_t i = 1; i < nb; i++) {
 		uint64_t gap = binds[i] - binds[i - 1];
 		/* bounded: a target that stays down is not hammered ... */
-		ck_assert_msg(gap >= KS_RETRY_FAST_MS - 20, "attempt %zu followed after %llu ms", i,
+		ck_assert_msg(gap >= SESSION_RETRY_FAST_MS - 20, "attempt %zu followed after %llu ms", i,
 			      (unsigned long long)gap);
 		/* ... and it does not grow: the path is back within a
 		 * second of the target accepting again */
-		ck_assert_msg(gap <= KS_RETRY_FAST_MS + 300, "attempt %zu followed after %llu ms", i,
+		ck_assert_msg(gap <= SESSION_RETRY_FAST_MS + 300, "attempt %zu followed after %llu ms", i,
 			      (unsigned long long)gap);
 	}
 	/* logged in from the attempt that found the target back */

@@ -66,7 +66,7 @@ START_TEST(test_login)
 	make_rec(&rec, "iqn.2003-01.org.example:disk1", true);
 	struct transport_login tl = { .rec = &rec };
 	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &b), 0);
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &b), 0);
 	ck_assert(wait_answer(&b, 2000));
 	ck_assert_int_eq(b.res.status, ISCSI_ERR_SESS_EXISTS);
 }
@@ -81,7 +81,7 @@ START_TEST(test_auth_failure_cleans_up)
 	make_rec(&rec, "iqn.2003-01.org.example:disk1", false);
 	struct transport_login tl = { .rec = &rec };
 	memset(&a, 0, sizeof(a));
-	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &a), 0);
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &a), 0);
 	ck_assert(wait_answer(&a, 5000));
 	ck_assert_int_eq(a.res.status, ISCSI_ERR_LOGIN_AUTH_FAILED);
 	/* no retry for an authentication failure, and nothing left behind */
@@ -102,7 +102,7 @@ START_TEST(test_silent_close_is_auth_failure)
 	make_rec(&rec, "iqn.2003-01.org.example:disk1", false);
 	struct transport_login tl = { .rec = &rec };
 	memset(&a, 0, sizeof(a));
-	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &a), 0);
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &a), 0);
 	ck_assert(wait_answer(&a, 5000));
 	/* LIO closes without a Login Response when it refuses AuthMethod:
 	 * once is retried at once, twice is an authentication failure */
@@ -155,7 +155,7 @@ START_TEST(test_logout)
 	struct answer a, b;
 	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
 	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(kctx_logout(kc, sid, on_done, &b), 0);
+	ck_assert_int_eq(session_logout(d.sessions, sid, on_done, &b), 0);
 	ck_assert(!b.done);
 	ck_assert(wait_answer(&b, 5000));
 	ck_assert_int_eq(b.res.status, 0);
@@ -172,7 +172,7 @@ START_TEST(test_logout)
 	ck_assert_ptr_null(kctx_find(kc, sid));
 	/* and a logout of what is gone */
 	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(kctx_logout(kc, sid, on_done, &b), 0);
+	ck_assert_int_eq(session_logout(d.sessions, sid, on_done, &b), 0);
 	ck_assert(wait_answer(&b, 2000));
 	ck_assert_int_eq(b.res.status, ISCSI_ERR_SESS_NOT_FOUND);
 }
@@ -200,7 +200,7 @@ START_TEST(test_safe_logout_refuses)
 	d.config.safe_logout = true;
 	size_t before = fk.nreq;
 	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(kctx_logout(kc, sid, on_done, &b), 0);
+	ck_assert_int_eq(session_logout(d.sessions, sid, on_done, &b), 0);
 	ck_assert(wait_answer(&b, 2000));
 	ck_assert_int_eq(b.res.status, ISCSI_ERR_BUSY);
 	ck_assert_ptr_nonnull(strstr(b.res.message, "/dev/sdc is mounted on /data"));
@@ -267,7 +267,7 @@ START_TEST(test_stats)
 	struct answer a, b;
 	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
 	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(kctx_stats(kc, sid, on_done, &b), 0);
+	ck_assert_int_eq(session_stats(d.sessions, sid, on_done, &b), 0);
 	ck_assert(wait_answer(&b, 2000));
 	ck_assert_int_eq(b.res.status, 0);
 	ck_assert_uint_eq(b.res.nstats, 22);
@@ -289,7 +289,7 @@ START_TEST(test_wait_devices_login)
 	fk.lun_on_start = "sde";
 	struct transport_login tl = { .rec = &rec, .flags = IPC_LOGIN_WAIT_DEVICES };
 	memset(&a, 0, sizeof(a));
-	ck_assert_int_eq(kctx_login(kc, &tl, on_done, &a), 0);
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &a), 0);
 	ck_assert(wait_answer(&a, 5000));
 	ck_assert_int_eq(a.res.status, 0);
 	ck_assert_str_eq(a.devs, "sde ");
@@ -303,30 +303,22 @@ START_TEST(test_adopt)
 	fake_add_host(fk.sysfs, 5);
 	fake_add_session(fk.sysfs, 5, 7, "LOGGED_IN");
 	fake_add_conn(fk.sysfs, 5, 7, 0);
-	kctx_free(kc);
-	struct nl_iscsi_io io = { .fd = fk.efd, .send = fk_send, .recv = fk_recv };
-	struct nl_iscsi *nl;
-	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
-	nl_iscsi_set_handle(nl, 1);
-	struct kctx_config kcfg = {
-		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl,
-	};
-	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+	ks_restart(NULL);
 	struct ksession *ks = kctx_find(kc, 7);
 	ck_assert_ptr_nonnull(ks);
 	ck_assert_int_eq(ks->state, KS_LOGGED_IN);
 	ck_assert_str_eq(ks->rec.name, "iqn.2003-01.org.example:disk1");
 	ck_assert_str_eq(ks->rec.conn.address, "192.0.2.10");
-	struct session *s = session_find(&d.sessions, 7);
+	struct session *s = session_find(d.sessions, 7);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s->portal, "192.0.2.10:3260");
 	/* it can be logged out */
 	memset(&b, 0, sizeof(b));
-	ck_assert_int_eq(kctx_logout(kc, 7, on_done, &b), 0);
+	ck_assert_int_eq(session_logout(d.sessions, 7, on_done, &b), 0);
 	ck_assert(wait_answer(&b, 5000));
 	ck_assert_int_eq(b.res.status, 0);
 	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 1);
-	ck_assert_ptr_null(session_find(&d.sessions, 7));
+	ck_assert_ptr_null(session_find(d.sessions, 7));
 }
 END_TEST
 
@@ -349,15 +341,7 @@ START_TEST(test_adopt_failed_recovers)
 	snprintf(p, sizeof(p), "%d\n", port);
 	fake_conn_attr(fk.sysfs, 7, 0, "persistent_port", p);
 	fake_conn_attr(fk.sysfs, 7, 0, "state", "failed\n");
-	kctx_free(kc);
-	struct nl_iscsi_io io = { .fd = fk.efd, .send = fk_send, .recv = fk_recv };
-	struct nl_iscsi *nl;
-	ck_assert_int_eq(nl_iscsi_open_io(&io, &nl), 0);
-	nl_iscsi_set_handle(nl, 1);
-	struct kctx_config kcfg = {
-		.loop = lp, .daemon = &d, .sysfs_root = fk.sysfs, .devdir = fk.sysfs, .nl = nl,
-	};
-	ck_assert_int_eq(kctx_new(&kcfg, &kc), 0);
+	ks_restart(NULL);
 	adopted_sid = 7;
 	ck_assert(run_until(adopted_logged_in, 5000));
 	ck_assert_uint_eq(fk.reqs[index_of(ISCSI_UEVENT_STOP_CONN, 0)].flag, ISCSI_STOP_CONN_RECOVER);
@@ -366,7 +350,7 @@ START_TEST(test_adopt_failed_recovers)
 	/* the TSIH of an adopted session is unknown: reinstate with 0 */
 	const struct req *pdu = last(ISCSI_UEVENT_SEND_PDU);
 	ck_assert_uint_eq((pdu->bhs[14] << 8) | pdu->bhs[15], 0);
-	ck_assert_str_eq(session_find(&d.sessions, 7)->state, "LOGGED_IN");
+	ck_assert_str_eq(session_state_text(session_find(d.sessions, 7)), "LOGGED_IN");
 }
 END_TEST
 
@@ -402,13 +386,13 @@ START_TEST(test_host_gone)
 {
 	struct answer a;
 	uint32_t sid = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
-	ck_assert_ptr_nonnull(session_find(&d.sessions, sid));   /* tracked by the transport */
+	ck_assert_ptr_nonnull(session_find(d.sessions, sid));   /* tracked by the transport */
 	fk_conn_error(sid, ISCSI_IF_ERR_INVALID_HOST);
 	ck_assert(wait_requests(ISCSI_UEVENT_DESTROY_SESSION, 1, 3000));
 	/* shut down, not recovered */
 	ck_assert_uint_eq(count(ISCSI_UEVENT_BIND_CONN), 1);
 	ck_assert_ptr_null(kctx_find(kc, sid));
-	ck_assert_ptr_null(session_find(&d.sessions, sid));
+	ck_assert_ptr_null(session_find(d.sessions, sid));
 }
 END_TEST
 

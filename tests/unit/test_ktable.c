@@ -1,6 +1,6 @@
-/* iscsid's session table with the real request handlers, control server
- * and client in front of the kernel session path and the scripted kernel
- * behind it: the table follows the session machine (one writer,
+/* iscsid's session layer with the real request handlers, control server
+ * and client in front of it and the kernel carrier on the scripted kernel
+ * beneath: the table follows the session machine (one writer,
  * session.h), whatever order a login's answer and a session's end are
  * delivered in.
  *
@@ -38,49 +38,6 @@ void iscsid_stop(struct iscsid *dd)
 	dd->stopping = true;
 }
 
-/* ---- the kernel path as the daemon's transport ---- */
-
-static int t_probe(struct transport *t, transport_done_fn done, void *data)
-{
-	(void)t;
-	(void)done;
-	(void)data;
-	return -ENOSYS;
-}
-
-static int t_login(struct transport *t, const struct transport_login *req, transport_done_fn done, void *data)
-{
-	(void)t;
-	return kctx_login(kc, req, done, data);
-}
-
-static int t_logout(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
-{
-	(void)t;
-	return kctx_logout(kc, sid, done, data);
-}
-
-static int t_rescan(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
-{
-	(void)t;
-	return kctx_rescan(kc, sid, done, data);
-}
-
-static void t_free(struct transport *t)
-{
-	(void)t;
-}
-
-static const struct transport_ops kernel_ops = {
-	.name = "tcp",
-	.probe = t_probe,
-	.login = t_login,
-	.logout = t_logout,
-	.rescan = t_rescan,
-	.free = t_free,
-};
-static struct transport kernel_transport = { .ops = &kernel_ops };
-
 static char dir[64], sock[108];
 
 static void setup(void)
@@ -94,7 +51,6 @@ static void setup(void)
 	ck_assert_int_eq(ctl_socket_open(sock, (long)getgid(), &fd, err, sizeof(err)), 0);
 	struct ctl_auth auth = { .uid_only = true, .allow_gid = (long)getgid() };
 	ck_assert_int_eq(control_new(lp, fd, NULL, &auth, iscsid_dispatch, &d, &d.ctl), 0);
-	d.transport = &kernel_transport;
 }
 
 static void teardown(void)
@@ -183,11 +139,11 @@ START_TEST(test_death_in_the_login_batch)
 	ck_assert_uint_eq(count(ISCSI_UEVENT_CREATE_SESSION), 2);
 	ck_assert_uint_eq(count_sid(ISCSI_UEVENT_DESTROY_SESSION, 1), 1);
 	/* the table holds the second session only */
-	ck_assert_ptr_null(session_find(&d.sessions, 1));
-	struct session *s = session_find(&d.sessions, 2);
+	ck_assert_ptr_null(session_find(d.sessions, 1));
+	struct session *s = session_find(d.sessions, 2);
 	ck_assert_ptr_nonnull(s);
-	ck_assert_str_eq(s->state, "LOGGED_IN");
-	ck_assert_uint_eq(d.sessions.n, 1);
+	ck_assert_str_eq(session_state_text(s), "LOGGED_IN");
+	ck_assert_uint_eq(session_count(d.sessions), 1);
 }
 END_TEST
 
@@ -208,7 +164,7 @@ START_TEST(test_login_logout_table)
 		 port);
 	char *out = run_client(c_login_logout);
 	ck_assert_str_eq(out, "r=0 status=0\nr=0 status=0\nr=21 status=21\n");
-	ck_assert_uint_eq(d.sessions.n, 0);
+	ck_assert_uint_eq(session_count(d.sessions), 0);
 	ck_assert(!fake_has_session(fk.sysfs, 1));
 }
 END_TEST

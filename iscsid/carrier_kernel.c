@@ -1,7 +1,7 @@
-/* The kernel transport (iscsi_tcp): find out whether the kernel can carry
- * sessions, load the module once if not, then hand every request to the
- * kernel session path (ksession.h: netlink CREATE_SESSION ... START_CONN,
- * recovery, logout, adoption of existing sessions). */
+/* The kernel carrier (iscsi_tcp, carrier.h): find out whether the kernel
+ * can carry sessions, load the module once if not, then hand every
+ * request to the kernel session path (ksession.h: netlink CREATE_SESSION
+ * ... START_CONN, recovery, logout, adoption of existing sessions). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,12 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "carrier.h"
 #include "errors.h"
 #include "ksession.h"
 #include "log.h"
 #include "loop.h"
 #include "nl.h"
-#include "transport.h"
 
 extern char **environ;
 
@@ -35,6 +35,7 @@ struct op {
 	transport_done_fn done;
 	void *data;
 	uint32_t sid;
+	struct session *s;              /* OP_LOGIN: the layer's entry */
 	struct transport_login login;   /* OP_LOGIN: rec stays the caller's until done */
 	struct transport_result res;
 	struct op *next;
@@ -46,13 +47,15 @@ struct op_queue {
 };
 
 struct tk {
-	struct transport base;          /* first: the ops table */
+	struct carrier base;            /* first: the ops table */
 	struct loop *loop;
 	char *modprobe;                 /* "" = never load modules */
 	unsigned timeout_ms;
 	char class_path[512];           /* <sysfs>/class/iscsi_transport/tcp */
 	char *sysfs_root;               /* NULL: /sys */
 	struct iscsid *daemon;
+	struct kctx_config kcfg;        /* tests' paths and netlink context */
+	char devdir[PATH_MAX], mountinfo[PATH_MAX], proc_netlink[PATH_MAX];
 	struct kctx *k;                 /* the session path, once the transport is there */
 	char kerr[200];                 /* why it could not be set up */
 
@@ -106,24 +109,33 @@ static void result_missing(const struct tk *t, struct transport_result *r)
 }
 
 /* The session path needs NETLINK_ISCSI and the transport handle; it is
- * set up on first use (at start-up: main()'s probe) and adopts the
+ * set up on first use (at start-up: the layer's adoption) and adopts the
  * sessions the kernel already has. */
 static int ensure_kctx(struct tk *t)
 {
 	if (t->k)
 		return 0;
-	struct kctx_config kc = {
-		.loop = t->loop,
-		.daemon = t->daemon,
-		.sysfs_root = t->sysfs_root,
-	};
+	struct kctx_config kc = t->kcfg;
+	kc.loop = t->loop;
+	kc.daemon = t->daemon;
+	kc.sysfs_root = t->sysfs_root;
+	kc.carrier = &t->base;
 	int r = kctx_new(&kc, &t->k);
+	t->kcfg.nl = NULL;              /* taken over, also when it failed */
 	if (r < 0) {
 		snprintf(t->kerr, sizeof(t->kerr), "%s", nl_strerror(r));
 		return r;
 	}
 	t->kerr[0] = '\0';
+	size_t n = kadopt_all(t->k);
+	if (n)
+		log_info("adopted %zu iSCSI session%s from the kernel", n, n == 1 ? "" : "s");
 	return 0;
+}
+
+struct kctx *carrier_kernel_kctx(struct carrier *c)
+{
+	return ((struct tk *)c)->k;
 }
 
 /* Decides o now: a result to deliver (true), or handed to the session
@@ -146,7 +158,7 @@ static bool result_for(struct tk *t, struct op *o)
 	case OP_PROBE:
 		return true;
 	case OP_LOGIN:
-		r = kctx_login(t->k, &o->login, o->done, o->data);
+		r = kctx_login(t->k, o->s, &o->login, o->done, o->data);
 		break;
 	case OP_LOGOUT:
 		r = kctx_logout(t->k, o->sid, o->done, o->data);
@@ -302,7 +314,7 @@ static void evaluate(struct tk *t)
 	/* loop_child_watch() may have reaped it already and resolved */
 }
 
-static int submit(struct transport *base, enum op_kind kind, uint32_t sid,
+static int submit(struct carrier *base, enum op_kind kind, struct session *s,
 		  const struct transport_login *login, transport_done_fn done, void *data)
 {
 	struct tk *t = (struct tk *)base;
@@ -314,7 +326,8 @@ static int submit(struct transport *base, enum op_kind kind, uint32_t sid,
 	o->kind = kind;
 	o->done = done;
 	o->data = data;
-	o->sid = sid;
+	o->s = s;
+	o->sid = s ? session_sid(s) : 0;
 	if (login)
 		o->login = *login;
 	queue_push(&t->waiting, o);
@@ -322,35 +335,37 @@ static int submit(struct transport *base, enum op_kind kind, uint32_t sid,
 	return 0;
 }
 
-static int tk_probe(struct transport *t, transport_done_fn done, void *data)
+/* probe and adopt: the transport is there (modprobe once), the netlink
+ * context open; creating that adopts the kernel's sessions. */
+static int tk_probe(struct carrier *c, transport_done_fn done, void *data)
 {
-	return submit(t, OP_PROBE, 0, NULL, done, data);
+	return submit(c, OP_PROBE, NULL, NULL, done, data);
 }
 
-static int tk_login(struct transport *t, const struct transport_login *req, transport_done_fn done,
-		    void *data)
+static int tk_login(struct carrier *c, struct session *s, const struct transport_login *req,
+		    transport_done_fn done, void *data)
 {
-	if (!req || !req->rec)
+	if (!req || !req->rec || !s)
 		return -EINVAL;
-	return submit(t, OP_LOGIN, 0, req, done, data);
+	return submit(c, OP_LOGIN, s, req, done, data);
 }
 
-static int tk_logout(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
+static int tk_logout(struct carrier *c, struct session *s, transport_done_fn done, void *data)
 {
-	return submit(t, OP_LOGOUT, sid, NULL, done, data);
+	return submit(c, OP_LOGOUT, s, NULL, done, data);
 }
 
-static int tk_rescan(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
+static int tk_rescan(struct carrier *c, struct session *s, transport_done_fn done, void *data)
 {
-	return submit(t, OP_RESCAN, sid, NULL, done, data);
+	return submit(c, OP_RESCAN, s, NULL, done, data);
 }
 
-static int tk_stats(struct transport *t, uint32_t sid, transport_done_fn done, void *data)
+static int tk_stats(struct carrier *c, struct session *s, transport_done_fn done, void *data)
 {
-	return submit(t, OP_STATS, sid, NULL, done, data);
+	return submit(c, OP_STATS, s, NULL, done, data);
 }
 
-static void tk_reload(struct transport *base)
+static void tk_reload(struct carrier *base)
 {
 	struct tk *t = (struct tk *)base;
 	if (!t->child) {
@@ -371,7 +386,7 @@ static void complete_stopping(struct op_queue *q)
 	}
 }
 
-static void tk_free(struct transport *base)
+static void tk_free(struct carrier *base)
 {
 	struct tk *t = (struct tk *)base;
 	/* sessions live on in the kernel; pending requests are answered */
@@ -387,14 +402,18 @@ static void tk_free(struct transport *base)
 		free(o);
 	}
 	complete_stopping(&t->waiting);
+	if (t->kcfg.nl)
+		nl_iscsi_free(t->kcfg.nl);
 	free(t->modprobe);
 	free(t->sysfs_root);
 	free(t);
 }
 
-static const struct transport_ops tk_ops = {
+static const struct carrier_ops tk_ops = {
 	.name = TK_NAME,
+	.sid_min = 0,                   /* the kernel's sids */
 	.probe = tk_probe,
+	.adopt = tk_probe,
 	.login = tk_login,
 	.logout = tk_logout,
 	.rescan = tk_rescan,
@@ -403,8 +422,15 @@ static const struct transport_ops tk_ops = {
 	.free = tk_free,
 };
 
-int transport_kernel_new(struct loop *l, const struct transport_kernel_config *cfg,
-			 struct transport **ret)
+static int dup_path(char *dst, size_t cap, const char *src)
+{
+	if (!src)
+		return 0;
+	int n = snprintf(dst, cap, "%s", src);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+int carrier_kernel_new(struct loop *l, const struct carrier_kernel_config *cfg, struct carrier **ret)
 {
 	const char *root = cfg && cfg->sysfs_root ? cfg->sysfs_root : "/sys";
 	struct tk *t = calloc(1, sizeof(*t));
@@ -417,19 +443,29 @@ int transport_kernel_new(struct loop *l, const struct transport_kernel_config *c
 	t->daemon = cfg ? cfg->daemon : NULL;
 	if (cfg && cfg->sysfs_root)
 		t->sysfs_root = strdup(cfg->sysfs_root);
-	if (!t->modprobe || (cfg && cfg->sysfs_root && !t->sysfs_root)) {
-		free(t->modprobe);
-		free(t->sysfs_root);
-		free(t);
-		return -ENOMEM;
-	}
 	int n = snprintf(t->class_path, sizeof(t->class_path), "%s/class/iscsi_transport/" TK_NAME,
 			 strcmp(root, "/") == 0 ? "" : root);
-	if (n < 0 || (size_t)n >= sizeof(t->class_path)) {
+	int r = 0;
+	if (!t->modprobe || (cfg && cfg->sysfs_root && !t->sysfs_root))
+		r = -ENOMEM;
+	else if (n < 0 || (size_t)n >= sizeof(t->class_path))
+		r = -ENAMETOOLONG;
+	/* paths tests point elsewhere (kctx_config: NULL is the real one) */
+	if (!r && cfg) {
+		r = dup_path(t->devdir, sizeof(t->devdir), cfg->devdir);
+		r = r ? r : dup_path(t->mountinfo, sizeof(t->mountinfo), cfg->mountinfo);
+		r = r ? r : dup_path(t->proc_netlink, sizeof(t->proc_netlink), cfg->proc_netlink);
+		t->kcfg.devdir = cfg->devdir ? t->devdir : NULL;
+		t->kcfg.mountinfo = cfg->mountinfo ? t->mountinfo : NULL;
+		t->kcfg.proc_netlink = cfg->proc_netlink ? t->proc_netlink : NULL;
+		if (!r)
+			t->kcfg.nl = cfg->nl;
+	}
+	if (r < 0) {
 		free(t->modprobe);
 		free(t->sysfs_root);
 		free(t);
-		return -ENAMETOOLONG;
+		return r;
 	}
 	queue_init(&t->waiting);
 	queue_init(&t->ready);
