@@ -10,14 +10,14 @@
 #    (replacement_timeout, NOOP-Out interval and timeout); the records
 #    made by discovery have them and they reach the kernel (the session's
 #    recovery_tmo, the connection's ping_tmo and recv_tmo), checked
-#    before multipathd runs (it writes its own fast_io_fail_tmo into
-#    recovery_tmo, checked after)
+#    before multipathd runs; multipathd then writes its fast_io_fail_tmo
+#    into recovery_tmo, which holds over reconnects and an iscsid restart
 #  - discovery records both portals, `--login` of the target logs in to
 #    both, udev's by-path links (one per path) and by-id names (the same
 #    serial on both paths) exist; multipathd, started with a minimal
 #    /etc/multipath.conf, assembles one map with both paths active
 #  - ext4 on the map, a writer (fsync per file) running: tpgt_1 disabled
-#    for longer than replacement_timeout -> the path fails, the writer goes
+#    for longer than replacement_timeout (and recovery_tmo) -> the path fails, the writer goes
 #    on through tpgt_2 with no error; tpgt_1 re-enabled -> the session
 #    logs in again by itself and multipathd reinstates the path; the same
 #    for tpgt_2; the writer's exit status, the kernel log (no error on the
@@ -37,8 +37,10 @@ CFS=/sys/kernel/config/target
 TPG1=$CFS/iscsi/$T/tpgt_1 TPG2=$CFS/iscsi/$T/tpgt_2
 MNT=/mnt/mp
 CONF=/etc/iscsi/iscsid.conf
-# The values under test (each differs from the default: 120, 5, 5).
-REPL=5 NOOP_INT=2 NOOP_TMO=3
+# The values under test (each differs from the default: 120, 5, 5), and
+# multipathd's fast_io_fail_tmo, which replaces replacement_timeout on
+# every path it takes (iscsid.conf(5), MULTIPATH).
+REPL=8 NOOP_INT=2 NOOP_TMO=3 FIO=5
 # How long a portal group stays down: well past replacement_timeout.
 OUTAGE=10
 
@@ -72,6 +74,14 @@ sess_is() { [ "$(sess_state "$1")" = "$2" ]; }
 # Disks that -m session -P 3 shows attached and running.
 running_disks() { iscsiadm -m session -P 3 | grep -Ec "Attached scsi disk sd[a-z]+[[:space:]]+State: running"; }
 running_is() { [ "$(running_disks)" = "$1" ]; }
+# check_recovery_tmo WHEN: both sessions have multipathd's fast_io_fail_tmo.
+check_recovery_tmo() {
+    for s in "$S1" "$S2"; do
+        v=$(cat "/sys/class/iscsi_session/session$s/recovery_tmo")
+        echo "session $s: recovery_tmo $v ($1)"
+        [ "$v" = "$FIO" ] || bad "session $s: recovery_tmo $v after $1, expected multipathd's fast_io_fail_tmo $FIO"
+    done
+}
 # Errors the map or the file system must never see (a path's own sd
 # errors during a failover are expected and not matched).
 fs_errors() {
@@ -99,10 +109,11 @@ node.conn[0].timeo.noop_out_interval = $NOOP_INT
 node.conn[0].timeo.noop_out_timeout = $NOOP_TMO
 iscsid.safe_logout = Yes
 EOF
-    cat >/etc/multipath.conf <<'EOF'
+    cat >/etc/multipath.conf <<EOF
 defaults {
     user_friendly_names yes
     find_multipaths yes
+    fast_io_fail_tmo $FIO
 }
 blacklist {
     devnode "^nvme"
@@ -172,9 +183,7 @@ EOF
     multipathd show paths format '%d %t %T %m %w'
     [ "$(dmsetup ls --target multipath | grep -vc '^No')" = 1 ] || bad "more than one multipath map"
     [ "$(map_paths "$M")" = 2 ] || bad "map $M has $(map_paths "$M") path(s), expected 2"
-    for s in "$S1" "$S2"; do
-        echo "session $s: recovery_tmo $(cat "/sys/class/iscsi_session/session$s/recovery_tmo") after multipathd"
-    done
+    check_recovery_tmo "multipathd took the paths"
     multipathd show config local 2>/dev/null | grep -E 'fast_io_fail|no_path_retry|polling_interval' | sort -u
 
     step "ext4 on /dev/mapper/$M, mounted, -P 3"
@@ -193,6 +202,7 @@ EOF
     wait_for 20 writer_has 5 || bad "the writer does not write"
     failover 1 "$TPG1" "$S1" "$D1"
     failover 2 "$TPG2" "$S2" "$D2"
+    check_recovery_tmo "the reconnects"
     sleep 2
     writer_stop
     echo "writer: exit $WRITER_RC, $(writer_count) files"
@@ -214,6 +224,7 @@ EOF
     sed -i '/^iscsid.safe_logout/d' "$CONF"
     systemctl restart iscsid.service || bad "systemctl restart iscsid failed"
     wait_for 20 running_is 2 || bad "-P 3 after the restart: $(running_disks) disk(s) running, expected 2"
+    check_recovery_tmo "an iscsid restart"
     if [ "$(nsessions)" = 2 ]; then
         iscsiadm -m node --logoutall=all; rc=$?
         echo "exit $rc, $(nsessions) session(s) left"
@@ -260,7 +271,7 @@ failover() {
     # Until the portal group comes back: when multipathd fails the path,
     # and how far the writer got by replacement_timeout + 2 s.
     t_failed="" c_late=""
-    t_late=$(awk -v t="$t0" -v r="$REPL" 'BEGIN { printf "%d", t + r + 2 }')
+    t_late=$(awk -v t="$t0" -v r="$FIO" 'BEGIN { printf "%d", t + r + 2 }')
     t_end=$(awk -v t="$t0" -v o="$OUTAGE" 'BEGIN { printf "%d", t + o }')
     while [ "$(now | cut -d. -f1)" -lt "$t_end" ]; do
         [ -z "$t_failed" ] && [ "$(path_state "$dev" | cut -d' ' -f1)" = failed ] && t_failed=$(now)
@@ -272,8 +283,9 @@ failover() {
         "$((c1 - c0)) files written during the outage; longest pause $(writer_max_gap "$t0") s"
     [ -n "$t_failed" ] || bad "multipathd did not fail path $dev during the outage"
     [ "$((c1 - c0))" -gt 5 ] || bad "the writer made no progress during the outage ($((c1 - c0)) files)"
-    # The writer carries on through the other path after replacement_timeout.
-    [ "$(writer_count)" -gt "$c_late" ] || bad "no file written later than replacement_timeout + 2 s into the outage"
+    # The writer carries on through the other path once the failed one
+    # gave its I/O back (recovery_tmo: multipathd's fast_io_fail_tmo).
+    [ "$(writer_count)" -gt "$c_late" ] || bad "no file written later than recovery_tmo + 2 s into the outage"
     result "mp${k}_path_failed_s" "$(secs "$t0" "${t_failed:-$t0}")"
     result "mp${k}_max_pause_s" "$(writer_max_gap "$t0")"
 
