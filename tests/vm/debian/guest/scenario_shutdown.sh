@@ -160,9 +160,11 @@ prev_shutdown() {
     echo "shutdown requested $t_req, $MNT unmounted $t_umount, SAN stopped $t_san, journal ends $t_end"
     [ -n "$t_req" ] || bad "no VMTEST-SHUTDOWN marker in boot $pk's journal"
     [ -n "$t_umount" ] || bad "$MNT was not unmounted by systemd at boot $pk's shutdown"
+    t_last=
     for t in $out; do
         t_out=$(ts "Logout of .*target: $t, .*successful")
         echo "$(name "$t") logged out $t_out"
+        before "$t_last" "$t_out" || [ -z "$t_last" ] && t_last=$t_out
         if [ -z "$t_out" ]; then
             bad "$(name "$t") was not logged out at boot $pk's shutdown"
             continue
@@ -185,6 +187,10 @@ prev_shutdown() {
     [ -z "$ierrs" ] || { bad "errors from the initiator's units at boot $pk:"; echo "$ierrs" | head -n 20; }
     if [ -n "$t_req" ] && [ -n "$t_end" ]; then
         result "boot${pk}_shutdown_journal_s" "$(awk -v a="$t_req" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }')"
+    fi
+    # The initiator's part: from the unmount to the last logout.
+    if [ -n "$t_umount" ] && [ -n "$t_last" ]; then
+        result "boot${pk}_umount_to_logout_s" "$(awk -v a="$t_umount" -v b="$t_last" 'BEGIN { printf "%.2f", b - a }')"
     fi
 }
 
