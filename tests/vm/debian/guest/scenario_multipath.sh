@@ -17,11 +17,15 @@
 #    serial on both paths) exist; multipathd, started with a minimal
 #    /etc/multipath.conf, assembles one map with both paths active
 #  - ext4 on the map, a writer (fsync per file) running: tpgt_1 disabled
-#    for longer than replacement_timeout (and recovery_tmo) -> the path fails, the writer goes
-#    on through tpgt_2 with no error; tpgt_1 re-enabled -> the session
-#    logs in again by itself and multipathd reinstates the path; the same
-#    for tpgt_2; the writer's exit status, the kernel log (no error on the
-#    map or the file system) and every file read back after a remount
+#    for longer than replacement_timeout and recovery_tmo -> the path
+#    fails, the writer goes on through tpgt_2 with no error; tpgt_1
+#    re-enabled -> the session logs in again by itself and multipathd
+#    reinstates the path. Then path 2 goes silent (packets to
+#    127.0.0.2:3260 dropped): the kernel's NOP-Out timer fails it with the
+#    configured ping_tmo and recv_tmo, the same failover follows, and the
+#    path comes back when the packets flow again. At the end the writer's
+#    exit status, the kernel log (no error on the map or the file system)
+#    and every file read back after a remount
 #  - `-m session -P 3` shows both sessions with their disks
 #  - `--logoutall=all` with the map mounted, as open-iscsi 2.1.8 does it:
 #    with iscsid.safe_logout = Yes refused (28, the map's mount counts as
@@ -41,7 +45,8 @@ CONF=/etc/iscsi/iscsid.conf
 # multipathd's fast_io_fail_tmo, which replaces replacement_timeout on
 # every path it takes (iscsid.conf(5), MULTIPATH).
 REPL=8 NOOP_INT=2 NOOP_TMO=3 FIO=5
-# How long a portal group stays down: well past replacement_timeout.
+# How long a path stays down after its session failed: well past
+# recovery_tmo.
 OUTAGE=10
 
 # Path devices and sessions ------------------------------------------------
@@ -74,6 +79,13 @@ sess_is() { [ "$(sess_state "$1")" = "$2" ]; }
 # Disks that -m session -P 3 shows attached and running.
 running_disks() { iscsiadm -m session -P 3 | grep -Ec "Attached scsi disk sd[a-z]+[[:space:]]+State: running"; }
 running_is() { [ "$(running_disks)" = "$1" ]; }
+# kernel_failed_path T0 MAJ:MIN: uptime of dm-multipath's first "Failing
+# path MAJ:MIN." line at or after uptime T0.
+kernel_failed_path() {
+    dmesg | sed -n "s/^\[ *\([0-9.]*\)\] device-mapper: multipath: .*: Failing path $2\.\$/\1/p" |
+        awk -v t="$1" '$1 >= t { print; exit }'
+}
+
 # check_recovery_tmo WHEN: both sessions have multipathd's fast_io_fail_tmo.
 check_recovery_tmo() {
     for s in "$S1" "$S2"; do
@@ -139,7 +151,8 @@ EOF
     step "--login of the target: both paths"
     iscsiadm -m node -T "$T" --login || bad "iscsiadm -m node -T $T --login failed"
     [ "$(nsessions)" = 2 ] || fail "$(nsessions) session(s) to $T, expected 2"
-    S1=$(sid_of 127.0.0.1) S2=$(sid_of 127.0.0.2) || fail "no session through 127.0.0.2"
+    S1=$(sid_of 127.0.0.1) || fail "no session through 127.0.0.1"
+    S2=$(sid_of 127.0.0.2) || fail "no session through 127.0.0.2"
     wait_for 30 test -b "$(bypath $P1)" || bad "no $(bypath $P1)"
     wait_for 30 test -b "$(bypath $P2)" || bad "no $(bypath $P2)"
     udevadm settle -t 30
@@ -175,8 +188,7 @@ EOF
 
     step "multipathd assembles one map"
     systemctl start multipathd.service || fail "systemctl start multipathd failed"
-    wait_for 30 has_map ||
-        fail "no multipath map 30 s after multipathd started"
+    wait_for 30 has_map || fail "no multipath map 30 s after multipathd started"
     M=$(map)
     wait_for 30 both_active || bad "not both paths active: $D1 '$(path_state "$D1")', $D2 '$(path_state "$D2")'"
     multipath -ll
@@ -190,7 +202,7 @@ EOF
     mkfs.ext4 -q -F "/dev/mapper/$M" || fail "mkfs.ext4 /dev/mapper/$M"
     mkdir -p "$MNT" && mount "/dev/mapper/$M" "$MNT" || fail "mount /dev/mapper/$M"
     P3=$(iscsiadm -m session -P 3)
-    echo "$P3"
+    echo "$P3" | grep -E 'Target:|Current Portal|SID:|Session State:|Recovery Timeout|Attached scsi disk'
     for d in "$D1" "$D2"; do
         echo "$P3" | grep -Eq "Attached scsi disk $d[[:space:]]+State: running" || bad "-P 3 does not show $d running"
     done
@@ -200,8 +212,8 @@ EOF
 
     writer_start "$MNT/w"
     wait_for 20 writer_has 5 || bad "the writer does not write"
-    failover 1 "$TPG1" "$S1" "$D1"
-    failover 2 "$TPG2" "$S2" "$D2"
+    failover 1 disable "$S1" "$D1"
+    failover 2 silent "$S2" "$D2"
     check_recovery_tmo "the reconnects"
     sleep 2
     writer_stop
@@ -258,47 +270,81 @@ EOF
     finish
 }
 
-# failover K TPG SID DEV: disable portal group K for $OUTAGE s under the
-# writer, then enable it again.
+# path_down K MODE / path_up K MODE: take portal group K's path away and
+# give it back. disable: LIO's tpgt_K/enable = 0 (the target closes the
+# connection at once, then refuses logins). silent: everything the
+# initiator sends to 127.0.0.K:3260 is dropped on lo (netem, loss 100%),
+# so nothing tells it the path is gone but its NOP-Outs going unanswered.
+path_down() {
+    case $2 in
+    disable) printf 0 >"$CFS/iscsi/$T/tpgt_$1/enable" ;;
+    silent) tc qdisc add dev lo root handle 1: prio &&
+            tc qdisc add dev lo parent 1:3 handle 30: netem loss 100% &&
+            tc filter add dev lo parent 1: protocol ip prio 1 u32 \
+                match ip dst "127.0.0.$1/32" match ip dport 3260 0xffff flowid 1:3 ;;
+    esac
+}
+path_up() {
+    case $2 in
+    disable) printf 1 >"$CFS/iscsi/$T/tpgt_$1/enable" ;;
+    silent) tc qdisc del dev lo root ;;
+    esac
+}
+
+# failover K MODE SID DEV: path K down under the writer until $OUTAGE s
+# after its session failed, then back.
 failover() {
-    k=$1 tpg=$2 sid=$3 dev=$4
-    step "failover $k: tpgt_$k off for $OUTAGE s under the writer"
+    k=$1 mode=$2 sid=$3 dev=$4
+    step "failover $k: path $k down ($mode) under the writer"
     c0=$(writer_count)
     t0=$(now)
-    printf 0 >"$tpg/enable"
-    wait_for 15 sess_is "$sid" FAILED ||
-        bad "session $sid not FAILED after tpgt_$k went off"
-    # Until the portal group comes back: when multipathd fails the path,
-    # and how far the writer got by replacement_timeout + 2 s.
-    t_failed="" c_late=""
-    t_late=$(awk -v t="$t0" -v r="$FIO" 'BEGIN { printf "%d", t + r + 2 }')
-    t_end=$(awk -v t="$t0" -v o="$OUTAGE" 'BEGIN { printf "%d", t + o }')
+    path_down "$k" "$mode" || { bad "cannot take path $k down ($mode)"; return; }
+    wait_for 20 sess_is "$sid" FAILED || bad "session $sid not FAILED 20 s after path $k went down"
+    t_sf=$(now)
+    echo "session $sid FAILED $(secs "$t0" "$t_sf") s after path $k went down"
+    if [ "$mode" = silent ]; then
+        # Only the kernel's NOP-Out timer can notice a silent path, with the
+        # record's noop_out_interval (recv_tmo) and noop_out_timeout (ping_tmo).
+        line=$(dmesg | grep "connection$sid:0: ping timeout of" | tail -n 1)
+        echo "${line:-no ping timeout line}"
+        echo "$line" | grep -q "ping timeout of $NOOP_TMO secs expired, recv timeout $NOOP_INT," ||
+            bad "no 'ping timeout of $NOOP_TMO secs expired, recv timeout $NOOP_INT' for connection$sid:0"
+        result "mp${k}_silent_detected_s" "$(secs "$t0" "$t_sf")"
+    fi
+    # Until the path comes back: how far the writer got by recovery_tmo +
+    # 2 s after the session failed.
+    c_late=""
+    t_late=$(awk -v t="$t_sf" -v r="$FIO" 'BEGIN { printf "%d", t + r + 2 }')
+    t_end=$(awk -v t="$t_sf" -v o="$OUTAGE" 'BEGIN { printf "%d", t + o }')
     while [ "$(now | cut -d. -f1)" -lt "$t_end" ]; do
-        [ -z "$t_failed" ] && [ "$(path_state "$dev" | cut -d' ' -f1)" = failed ] && t_failed=$(now)
         [ -z "$c_late" ] && [ "$(now | cut -d. -f1)" -ge "$t_late" ] && c_late=$(writer_count)
         sleep 0.2
     done
     c1=$(writer_count)
-    echo "path $dev failed $(secs "$t0" "${t_failed:-$t0}") s after tpgt_$k went off;" \
-        "$((c1 - c0)) files written during the outage; longest pause $(writer_max_gap "$t0") s"
-    [ -n "$t_failed" ] || bad "multipathd did not fail path $dev during the outage"
-    [ "$((c1 - c0))" -gt 5 ] || bad "the writer made no progress during the outage ($((c1 - c0)) files)"
+    # When the map failed the path: the kernel's line (multipathd's own
+    # view lags: it may reload the map when the path's ALUA state cannot
+    # be read, and only its next check marks the path failed).
+    t_failed=$(kernel_failed_path "$t0" "$(cat "/sys/block/$dev/dev")")
+    echo "path $dev failed in the map $(secs "$t0" "${t_failed:-$t0}") s after path $k went down;" \
+        "$((c1 - c0)) files written meanwhile; longest pause $(writer_max_gap "$t0") s"
+    [ -n "$t_failed" ] || bad "the map did not fail path $dev during the outage"
     # The writer carries on through the other path once the failed one
     # gave its I/O back (recovery_tmo: multipathd's fast_io_fail_tmo).
-    [ "$(writer_count)" -gt "$c_late" ] || bad "no file written later than recovery_tmo + 2 s into the outage"
+    [ "$c1" -gt "${c_late:-$c1}" ] ||
+        bad "the writer wrote nothing later than recovery_tmo + 2 s after session $sid failed"
     result "mp${k}_path_failed_s" "$(secs "$t0" "${t_failed:-$t0}")"
     result "mp${k}_max_pause_s" "$(writer_max_gap "$t0")"
 
-    step "failover $k: tpgt_$k on again"
+    step "failover $k: path $k back"
     t1=$(now)
-    printf 1 >"$tpg/enable"
-    wait_for 30 sess_is "$sid" LOGGED_IN ||
-        bad "session $sid did not log in again within 30 s"
+    path_up "$k" "$mode" || bad "cannot bring path $k back ($mode)"
+    wait_for 40 sess_is "$sid" LOGGED_IN ||
+        bad "session $sid did not log in again within 40 s"
     t_in=$(now)
     wait_for 40 path_is "$dev" "active ready" ||
         bad "multipathd did not reinstate $dev within 40 s ('$(path_state "$dev")')"
     t_back=$(now)
-    echo "session $sid logged in $(secs "$t1" "$t_in") s after tpgt_$k came back;" \
+    echo "session $sid logged in $(secs "$t1" "$t_in") s after path $k came back;" \
         "path $dev active $(secs "$t1" "$t_back") s after"
     multipathd show paths format '%d %t %T %m'
     result "mp${k}_relogin_s" "$(secs "$t1" "$t_in")"

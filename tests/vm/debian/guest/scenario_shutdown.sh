@@ -15,13 +15,16 @@
 #   before the SAN (our "network") went down, no SCSI/iSCSI error line,
 #   nothing failed in the initiator's units. Then, with no command typed:
 #   t1 and t3 logged in at boot, t2 not, the _netdev mount is back with
-#   the file intact, `systemctl --failed` is empty. Reboot: the plain
-#   shutdown of a system that logged in and mounted at boot.
-# Boot 3: the same checks for boot 2's shutdown and boot; power off.
-# Results: boot_to_mount_s (kernel start -> the mount unit active; also
-#   when iscsid and the login unit were up), shutdown_journal_s (marker ->
-#   last journal line of the previous boot; the runner measures the whole
-#   shutdown to power-off from the console). Stopping iscsid by hand
+#   the file intact, `systemctl --failed` is empty; another file is
+#   written (no sync). Reboot: the plain shutdown of a system that logged
+#   in and mounted at boot.
+# Boot 3: the same checks for boot 2's shutdown and boot (both files
+#   intact); power off.
+# Results per boot K: bootK_to_mount_s (kernel start -> the mount unit
+#   active), bootK_login_s (the login unit: iscsid's start and the
+#   logins), bootK_login_to_mount_s, bootK_shutdown_journal_s (marker ->
+#   last journal line; the runner measures the whole shutdown to power-off
+#   from the console), bootK_umount_to_logout_s. Stopping iscsid by hand
 #   before a power-off: scenario iscsid_service.
 . /opt/vmtest/lib.sh
 T1=$(iqn t1) T2=$(iqn t2) T3=$(iqn t3)
@@ -220,6 +223,10 @@ this_boot() {
         case $src in /dev/sd*) ;; *) bad "$MNT is mounted from $src, not an iSCSI disk" ;; esac
         [ "$(sha256sum <"$MNT/data")" = "$(cat "$VMTEST_DIR/t1.sha256")" ] ||
             bad "$MNT/data differs from what boot 1 wrote"
+        if [ -f "$VMTEST_DIR/t1-data2.sha256" ]; then
+            [ "$(sha256sum <"$MNT/data2" 2>/dev/null)" = "$(cat "$VMTEST_DIR/t1-data2.sha256")" ] ||
+                bad "$MNT/data2 differs from what boot 2 wrote"
+        fi
         m=$(up_at "$(systemd-escape -p --suffix=mount "$MNT")")
         l=$(started_at "$LOGIN_UNIT") ld=$(up_at "$LOGIN_UNIT")
         echo "kernel start -> $LOGIN_UNIT started $l s, iscsid up $(up_at iscsid.service) s," \
@@ -246,6 +253,11 @@ boot_n() {
     # Boot 1 had every target logged in; boot 2 only the automatic ones.
     if [ "$k" = 2 ]; then prev_shutdown 1 "$AUTO $MANUAL"; else prev_shutdown $((k - 1)) "$AUTO"; fi
     this_boot "$k"
+    if [ "$k" = 2 ] && findmnt "$MNT" >/dev/null; then
+        # Unsynced again: boot 2's shutdown must write it out before the logout.
+        head -c 4194304 /dev/urandom >"$MNT/data2" || bad "write $MNT/data2"
+        sha256sum <"$MNT/data2" >"$VMTEST_DIR/t1-data2.sha256"
+    fi
     finish
 }
 
