@@ -48,7 +48,7 @@ progress() {
 adopted() {
     p3=$(iscsiadm -m session -P 3 2>&1)
     echo "$p3" | grep -q "iSCSI Session State: LOGGED_IN" &&
-        echo "$p3" | grep -Eq "Attached scsi disk $D[[:space:]]+State: running"
+        echo "$p3" | grep -Eq "Attached scsi disk ${D}[[:space:]]+State: running"
 }
 
 step "enable iscsid.socket, discovery, login (starts iscsid), ext4 from fstab (_netdev)"

@@ -38,7 +38,7 @@
 T=$(iqn mp)
 P1=127.0.0.1:3260 P2=127.0.0.2:3260
 CFS=/sys/kernel/config/target
-TPG1=$CFS/iscsi/$T/tpgt_1 TPG2=$CFS/iscsi/$T/tpgt_2
+TPG2=$CFS/iscsi/$T/tpgt_2
 MNT=/mnt/mp
 CONF=/etc/iscsi/iscsid.conf
 # The values under test (each differs from the default: 120, 5, 5), and
@@ -175,7 +175,9 @@ EOF
     done
 
     step "udev: by-path per path, by-id names (same serial)"
-    ls -l /dev/disk/by-path/ /dev/disk/by-id/ | grep -E 'iscsi|scsi-|wwn-'
+    for l in /dev/disk/by-path/*-iscsi-* /dev/disk/by-id/scsi-* /dev/disk/by-id/wwn-*; do
+        [ -L "$l" ] && echo "$l -> $(readlink "$l")"
+    done
     id1=$(udevadm info -q property -n "$D1" | sed -n 's/^ID_SERIAL=//p')
     id2=$(udevadm info -q property -n "$D2" | sed -n 's/^ID_SERIAL=//p')
     echo "ID_SERIAL $D1: $id1, $D2: $id2"
@@ -204,7 +206,7 @@ EOF
     P3=$(iscsiadm -m session -P 3)
     echo "$P3" | grep -E 'Target:|Current Portal|SID:|Session State:|Recovery Timeout|Attached scsi disk'
     for d in "$D1" "$D2"; do
-        echo "$P3" | grep -Eq "Attached scsi disk $d[[:space:]]+State: running" || bad "-P 3 does not show $d running"
+        echo "$P3" | grep -Eq "Attached scsi disk ${d}[[:space:]]+State: running" || bad "-P 3 does not show $d running"
     done
     for p in "$P1,1" "$P2,2"; do
         echo "$P3" | grep -q "Current Portal: $p" || bad "-P 3 shows no session on $p"
