@@ -55,11 +55,14 @@ start() {
 
 stop() {
     live=
-    for tpg in "$CFS"/iscsi/"$IQN_PREFIX":*/tpgt_1; do
+    # Every portal group: a scenario may add more (tpgt_2 for multipath),
+    # named "NAME,TPGT" beyond the first.
+    for tpg in "$CFS"/iscsi/"$IQN_PREFIX":*/tpgt_*; do
         [ -d "$tpg" ] || continue
-        t=${tpg%/tpgt_1}; t=${t##*/}
+        t=${tpg%/tpgt_*}; t=${t##*:}; g=${tpg##*/tpgt_}
+        [ "$g" = 1 ] || t="$t,$g"
         n=$(grep -c . "$tpg/dynamic_sessions" 2>/dev/null)
-        [ "${n:-0}" -gt 0 ] && live="$live ${t##*:}"
+        [ "${n:-0}" -gt 0 ] && live="$live $t"
     done
     # The boot-2 checks read this line from the previous boot's journal.
     say "stopping; targets with sessions:${live:- none}"
@@ -68,8 +71,9 @@ stop() {
         printf 0 >"$tpg/enable" 2>/dev/null
         for l in "$tpg"/lun/lun_*/*; do [ -L "$l" ] && rm "$l"; done
         for d in "$tpg"/lun/lun_* "$tpg"/np/*; do [ -d "$d" ] && rmdir "$d"; done
-        rmdir "$tpg" "${tpg%/tpgt_*}"
+        rmdir "$tpg"
     done
+    for t in "$CFS"/iscsi/*:*; do [ -d "$t" ] && rmdir "$t"; done
     for b in "$CFS"/core/iblock_*/*; do [ -d "$b" ] && rmdir "$b"; done
     say "cleared"
 }
