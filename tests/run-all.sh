@@ -106,7 +106,8 @@ fi
 # 6. The full Debian VM (tests/vm/debian): systemd, udev, `make install`
 # of build/ into a Debian 12 image. ~65 s per run; the first run on a
 # machine also builds the cached root file system (mmdebstrap, ~80 s).
-DEBIAN_VM_SCENARIOS=${DEBIAN_VM_SCENARIOS-shutdown}
+# rootfs (root on an iSCSI LUN through initramfs-tools): ~2.5-5 min.
+DEBIAN_VM_SCENARIOS=${DEBIAN_VM_SCENARIOS-shutdown rootfs}
 if [ "${SKIP_VM:-0}" != 1 ] && [ "${SKIP_DEBIAN_VM:-0}" != 1 ] && [ -n "$DEBIAN_VM_SCENARIOS" ]; then
 	deps_install debianvm || { failed=$((failed + 1)); failures+=("Debian VM dependencies"); }
 	start=$(date +%s)
