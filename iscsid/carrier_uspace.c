@@ -75,6 +75,7 @@ struct us {
 	/* the process's state changes, and its end */
 	struct uspace_call *watch;
 	struct loop_io *watch_io;
+	struct loop_timer rewatch;      /* the process refused the watch: again later */
 	struct uop *ops;
 	struct us *next;
 };
@@ -172,6 +173,7 @@ static void us_maybe_free(struct us *u)
 {
 	if (u->s || u->start || u->watch || u->ops)
 		return;
+	loop_timer_disarm(u->t->loop, &u->rewatch);
 	us_unlink(u);
 	free(u);
 }
@@ -291,9 +293,35 @@ static void on_watch(struct loop *l, int fd, uint32_t events, void *data)
 			return;
 		}
 		char st[32];
-		if (rep.code == 0 && uspace_body_str(rep.body, "state", st, sizeof(st)) == 0)
+		if (rep.code) {
+			/* busy (too many watchers): the session goes on, we
+			 * ask again */
+			char what[700];
+			log_warnx("%s: its process refused the watch (%s); asking again", us_what(u, what, sizeof(what)),
+				  rep.text);
+			uspace_reply_free(&rep);
+			watch_close(u);
+			if (loop_timer_arm(u->t->loop, &u->rewatch, 1000) < 0)
+				log_warnx("cannot arm a timer: session %" PRIu32 " is not watched", u->sid);
+			return;
+		}
+		if (uspace_body_str(rep.body, "state", st, sizeof(st)) == 0)
 			apply_state(u, st);
 		uspace_reply_free(&rep);
+	}
+}
+
+static int watch_open(struct us *u);
+
+static void on_rewatch(struct loop *l, void *data)
+{
+	struct us *u = data;
+	int r = watch_open(u);
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		us_gone(u);
+		us_maybe_free(u);
+	} else if (r < 0 && loop_timer_arm(l, &u->rewatch, 1000) < 0) {
+		log_warnx("cannot arm a timer: session %" PRIu32 " is not watched", u->sid);
 	}
 }
 
@@ -649,6 +677,7 @@ static int tu_login(struct carrier *c, struct session *s, const struct transport
 		return -ENOMEM;
 	u->t = t;
 	u->sid = session_sid(s);
+	loop_timer_init(&u->rewatch, on_rewatch, u);
 	char *text = NULL;
 	size_t len = 0;
 	/* the record with its secrets goes down a pipe, never argv */
@@ -752,6 +781,7 @@ static void adopt_one(struct tu *t, int sid, pid_t pid, struct node_rec *rec)
 	u->t = t;
 	u->sid = (uint32_t)sid;
 	u->pid = pid;
+	loop_timer_init(&u->rewatch, on_rewatch, u);
 	if (watch_open(u) < 0) {
 		/* it ended between the listing and now */
 		free(u);
@@ -848,6 +878,7 @@ static void tu_free(struct carrier *c)
 			login_answer(u, &stopping);
 		}
 		watch_close(u);
+		loop_timer_disarm(t->loop, &u->rewatch);
 		if (u->s)
 			session_end(u->s);
 		free(u);
