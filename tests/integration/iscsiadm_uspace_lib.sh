@@ -66,8 +66,8 @@ tgtd_on_exit() {
 }
 
 ua_node() { # TARGET [PORT]: a static record through iface uspace
-	adm -m node -o new -T "$1" -p "127.0.0.1:${2:-$TGTD_PORT}" -I uspace >/dev/null &&
-		adm -m node -T "$1" -p "127.0.0.1:${2:-$TGTD_PORT}" -I uspace -o update \
+	adm -m node -o new -T "$1" -p "127.0.0.1:${2:-$TGTD_PORT}" -I "${IFACE:-uspace}" >/dev/null &&
+		adm -m node -T "$1" -p "127.0.0.1:${2:-$TGTD_PORT}" -I "${IFACE:-uspace}" -o update \
 			-n node.conn[0].timeo.noop_out_interval -v 2 -n node.conn[0].timeo.noop_out_timeout -v 2 \
 			-n node.conn[0].timeo.login_timeout -v 5 -n node.session.initial_login_retry_max -v 1 >/dev/null
 }
