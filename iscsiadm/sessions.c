@@ -73,10 +73,14 @@ int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view 
 		k++;
 	}
 	free(sids);
-	/* sysfs has no uspace sessions: the run directory and iscsid do */
+	/* sysfs has no uspace sessions: the run directory has them (what
+	 * runs, as sysfs says for the kernel), and from -P 1 on iscsid's
+	 * view is merged in. The flat listing, logins and logouts do not
+	 * wait for iscsid, as they never did for kernel sessions (a stopped
+	 * daemon would hold them up for its answer timeout). */
 	struct ctl_state *st = NULL;
 	size_t nst = 0, nk = k;
-	if (ctl_session_states(a, &st, &nst)) {
+	if (level < 1 || ctl_session_states(a, &st, &nst)) {
 		st = NULL;
 		nst = 0;
 	}
@@ -106,7 +110,7 @@ int sessions_load_one(struct adm *a, uint32_t sid, int level, bool show_secrets,
 		adm_err("could not read session %u: %s", sid, strerror(-r));
 		return ISCSI_ERR_SYSFS_LOOKUP;
 	}
-	if (ctl_session_states(a, &st, &nst)) {
+	if (level < 1 || ctl_session_states(a, &st, &nst)) {
 		st = NULL;
 		nst = 0;
 	}

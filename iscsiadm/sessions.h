@@ -11,7 +11,8 @@
 #include "print.h"
 
 /* Every session, in sid order: the kernel's (sysfs) and the userspace
- * transport's (sessions_uspace.c: the uspace run directory, iscsid).
+ * transport's (sessions_uspace.c: the uspace run directory; from level 1
+ * on also iscsid's view).
  * level: what to read besides the basics (>= 1 host and iscsid states,
  * >= 2 the uspace records, >= 3 LUNs). show_secrets: read the CHAP
  * secrets (root only). Returns an exit code; *ret_n may be 0. */

@@ -147,6 +147,7 @@ Iface: default
 	Target: $T
 		Portal: 192.0.2.1:3260,1
 Iface: iser
+Iface: uspace
 EOF
 diff -u "$R/want" "$R/out" || fail "-m iface -P 1 differs from open-iscsi's tree"
 # -I NAME -P 1: that iface's tree only (a missing one: 6, as show)

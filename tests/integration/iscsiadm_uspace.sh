@@ -45,6 +45,9 @@ check "-m session -P 1 (tests/golden/iscsiadm/uspace_session_p1.txt)" ua_golden 
 run -m session -P 3
 check "-m session -P 3 (tests/golden/iscsiadm/uspace_session_p3.txt)" ua_golden uspace_session_p3.txt
 run -m session -P 3 --json
+rc=$?
+check "-m session -P 3 --json (exit $rc)" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || cat "$R/err"
 check "-m session -P 3 --json is JSON" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$R/out"
 check "-m session -P 3 --json (tests/golden/iscsiadm/uspace_session_p3.json)" ua_golden uspace_session_p3.json
 run -m session -r "$sid"

@@ -84,6 +84,16 @@ ua_lunline() { ua_status "$1" | awk -v l="$2" '$1 == "lun" && $2 == l'; }
 ua_loop() { ua_lunline "$1" "$2" | tr ' ' '\n' | sed -n 's/^loop=//p'; }
 ua_file() { ua_lunline "$1" "$2" | tr ' ' '\n' | sed -n 's/^file=//p'; }
 
+# iscsid killed as a crash would; its socket stays behind, and would make
+# start_iscsid return before the next iscsid listens.
+ua_kill_iscsid() {
+	disown "$DPID" 2>/dev/null
+	kill -KILL "$DPID"
+	ua_gone "$DPID"
+	DPID=
+	rm -f "$R/iscsid.sock"
+}
+
 # A process counts as gone when it is a zombie too (its parent, init,
 # reaps it when it gets to it).
 ua_gone() { # PID [SECONDS]

@@ -42,10 +42,7 @@ ddpid=$!
 written() { timeout 5 "$USP" stats --sid "$s1" --rundir "$RUNDIR" | awk '$1 == "txdata_octets" { print $2 }'; }
 for i in $(seq 1 100); do [ "$(written)" -ge $((1 << 20)) ] && break; sleep 0.02; done
 check "the writes run when iscsid is killed" kill -0 "$ddpid"
-disown "$DPID" 2>/dev/null
-kill -KILL "$DPID"
-ua_gone "$DPID"
-DPID=
+ua_kill_iscsid
 run -m session -P 1
 check "iscsid down: -m session lists both from the run directory" \
 	bash -c "grep -c '^		SID: ' '$R/out' | grep -qx 2"
@@ -68,12 +65,10 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	if [ $((i % 2)) = 0 ]; then
 		kill -TERM "$DPID"
 		wait "$DPID"
+		DPID=
 	else
-		disown "$DPID" 2>/dev/null
-		kill -KILL "$DPID"
-		ua_gone "$DPID"
+		ua_kill_iscsid
 	fi
-	DPID=
 	start_iscsid
 done
 check "10 restarts: the processes are the same" bash -c "kill -0 $pid1 && kill -0 $pid2"
@@ -111,10 +106,7 @@ lpid=$!
 for i in $(seq 1 50); do ls "$RUNDIR" | grep -qv -e "^$s1\$" -e "^$s2\$" && break; sleep 0.1; done
 s3=$(ls "$RUNDIR" | grep -v -e "^$s1\$" -e "^$s2\$")
 check "the third login is under way (session $s3)" [ -n "$s3" ]
-disown "$DPID" 2>/dev/null
-kill -KILL "$DPID"
-ua_gone "$DPID"
-DPID=
+ua_kill_iscsid
 wait "$lpid"
 check "the waiting iscsiadm is told the connection broke (18)" [ $? = 18 ]
 kill -CONT "$TGTD_PID"
