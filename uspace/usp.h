@@ -122,7 +122,9 @@ struct usp_req {
 	uint32_t nblocks;
 	size_t skip;                    /* read: bytes to drop at the front */
 	size_t len;                     /* read: bytes to return; write: bytes */
-	unsigned char *buf;             /* whole blocks */
+	unsigned char *buf;             /* whole blocks (NULL: the data is in rx) */
+	void *rx;                       /* write: the FUSE receive buffer the data
+	                                 * is in, held until the request is done */
 	struct iovec iov;               /* buf as libiscsi's scsi_iovec (same layout) */
 	void *fuse_req;                 /* fuse_req_t */
 	/* Called once, on the engine thread (or the submitter's when the
