@@ -107,9 +107,16 @@ static const char *program(const struct tu *t)
 
 /* ---- probe ---- */
 
-/* 0, or 12 with msg: what the host lacks. */
+/* 0, or 12 with msg: what the host (or this build) lacks. */
 static int usable(const struct tu *t, char *msg, size_t len)
 {
+#ifndef HAVE_USPACE
+	(void)t;
+	errbuf_set(msg, len,
+		   "iSCSI transport '" TU_NAME "' not available: this iscsid was built without it (libiscsi or "
+		   "libfuse3 were missing: install libiscsi-dev and libfuse3-dev and build again)");
+	return ISCSI_ERR_TRANS_NOT_FOUND;
+#endif
 	int fd = open(t->devfuse, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		errbuf_set(msg, len,
