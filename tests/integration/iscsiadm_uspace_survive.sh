@@ -93,6 +93,17 @@ check "session 1 is still LOGGED IN" grep -q "iSCSI Connection State: LOGGED IN"
 ua_login "$T2"
 check "a new login to target 2 works" [ $? = 0 ]
 s2=$(ua_sid "$T2")
+# SIGTERM (what a shutdown sends everything at the end): the process
+# iscsid started logs out cleanly by itself, iscsid drops the session
+pid2=$(cat "$RUNDIR/$s2/pid")
+kill -TERM "$pid2"
+for i in $(seq 1 100); do [ ! -e "$RUNDIR/$s2" ] && ua_gone "$pid2" 1 && break; sleep 0.1; done
+check "SIGTERM: the session process logs out and ends" bash -c "[ ! -e '$RUNDIR/$s2' ] && ! losetup -l -n -O BACK-FILE | grep -qF '$RUNDIR/$s2/'"
+for i in $(seq 1 30); do ! adm -m session 2>/dev/null | grep -q "\[$s2\]" && break; sleep 0.1; done
+check "SIGTERM: iscsid no longer lists it" bash -c "! '$ADM' --root '$R' --sysfs '$R/sys' -m session | grep -q '\[$s2\]'"
+ua_login "$T2"
+check "and a login to target 2 works again" [ $? = 0 ]
+s2=$(ua_sid "$T2")
 
 # --- a login under way when iscsid dies: its process undoes it
 tgtd_start || exit 1
