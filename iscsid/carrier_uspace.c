@@ -12,9 +12,9 @@
  * FAILED, LOGOUT). Its end is the end of the process: a logout, or a
  * crash; after a crash the run directory's leftovers (a dead FUSE mount,
  * loop devices) are cleaned by `iscsi-uspace cleanup`. Every other
- * request is one connection, one reply, bounded by a timer. Nothing here
- * blocks: starting a process is a fork, and every answer comes through
- * the loop. */
+ * request is one connection, one reply, bounded by a timer
+ * (carrier_uspace_req.c). Nothing here blocks: starting a process is a
+ * fork, and every answer comes through the loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "carrier.h"
+#include "carrier_uspace.h"
 #include "errbuf.h"
 #include "errors.h"
 #include "ipc.h"
@@ -37,68 +38,6 @@
 #include "session.h"
 #include "uspace_ctl.h"
 
-#define TU_NAME "uspace"
-#define TU_LOGOUT_MS 120000u    /* the process bounds its logout by logout_timeout */
-#define TU_RESCAN_MS 90000u     /* ... and its scan by 60 s */
-#define TU_STATUS_MS 10000u     /* status, stats: the main thread answers at once */
-#define TU_STATS_MAX 64
-#define TU_DEVICES_MAX 256     /* LUNs a process exposes (uspace/usp.h) */
-
-struct tu;
-struct us;
-
-enum uop_kind { UOP_LOGIN_STATUS, UOP_STATUS, UOP_LOGOUT, UOP_RESCAN, UOP_STATS };
-
-/* One request on its own control connection. */
-struct uop {
-	struct us *u;
-	enum uop_kind kind;
-	struct uspace_call *call;
-	struct loop_io *io;
-	struct loop_timer timer;
-	transport_done_fn done;         /* NULL for UOP_STATUS */
-	void *data;
-	struct uop *next;
-};
-
-/* One session: its process. */
-struct us {
-	struct tu *t;
-	struct session *s;              /* NULL once ended */
-	uint32_t sid;
-	pid_t pid;
-	/* the login: start, then one status for tpgt and devices */
-	struct uspace_start *start;
-	struct loop_io *start_io;
-	transport_done_fn login_done;
-	void *login_data;
-	/* the process's state changes, and its end */
-	struct uspace_call *watch;
-	struct loop_io *watch_io;
-	struct loop_timer rewatch;      /* the process refused the watch: again later */
-	struct uop *ops;
-	struct us *next;
-};
-
-/* `iscsi-uspace cleanup` of a dead session's leftovers. */
-struct cleanup {
-	struct tu *t;
-	int sid;
-	struct uspace_start *start;
-	struct loop_io *io;
-	struct cleanup *next;
-};
-
-struct tu {
-	struct carrier base;            /* first: the ops table */
-	struct loop *loop;
-	struct iscsid *daemon;
-	char rundir[PATH_MAX];
-	char program[PATH_MAX];         /* "" : uspace_program() */
-	char devfuse[PATH_MAX];
-	struct us *head;
-	struct cleanup *cleanups;
-};
 
 static const char *program(const struct tu *t)
 {
@@ -144,26 +83,12 @@ static int tu_probe(struct carrier *c, transport_done_fn done, void *data)
 
 /* ---- sessions and their requests ---- */
 
-static const char *us_what(const struct us *u, char *buf, size_t len)
+const char *us_what(const struct us *u, char *buf, size_t len)
 {
 	if (u->s)
 		return session_what(u->s, buf, len);
 	snprintf(buf, len, "session %" PRIu32, u->sid);
 	return buf;
-}
-
-static void uop_free(struct uop *o)
-{
-	struct us *u = o->u;
-	for (struct uop **pp = &u->ops; *pp; pp = &(*pp)->next)
-		if (*pp == o) {
-			*pp = o->next;
-			break;
-		}
-	loop_io_remove(u->t->loop, o->io);
-	loop_timer_disarm(u->t->loop, &o->timer);
-	uspace_call_free(o->call);
-	free(o);
 }
 
 static void us_unlink(struct us *u)
@@ -175,8 +100,7 @@ static void us_unlink(struct us *u)
 		}
 }
 
-/* Frees u once nothing refers to it any more. */
-static void us_maybe_free(struct us *u)
+void us_maybe_free(struct us *u)
 {
 	if (u->s || u->start || u->watch || u->ops)
 		return;
@@ -224,7 +148,7 @@ static void on_cleanup(struct loop *l, int fd, uint32_t events, void *data)
 
 /* Detaches the loop devices and unmounts the dead FUSE mount of a session
  * whose process died, in a process of its own (umount may wait). */
-static void cleanup_start(struct tu *t, int sid)
+void cleanup_start(struct tu *t, int sid)
 {
 	char dir[PATH_MAX];
 	int n = snprintf(dir, sizeof(dir), "%s/%d", t->rundir, sid);
@@ -343,264 +267,6 @@ static int watch_open(struct us *u)
 		u->watch = NULL;
 	}
 	return r;
-}
-
-/* ---- requests to the process ---- */
-
-static void uop_answer(struct uop *o, const struct transport_result *res)
-{
-	transport_done_fn done = o->done;
-	void *data = o->data;
-	struct us *u = o->u;
-	uop_free(o);
-	if (done)
-		done(data, res);
-	us_maybe_free(u);
-}
-
-static void uop_fail(struct uop *o, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void uop_fail(struct uop *o, int code, const char *fmt, ...)
-{
-	struct transport_result res;
-	va_list ap;
-	memset(&res, 0, sizeof(res));
-	res.status = code;
-	va_start(ap, fmt);
-	vsnprintf(res.message, sizeof(res.message), fmt, ap);
-	va_end(ap);
-	uop_answer(o, &res);
-}
-
-/* The devices of a status body: loop devices, else the files. */
-static size_t status_devices(const struct uspace_status *st, const char **v, size_t max)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < st->nluns && n < max; i++) {
-		const char *d = uspace_lun_device(&st->luns[i]);
-		if (strlen(d) <= IPC_SHORT_STR_MAX)
-			v[n++] = d;
-	}
-	return n;
-}
-
-static void login_answer(struct us *u, const struct transport_result *res)
-{
-	transport_done_fn done = u->login_done;
-	void *data = u->login_data;
-	u->login_done = NULL;
-	if (done)
-		done(data, res);
-}
-
-/* A reply (or the end of the connection, r < 0). */
-static void uop_reply(struct uop *o, int r, struct uspace_reply *rep)
-{
-	struct us *u = o->u;
-	struct transport_result res;
-	char what[700];
-	memset(&res, 0, sizeof(res));
-	us_what(u, what, sizeof(what));
-
-	if (o->kind == UOP_LOGOUT) {
-		/* the process answers once everything is gone; a process
-		 * that died on the way is gone all the same */
-		if (r == 0 && rep->code) {
-			uop_fail(o, rep->code, "%s: %s", what, rep->text);
-			return;
-		}
-		if (u->s) {
-			struct session *s = u->s;
-			u->s = NULL;
-			session_end(s);
-		}
-		if (r < 0)
-			cleanup_start(u->t, (int)u->sid);
-		uop_answer(o, &res);
-		return;
-	}
-	if (r < 0) {
-		if (o->kind == UOP_LOGIN_STATUS) {
-			/* logged in, then gone before it said more: still a
-			 * success (carrier.h); the watch ends the session */
-			res.sid = u->sid;
-			uop_free(o);
-			login_answer(u, &res);
-			us_maybe_free(u);
-			return;
-		}
-		uop_fail(o, ISCSI_ERR_SESS_NOT_FOUND, "%s: its process went away (%s)", what, strerror(-r));
-		return;
-	}
-	if (rep->code) {
-		if (o->kind == UOP_LOGIN_STATUS) {
-			res.sid = u->sid;
-			uop_free(o);
-			login_answer(u, &res);
-			us_maybe_free(u);
-			return;
-		}
-		uop_fail(o, rep->code, "%s: %s", what, rep->text);
-		return;
-	}
-
-	struct uspace_status st;
-	const char *devs[TU_DEVICES_MAX];
-	struct transport_stat stats[TU_STATS_MAX];
-	char names[TU_STATS_MAX][48];
-	switch (o->kind) {
-	case UOP_LOGIN_STATUS:
-	case UOP_STATUS:
-	case UOP_RESCAN:
-		if (uspace_status_parse(rep->body, &st) < 0) {
-			if (o->kind == UOP_LOGIN_STATUS) {
-				res.sid = u->sid;
-				uop_free(o);
-				login_answer(u, &res);
-				us_maybe_free(u);
-			} else {
-				uop_fail(o, ISCSI_ERR_INTERNAL, "%s: unreadable status from its process", what);
-			}
-			return;
-		}
-		if (u->s)
-			session_set_tpgt(u->s, st.tpgt);
-		res.devices = devs;
-		res.ndevices = status_devices(&st, devs, sizeof(devs) / sizeof(devs[0]));
-		if (o->kind == UOP_LOGIN_STATUS) {
-			res.sid = u->sid;
-			uop_free(o);
-			login_answer(u, &res);
-			us_maybe_free(u);
-		} else {
-			uop_answer(o, &res);
-		}
-		uspace_status_free(&st);
-		return;
-	case UOP_STATS: {
-		/* open-iscsi's SNMP names first, in its order; the rest are
-		 * the transport's own ("iSCSI Extended") */
-		static const char *const snmp[] = { "txdata_octets", "rxdata_octets", "noptx_pdus", "scsicmd_pdus",
-						    "noprx_pdus", "timeout_err", NULL };
-		size_t n = 0;
-		for (size_t i = 0; snmp[i]; i++) {
-			uint64_t v;
-			if (uspace_body_u64(rep->body, snmp[i], &v) == 0)
-				stats[n++] = (struct transport_stat){ .name = snmp[i], .value = v };
-		}
-		const char *p = rep->body;
-		while (*p && n < TU_STATS_MAX) {
-			const char *nl = strchr(p, '\n');
-			size_t ll = nl ? (size_t)(nl - p) : strlen(p);
-			const char *sp = memchr(p, ' ', ll);
-			if (sp && (size_t)(sp - p) < sizeof(names[0])) {
-				char key[48];
-				uint64_t v;
-				memcpy(key, p, (size_t)(sp - p));
-				key[sp - p] = '\0';
-				bool known = false;
-				for (size_t i = 0; snmp[i]; i++)
-					known |= !strcmp(snmp[i], key);
-				if (!known && uspace_body_u64(rep->body, key, &v) == 0) {
-					memcpy(names[n], key, sizeof(key));
-					stats[n] = (struct transport_stat){ .name = names[n], .value = v, .extended = true };
-					n++;
-				}
-			}
-			p += ll + (nl ? 1 : 0);
-		}
-		res.stats = stats;
-		res.nstats = n;
-		uop_answer(o, &res);
-		return;
-	}
-	case UOP_LOGOUT:
-		break;
-	}
-}
-
-static void on_uop(struct loop *l, int fd, uint32_t events, void *data)
-{
-	struct uop *o = data;
-	struct uspace_reply rep;
-	int r = uspace_call_step(o->call, &rep);
-	if (r == -EAGAIN)
-		return;
-	uop_reply(o, r, &rep);
-	if (r == 0)
-		uspace_reply_free(&rep);
-}
-
-static void on_uop_timeout(struct loop *l, void *data)
-{
-	struct uop *o = data;
-	char what[700];
-	us_what(o->u, what, sizeof(what));
-	if (o->kind == UOP_LOGIN_STATUS) {
-		struct us *u = o->u;
-		struct transport_result res = { .sid = u->sid };
-		uop_free(o);
-		login_answer(u, &res);
-		us_maybe_free(u);
-		return;
-	}
-	if (o->kind == UOP_STATUS) {
-		struct us *u = o->u;
-		uop_free(o);
-		us_maybe_free(u);
-		return;
-	}
-	uop_fail(o, ISCSI_ERR_REQ_TIMEDOUT, "%s: its iscsi-uspace process did not answer in time", what);
-}
-
-/* Sends verb to u's process. The answer comes through done (from the
- * loop), also when the connection cannot be made. */
-static int uop_start(struct us *u, enum uop_kind kind, const char *verb, const char *arg, unsigned timeout_ms,
-		     transport_done_fn done, void *data)
-{
-	struct tu *t = u->t;
-	char what[700];
-	struct uop *o = calloc(1, sizeof(*o));
-	if (!o)
-		return -ENOMEM;
-	o->u = u;
-	o->kind = kind;
-	o->done = done;
-	o->data = data;
-	loop_timer_init(&o->timer, on_uop_timeout, o);
-	int r = uspace_call_begin(t->rundir, (int)u->sid, verb, arg, &o->call);
-	if (r == 0)
-		r = loop_io_add(t->loop, uspace_call_fd(o->call), EPOLLIN, on_uop, o, &o->io);
-	if (r == 0)
-		r = loop_timer_arm(t->loop, &o->timer, timeout_ms);
-	if (r < 0) {
-		uspace_call_free(o->call);
-		loop_io_remove(t->loop, o->io);
-		loop_timer_disarm(t->loop, &o->timer);
-		free(o);
-	}
-	if ((r == -ENOENT || r == -ECONNREFUSED) && done) {
-		/* the process is gone (its watch says so too) */
-		us_what(u, what, sizeof(what));
-		if (kind != UOP_LOGOUT)
-			return session_answer_later(t->base.layer, done, data, ISCSI_ERR_SESS_NOT_FOUND,
-						    "%s: its iscsi-uspace process is not running", what);
-		/* nothing left to log out of: what it left is cleaned */
-		log_warnx("%s: its iscsi-uspace process is not running", what);
-		if (u->s) {
-			struct session *s = u->s;
-			u->s = NULL;
-			session_end(s);
-		}
-		cleanup_start(t, (int)u->sid);
-		r = session_answer_later(t->base.layer, done, data, 0, "%s", "");
-		us_maybe_free(u);
-		return r;
-	}
-	if (r < 0)
-		return r;
-	o->next = u->ops;
-	u->ops = o;
-	return 0;
 }
 
 /* ---- login ---- */
