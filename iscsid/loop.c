@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "loop.h"
 
 #define LOOP_MAX_EVENTS 64
@@ -373,26 +373,12 @@ static void wl_remove(struct work_list *wl, struct loop_work *w)
 static void __attribute__((noreturn)) work_child(struct loop_work *w, int out)
 {
 	sigset_t none;
-	int null;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (out != 3) {
-		if (dup2(out, 3) < 0)
-			_exit(127);
-		out = 3;
-	}
-	null = open("/dev/null", O_RDWR | O_NOCTTY);
-	if (null >= 0)
-		for (int i = 0; i < 3; i++)
-			(void)dup2(null, i);
-	if (close_range(4, ~0u, 0) < 0) {
-		struct rlimit rl;
-		unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-				       rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 65536u;
-		for (unsigned fd = 4; fd < max; fd++)
-			(void)close((int)fd);
-	}
+	out = fs_child_keep_only(out);
+	if (out < 0)
+		_exit(127);
 	int fl = fcntl(out, F_GETFL);
 	if (fl >= 0)
 		(void)fcntl(out, F_SETFL, fl & ~O_NONBLOCK);

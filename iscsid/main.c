@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -346,6 +347,38 @@ static int daemonize(void)
 
 /* ---- main ---- */
 
+/* A root file system on iSCSI: while its session is down, every read of
+ * that disk waits for iscsid to recover the session; if recovering it
+ * needed a page of iscsid's code or data read back from that disk (code
+ * run for the first time, a page the kernel dropped), nothing would
+ * move until replacement_timeout fails the I/O. All of the daemon stays
+ * in memory, as open-iscsi's does. Locks are not inherited across
+ * fork(): called in the process that runs the loop. Not under
+ * AddressSanitizer, whose shadow memory is terabytes of reserved
+ * address space. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LOCK_MEMORY 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOCK_MEMORY 0
+#endif
+#endif
+#ifndef LOCK_MEMORY
+#define LOCK_MEMORY 1
+#endif
+static void lock_memory(void)
+{
+	if (!LOCK_MEMORY)
+		return;
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
+		return;
+	/* without privileges (tests) only: root has CAP_IPC_LOCK */
+	if (geteuid() == 0)
+		log_warn("cannot lock iscsid in memory: a session carrying the root file system may not recover");
+	else
+		log_debug(1, "not locked in memory: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -432,6 +465,7 @@ int main(int argc, char **argv)
 		goto fail_socket;
 	}
 
+	lock_memory();
 	r = loop_new(&d.loop);
 	if (r < 0) {
 		log_errx("cannot set up the event loop: %s", strerror(-r));

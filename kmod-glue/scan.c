@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "scan.h"
 #include "sysfs_int.h"
 
@@ -62,38 +62,6 @@ int scan_host(const char *sysfs_root, uint32_t host_no, int channel, int target,
 	return sysfs_write_attr(sysfs_root, rel, val);
 }
 
-/* The writer may block for as long as the kernel probes (or forever, on a
- * hung device), so it must not keep anything the daemon opened: a copy of
- * the pid file's locked descriptor would stop a restarted daemon from
- * starting, copies of the control socket and of target sockets would keep
- * them open after the daemon is gone. Keeps stdin/stdout/stderr on
- * /dev/null and sock as descriptor 3, closes everything else.
- * Async-signal-safe. Returns the descriptor sock now has, or -1. */
-static int child_keep_only(int sock)
-{
-	int null;
-
-	if (sock != 3) {
-		if (dup2(sock, 3) < 0)
-			return -1;
-		sock = 3;
-	}
-	null = open("/dev/null", O_RDWR | O_NOCTTY);
-	if (null >= 0) {
-		for (int i = 0; i < 3; i++)
-			(void)dup2(null, i);
-	}
-	if (close_range(4, ~0u, 0) < 0) {
-		/* kernels before 5.9: the slow way */
-		struct rlimit rl;
-		unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-				       rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 65536u;
-		for (unsigned fd = 4; fd < max; fd++)
-			(void)close((int)fd);
-	}
-	return sock;
-}
-
 /* Runs in the grandchild: only async-signal-safe calls (the daemon may be
  * multithreaded), then _exit without running the parent's atexit hooks. */
 static void __attribute__((noreturn)) child_write(int sock, const char *path, const char *value,
@@ -103,7 +71,13 @@ static void __attribute__((noreturn)) child_write(int sock, const char *path, co
 	ssize_t n;
 	int fd;
 
-	sock = child_keep_only(sock);
+	/* The writer may block for as long as the kernel probes (or
+	 * forever, on a hung device), so it must not keep anything the
+	 * daemon opened: a copy of the pid file's locked descriptor would
+	 * stop a restarted daemon from starting, copies of the control
+	 * socket and of target sockets would keep them open after the
+	 * daemon is gone. */
+	sock = fs_child_keep_only(sock);
 	if (sock < 0)
 		_exit(0);               /* the daemon sees the job fail (-ECHILD) */
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_TRUNC);

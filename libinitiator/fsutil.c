@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -403,4 +404,27 @@ int fs_batch_commit(struct fs_batch *b)
 	/* The renames and links are durable when their directories are. */
 	int sr = few ? batch_fsync_dirs(b, done) : batch_syncfs(b);
 	return r ? r : sr;
+}
+
+int fs_child_keep_only(int fd)
+{
+	int null;
+
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			return -1;
+		fd = 3;
+	}
+	null = open("/dev/null", O_RDWR | O_NOCTTY);
+	if (null >= 0)
+		for (int i = 0; i < 3; i++)
+			(void)dup2(null, i);
+	if (close_range(4, ~0u, 0) < 0) {
+		struct rlimit rl;
+		unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+				       rl.rlim_cur < 1048576 ? (unsigned)rl.rlim_cur : 65536u;
+		for (unsigned i = 4; i < max; i++)
+			(void)close((int)i);
+	}
+	return fd;
 }

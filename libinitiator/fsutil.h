@@ -70,4 +70,11 @@ int fs_batch_link(struct fs_batch *b, const char *target, const char *link_path)
 int fs_batch_commit(struct fs_batch *b);
 void fs_batch_free(struct fs_batch *b);   /* NULL is a no-op; b reusable after fs_batch_init() */
 
+/* For a freshly forked child of a daemon: keep fd as descriptor 3, point
+ * 0-2 at /dev/null and close everything else (close_range, or a loop on
+ * kernels before 5.9), so the child holds none of the daemon's locks,
+ * listening sockets or peers while it blocks. Async-signal-safe. Returns
+ * 3, or -1 when fd could not be moved. */
+int fs_child_keep_only(int fd);
+
 #endif

@@ -1,27 +1,35 @@
 #!/bin/sh
-# boots: 2
+# boots: 3
 # disks: t1:64M t2:64M t3:64M
 #
 # Boot and shutdown under systemd (issue 7 "sessions left logged in at
 # shutdown", issue 8 "Boot and shutdown under systemd").
 # Boot 1, from a fresh `make install`: enable iscsid.socket (iscsid must
-#   not start before first use; the initiator name appears), discovery,
-#   t1 node.startup=automatic, t2 logged in by hand, t3 onboot (must
-#   survive the shutdown logout: checked by stopping the logout unit),
-#   mkfs on t1, fstab line by UUID with _netdev, mount, write a file,
-#   reboot.
+#   not start before first use, and start on it; the initiator name
+#   appears), discovery, t3 onboot (must survive the shutdown logout:
+#   checked by stopping the logout unit), then t1 and t3
+#   node.startup=automatic, t2 logged in by hand, mkfs on t1, fstab line
+#   by UUID with _netdev, mount, write a file, reboot.
 # Boot 2 reads boot 1's shutdown from the persistent journal: /mnt/t1
-#   unmounted before its session logged out, t1 and t2 logged out before
-#   the SAN (our "network") went down, no SCSI/iSCSI error line, nothing
-#   failed in the initiator's units. Then: t1 logged in again at boot,
-#   the _netdev mount is back with the file intact, t2 is not,
-#   `systemctl --failed` is empty; `systemctl stop iscsid` leaves the
-#   session and the mount working, and the power-off after it is as
-#   clean (checked by the runner on the console). Results: shutdown_journal_s (marker ->
-#   last journal line of boot 1; the runner measures the whole shutdown
-#   to power-off from the console), boot_to_mount_s (kernel start -> mount).
+#   unmounted before its session logged out, every session logged out
+#   before the SAN (our "network") went down, no SCSI/iSCSI error line,
+#   nothing failed in the initiator's units. Then, with no command typed:
+#   t1 and t3 logged in at boot, t2 not, the _netdev mount is back with
+#   the file intact, `systemctl --failed` is empty; another file is
+#   written (no sync). Reboot: the plain shutdown of a system that logged
+#   in and mounted at boot.
+# Boot 3: the same checks for boot 2's shutdown and boot (both files
+#   intact); power off.
+# Results per boot K: bootK_to_mount_s (kernel start -> the mount unit
+#   active), bootK_login_s (the login unit: iscsid's start and the
+#   logins), bootK_login_to_mount_s, bootK_shutdown_journal_s (marker ->
+#   last journal line; the runner measures the whole shutdown to power-off
+#   from the console), bootK_umount_to_logout_s. Stopping iscsid by hand
+#   before a power-off: scenario iscsid_service.
 . /opt/vmtest/lib.sh
 T1=$(iqn t1) T2=$(iqn t2) T3=$(iqn t3)
+# Logged in at boot (node.startup = automatic), and by hand.
+AUTO="$T1 $T3" MANUAL=$T2
 MNT=/mnt/t1
 INAME=/etc/iscsi/initiatorname.iscsi
 
@@ -61,6 +69,10 @@ boot1() {
     for t in "$T1" "$T2" "$T3"; do
         iscsiadm -m node -T "$t" -p "$PORTAL" >/dev/null || fail "no node record for $t"
     done
+    # This project's discovery and record commands need no daemon.
+    if [ "$VMTEST_INITIATOR" = ours ] && systemctl is-active -q iscsid.service; then
+        bad "iscsid.service started for discovery or a record command (nothing needed it)"
+    fi
     iscsiadm -m node -T "$T1" -p "$PORTAL" -o update -n node.startup -v automatic || fail "update t1"
     iscsiadm -m node -T "$T2" -p "$PORTAL" -o update -n node.startup -v manual || fail "update t2"
 
@@ -70,6 +82,8 @@ boot1() {
         for t in "$T1" "$T2" "$T3"; do
             iscsiadm -m node -T "$t" -p "$PORTAL" --login || fail "login $t"
         done
+        systemctl is-active -q iscsid.service ||
+            bad "iscsid.service is not active after a login (the socket should have started it)"
         # Logging out while udev still probes the new disks makes the
         # kernel log read errors that have nothing to do with this test.
         udevadm settle -t 30
@@ -85,13 +99,20 @@ boot1() {
         has_session "$T3" && { iscsiadm -m node -T "$T3" -p "$PORTAL" --logout || fail "logout t3"; }
     fi
 
-    step "login: t1 (automatic), t2 (by hand)"
-    for t in "$T1" "$T2"; do
+    step "login: t1 and t3 (automatic), t2 (by hand)"
+    iscsiadm -m node -T "$T3" -p "$PORTAL" -o update -n node.startup -v automatic || fail "update t3"
+    for t in "$T1" "$T2" "$T3"; do
         has_session "$t" || iscsiadm -m node -T "$t" -p "$PORTAL" --login || fail "login $t"
     done
+    systemctl is-active -q iscsid.service ||
+        bad "iscsid.service is not active after a login (the socket should have started it)"
     d1=$(lun_dev "$T1") || fail "no disk for t1"
     d2=$(lun_dev "$T2") || fail "no disk for t2"
-    echo "t1 -> $d1, t2 -> $d2"
+    d3=$(lun_dev "$T3") || fail "no disk for t3"
+    echo "t1 -> $d1, t2 -> $d2, t3 -> $d3"
+    # Logging out at shutdown while udev still probes a new disk makes
+    # the kernel log read errors that have nothing to do with this test.
+    udevadm settle -t 30
     systemctl is-active -q "$LOGOUT_UNIT" ||
         bad "$LOGOUT_UNIT is not active with sessions up: nothing would log them out at shutdown"
 
@@ -115,92 +136,133 @@ boot1() {
     finish
 }
 
-# ts PATTERN: monotonic time of the first line of boot 1's shutdown
-# ($SD: its journal from the VMTEST-SHUTDOWN marker on) matching the
-# extended regex (empty if none).
+# ts PATTERN: monotonic time of the first line of the previous boot's
+# shutdown ($SD: its journal from the VMTEST-SHUTDOWN marker on) matching
+# the extended regex (empty if none).
 ts() {
     grep -E -m1 -- "$1" "$SD" | sed -n 's/^\[ *\([0-9][0-9]*\.[0-9]*\)\].*/\1/p'
 }
 before() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a + 0 < b + 0) }'; }
+name() { echo "${1##*:}"; }
 
-boot2() {
-    step "boot 2: wait for the boot to finish"
-    state=$(timeout 180 systemctl is-system-running --wait)
-    echo "system state: $state"
-
-    J=$VMTEST_DIR/journal-boot1.txt
+# prev_shutdown K "IQN...": boot K's shutdown, from its journal: the
+# mount unmounted before t1's logout, each IQN logged out before the SAN
+# went down, no error line.
+prev_shutdown() {
+    pk=$1 out=$2
+    J=$VMTEST_DIR/journal-boot$pk.txt
     journalctl -b -1 -o short-monotonic --no-pager >"$J" 2>&1 ||
         fail "no journal of the previous boot (journalctl -b -1)"
-    SD=$VMTEST_DIR/journal-boot1-shutdown.txt
+    SD=$VMTEST_DIR/journal-boot$pk-shutdown.txt
     sed -n '/VMTEST-SHUTDOWN/,$p' "$J" >"$SD"
-    step "boot 1's shutdown, from its journal ($(wc -l <"$SD") lines)"
+    step "boot $pk's shutdown, from its journal ($(wc -l <"$SD") lines)"
     t_req=$(ts 'VMTEST-SHUTDOWN')
     t_umount=$(ts "Unmounted .*$MNT")
-    t_out1=$(ts "Logout of .*target: $T1, .*successful")
-    t_out2=$(ts "Logout of .*target: $T2, .*successful")
     t_san=$(ts 'vmtest-san: stopping')
     t_end=$(tail -n 1 "$SD" | sed -n 's/^\[ *\([0-9][0-9]*\.[0-9]*\)\].*/\1/p')
-    echo "shutdown requested $t_req, $MNT unmounted $t_umount, t1 logged out $t_out1," \
-         "t2 logged out $t_out2, SAN stopped $t_san, journal ends $t_end"
-    [ -n "$t_req" ] || bad "no VMTEST-SHUTDOWN marker in boot 1's journal"
-    [ -n "$t_umount" ] || bad "$MNT was not unmounted by systemd at shutdown"
-    [ -n "$t_out1" ] || bad "t1 (automatic) was not logged out at shutdown"
-    [ -n "$t_out2" ] || bad "t2 (logged in by hand) was not logged out at shutdown"
-    [ -n "$t_umount" ] && [ -n "$t_out1" ] && ! before "$t_umount" "$t_out1" &&
-        bad "t1 logged out ($t_out1) before $MNT was unmounted ($t_umount)"
-    for t in "$t_out1" "$t_out2"; do
-        [ -n "$t" ] && ! before "$t" "$t_san" && bad "a logout ($t) came after the SAN went down ($t_san)"
+    echo "shutdown requested $t_req, $MNT unmounted $t_umount, SAN stopped $t_san, journal ends $t_end"
+    [ -n "$t_req" ] || bad "no VMTEST-SHUTDOWN marker in boot $pk's journal"
+    [ -n "$t_umount" ] || bad "$MNT was not unmounted by systemd at boot $pk's shutdown"
+    t_last=
+    for t in $out; do
+        t_out=$(ts "Logout of .*target: $t, .*successful")
+        echo "$(name "$t") logged out $t_out"
+        before "$t_last" "$t_out" || [ -z "$t_last" ] && t_last=$t_out
+        if [ -z "$t_out" ]; then
+            bad "$(name "$t") was not logged out at boot $pk's shutdown"
+            continue
+        fi
+        before "$t_out" "$t_san" || bad "$(name "$t")'s logout ($t_out) came after the SAN went down ($t_san)"
+        [ "$t" = "$T1" ] && [ -n "$t_umount" ] && ! before "$t_umount" "$t_out" &&
+            bad "t1 logged out ($t_out) before $MNT was unmounted ($t_umount)"
     done
     grep -F 'vmtest-san: stopping' "$SD" | sed 's/^.*vmtest-san: /vmtest-san: /'
     grep -q 'vmtest-san: stopping; targets with sessions: none' "$SD" ||
-        bad "the SAN still had sessions when it went down"
+        bad "the SAN still had sessions when it went down at boot $pk's shutdown"
+    grep -q 'A stop job is running' "$SD" && bad "boot $pk's shutdown waited for a stop job"
     errs=$(grep -E -i 'Synchronize Cache|rejecting I/O to offline device|DID_NO_CONNECT|I/O error|detected conn error|device offline' "$SD")
     if [ -n "$errs" ]; then
-        bad "error lines in boot 1's shutdown:"
+        bad "error lines in boot $pk's shutdown:"
         echo "$errs" | head -n 20
     fi
     # shellcheck disable=SC2086
     ierrs=$(journalctl -b -1 -p err --no-pager -o short-monotonic $UNITS 2>/dev/null | grep -v '^-- ')
-    [ -z "$ierrs" ] || { bad "errors from the initiator's units at boot 1:"; echo "$ierrs" | head -n 20; }
+    [ -z "$ierrs" ] || { bad "errors from the initiator's units at boot $pk:"; echo "$ierrs" | head -n 20; }
     if [ -n "$t_req" ] && [ -n "$t_end" ]; then
-        result shutdown_journal_s "$(awk -v a="$t_req" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }')"
+        result "boot${pk}_shutdown_journal_s" "$(awk -v a="$t_req" -v b="$t_end" 'BEGIN { printf "%.2f", b - a }')"
     fi
+    # The initiator's part: from the unmount to the last logout.
+    if [ -n "$t_umount" ] && [ -n "$t_last" ]; then
+        result "boot${pk}_umount_to_logout_s" "$(awk -v a="$t_umount" -v b="$t_last" 'BEGIN { printf "%.2f", b - a }')"
+    fi
+}
 
-    step "boot 2: automatic login and the _netdev mount"
-    wait_for 60 has_session "$T1" || bad "t1 (automatic) did not log in at boot"
-    has_session "$T2" && bad "t2 (manual) logged in at boot"
+# up_at UNIT: seconds from kernel start to UNIT's activation (empty if never).
+up_at() {
+    _us=$(systemctl show -P ActiveEnterTimestampMonotonic "$1")
+    [ -n "$_us" ] && [ "$_us" != 0 ] && awk -v u="$_us" 'BEGIN { printf "%.2f", u / 1e6 }'
+}
+
+started_at() {
+    _us=$(systemctl show -P InactiveExitTimestampMonotonic "$1")
+    [ -n "$_us" ] && [ "$_us" != 0 ] && awk -v u="$_us" 'BEGIN { printf "%.2f", u / 1e6 }'
+}
+
+# this_boot K: with no command typed, the automatic nodes logged in, the
+# manual one not, the _netdev mount back with the file, nothing failed.
+this_boot() {
+    bk=$1
+    step "boot $bk: automatic logins and the _netdev mount"
+    for t in $AUTO; do
+        wait_for 60 has_session "$t" || bad "$(name "$t") (automatic) did not log in at boot"
+    done
+    has_session "$MANUAL" && bad "$(name "$MANUAL") (manual) logged in at boot"
     if findmnt "$MNT" >/dev/null; then
         findmnt "$MNT"
         src=$(findmnt -n -o SOURCE "$MNT")
         case $src in /dev/sd*) ;; *) bad "$MNT is mounted from $src, not an iSCSI disk" ;; esac
         [ "$(sha256sum <"$MNT/data")" = "$(cat "$VMTEST_DIR/t1.sha256")" ] ||
             bad "$MNT/data differs from what boot 1 wrote"
-        us=$(systemctl show -P ActiveEnterTimestampMonotonic "$(systemd-escape -p --suffix=mount "$MNT")")
-        [ -n "$us" ] && [ "$us" != 0 ] && result boot_to_mount_s "$(awk -v u="$us" 'BEGIN { printf "%.2f", u / 1e6 }')"
+        if [ -f "$VMTEST_DIR/t1-data2.sha256" ]; then
+            [ "$(sha256sum <"$MNT/data2" 2>/dev/null)" = "$(cat "$VMTEST_DIR/t1-data2.sha256")" ] ||
+                bad "$MNT/data2 differs from what boot 2 wrote"
+        fi
+        m=$(up_at "$(systemd-escape -p --suffix=mount "$MNT")")
+        l=$(started_at "$LOGIN_UNIT") ld=$(up_at "$LOGIN_UNIT")
+        echo "kernel start -> $LOGIN_UNIT started $l s, iscsid up $(up_at iscsid.service) s," \
+            "$LOGIN_UNIT done $ld s, $MNT mounted $m s"
+        [ -n "$m" ] && result "boot${bk}_to_mount_s" "$m"
+        # The initiator's own part (the login unit: iscsid's start and the
+        # logins), and from its start to the mount (+ udev, fsck, mount).
+        [ -n "$ld" ] && [ -n "$l" ] && result "boot${bk}_login_s" "$(secs "$l" "$ld")"
+        [ -n "$m" ] && [ -n "$l" ] && result "boot${bk}_login_to_mount_s" "$(secs "$l" "$m")"
     else
-        bad "$MNT is not mounted after boot 2"
+        bad "$MNT is not mounted after boot $bk"
     fi
     failed=$(systemctl --failed --no-legend --plain)
-    [ -z "$failed" ] || { bad "failed units at boot 2:"; echo "$failed"; }
+    [ -z "$failed" ] || { bad "failed units at boot $bk:"; echo "$failed"; }
+    systemd-analyze 2>/dev/null | head -n 1
     iscsiadm -m session
+}
 
-    # The daemon stopped by hand before the power-off: the sessions and
-    # the mount keep working, and the shutdown still logs out (through
-    # socket activation) without waiting for a stop job; the runner checks
-    # the power-off on the console.
-    step "systemctl stop iscsid.service, then power off"
-    systemctl stop iscsid.service || bad "systemctl stop iscsid.service failed"
-    systemctl is-active -q iscsid.service && bad "iscsid.service still active after stop"
-    has_session "$T1" || bad "stopping iscsid logged t1 out"
-    if findmnt "$MNT" >/dev/null; then
-        echo "written with iscsid stopped" >"$MNT/after-stop" && sync -f "$MNT/after-stop" ||
-            bad "cannot write to $MNT with iscsid stopped"
+boot_n() {
+    k=$1
+    step "boot $k: wait for the boot to finish"
+    state=$(timeout 180 systemctl is-system-running --wait)
+    echo "system state: $state"
+    # Boot 1 had every target logged in; boot 2 only the automatic ones.
+    if [ "$k" = 2 ]; then prev_shutdown 1 "$AUTO $MANUAL"; else prev_shutdown $((k - 1)) "$AUTO"; fi
+    this_boot "$k"
+    if [ "$k" = 2 ] && findmnt "$MNT" >/dev/null; then
+        # Unsynced again: boot 2's shutdown must write it out before the logout.
+        head -c 4194304 /dev/urandom >"$MNT/data2" || bad "write $MNT/data2"
+        sha256sum <"$MNT/data2" >"$VMTEST_DIR/t1-data2.sha256"
     fi
     finish
 }
 
 case ${1:-1} in
 1) boot1 ;;
-2) boot2 ;;
-*) fail "scenario shutdown has 2 boots, not $1" ;;
+2|3) boot_n "$1" ;;
+*) fail "scenario shutdown has 3 boots, not $1" ;;
 esac
