@@ -106,11 +106,10 @@ usp_wait_state() { # SID STATE SECONDS
 # before it exits, so the caller may see it for a moment longer: only the
 # process gets up to 3 s; mounts, loop devices and files must be gone.
 usp_leftovers() {
-	local i
 	grep -F "$USP_RUNDIR" /proc/mounts
 	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | grep -F "$USP_RUNDIR"
 	ls -A "$USP_RUNDIR"
-	for i in $(seq 1 30); do
+	for _ in $(seq 1 30); do
 		pgrep -f "iscsi-uspace run .*--rundir $USP_RUNDIR" >/dev/null || return 0
 		sleep 0.1
 	done
