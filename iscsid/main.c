@@ -290,7 +290,7 @@ void iscsid_stop(struct iscsid *d)
 static void on_stop_signal(struct loop *l, const struct signalfd_siginfo *si, void *data)
 {
 	struct iscsid *d = data;
-	log_info("received %s; stopping (sessions in the kernel stay as they are)",
+	log_info("received %s; stopping (sessions in the kernel and uspace processes stay as they are)",
 		 si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 	iscsid_stop(d);
 }
@@ -482,12 +482,19 @@ int main(int argc, char **argv)
 		.modprobe = o.modprobe,
 		.daemon = &d,
 	};
-	struct carrier *kernel = NULL;
+	struct carrier_uspace_config ucfg = { .daemon = &d };
+	struct carrier *kernel = NULL, *uspace = NULL;
 	r = session_layer_new(d.loop, &d.sessions);
 	if (r >= 0) {
 		r = carrier_kernel_new(d.loop, &kcfg, &kernel);
 		if (r >= 0 && (r = session_layer_add_carrier(d.sessions, kernel)) < 0)
 			kernel->ops->free(kernel);
+	}
+	/* sessions in userspace processes (libiscsi): iface.transport_name = uspace */
+	if (r >= 0) {
+		r = carrier_uspace_new(d.loop, &ucfg, &uspace);
+		if (r >= 0 && (r = session_layer_add_carrier(d.sessions, uspace)) < 0)
+			uspace->ops->free(uspace);
 	}
 	if (r < 0) {
 		log_errx("cannot set up the session layer: %s", strerror(-r));
