@@ -123,8 +123,8 @@ check "the waiting iscsiadm is told the connection broke (18)" [ $? = 18 ]
 kill -CONT "$TGTD_PID"
 for i in $(seq 1 150); do [ -n "$s3" ] && [ ! -e "$RUNDIR/$s3" ] && break; sleep 0.1; done
 check "its process logged in, found nobody to tell, and logged out" [ -n "$s3" -a ! -e "$RUNDIR/$s3" ]
-for i in $(seq 1 50); do pgrep -f "iscsi-uspace run --sid $s3 " >/dev/null || break; sleep 0.1; done
-no_process() { ! pgrep -f "iscsi-uspace run --sid $1 " >/dev/null; }
+for i in $(seq 1 50); do pgrep -f "iscsi-uspace run --sid $s3 .*--rundir $RUNDIR" >/dev/null || break; sleep 0.1; done
+no_process() { ! pgrep -f "iscsi-uspace run --sid $1 .*--rundir $RUNDIR" >/dev/null; }
 check "no process of it left" no_process "$s3"
 start_iscsid
 run -m session
