@@ -304,6 +304,17 @@ int ctl_session_states(struct adm *a, struct ctl_state **ret, size_t *ret_n)
 				 cs && strcmp(cs, "UNKNOWN") ? cs : "");
 			map_session_state(ipc_get_str(fl->group, IPC_TAG_SESSION_STATE), v[n].session_state,
 					  sizeof(v[n].session_state));
+			const char *str;
+			if ((str = ipc_get_str(fl->group, IPC_TAG_TRANSPORT)))
+				snprintf(v[n].transport, sizeof(v[n].transport), "%s", str);
+			if ((str = ipc_get_str(fl->group, IPC_TAG_TARGET_NAME)))
+				snprintf(v[n].target, sizeof(v[n].target), "%s", str);
+			if ((str = ipc_get_str(fl->group, IPC_TAG_PORTAL)))
+				snprintf(v[n].portal, sizeof(v[n].portal), "%s", str);
+			if ((str = ipc_get_str(fl->group, IPC_TAG_IFACE)))
+				snprintf(v[n].iface, sizeof(v[n].iface), "%s", str);
+			uint32_t tpgt;
+			v[n].tpgt = ipc_get_u32(fl->group, IPC_TAG_TPGT, &tpgt) == 0 && tpgt <= 65535 ? (int)tpgt : -1;
 			n++;
 		}
 	}

@@ -62,6 +62,12 @@ struct ctl_state {
 	uint32_t sid;
 	char conn_state[32];
 	char session_state[32];
+	/* what sessions without sysfs (uspace) are listed from */
+	char transport[32];                /* "tcp", "uspace"; "" from an older iscsid */
+	char target[IPC_NAME_MAX + 1];
+	char portal[IPC_SHORT_STR_MAX + 1];   /* "address:port", "[v6]:port" */
+	char iface[IPC_SHORT_STR_MAX + 1];
+	int tpgt;                          /* -1 unknown */
 };
 
 /* All sessions iscsid knows. 0 (even with none) or an exit code (iscsid

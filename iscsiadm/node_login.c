@@ -130,9 +130,11 @@ int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *con
 		if (db && copy[i].iface.name[0] && !iface_is_builtin(copy[i].iface.name) &&
 		    nodedb_iface_load(db, copy[i].iface.name, &ir, NULL) == 0)
 			copy[i].iface = ir;
-		/* iscsid carries tcp only: a record through an iser or
-		 * offload iface must not log in over tcp instead. */
-		if (copy[i].iface.transport_name[0] && strcmp(copy[i].iface.transport_name, "tcp") != 0) {
+		/* iscsid carries tcp (the kernel) and uspace (libiscsi): a
+		 * record through an iser or offload iface must not log in
+		 * over tcp instead. */
+		if (copy[i].iface.transport_name[0] && strcmp(copy[i].iface.transport_name, "tcp") != 0 &&
+		    strcmp(copy[i].iface.transport_name, "uspace") != 0) {
 			char what[700];
 			ctl_node_what(&copy[i], what, sizeof(what));
 			adm_info(a, "Logging in to %s", what);
@@ -140,7 +142,7 @@ int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *con
 			adm_err("Could not login to %s.", what);
 			adm_err("initiator reported error (%d - %s)", ISCSI_ERR_TRANS_NOT_FOUND,
 				iscsi_err_str(ISCSI_ERR_TRANS_NOT_FOUND));
-			adm_err("iface %s uses transport %s; this initiator carries tcp only",
+			adm_err("iface %s uses transport %s; this initiator carries tcp and uspace only",
 				copy[i].iface.name[0] ? copy[i].iface.name : "default", copy[i].iface.transport_name);
 			if (!first || first == ISCSI_ERR_SESS_EXISTS)
 				first = ISCSI_ERR_TRANS_NOT_FOUND;

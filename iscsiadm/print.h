@@ -12,6 +12,7 @@
 #include "json.h"
 #include "record.h"
 #include "sysfs.h"
+#include "uspace_ctl.h"
 
 #define PRINT_EMPTY "<empty>"
 
@@ -87,6 +88,13 @@ struct sess_view {
 	bool luns_ok;
 	struct sysfs_session_auth auth;   /* -S at -P 2+, when readable */
 	bool auth_ok;
+	/* A session of the userspace transport (an iscsi-uspace process;
+	 * sysfs has none): s and c hold what its process or iscsid said, the
+	 * integers it did not say are SYSFS_UNSET, there is no host. */
+	bool uspace;
+	char uspace_state[16];         /* the process's; "" when it did not answer */
+	struct uspace_lun *ulun;       /* -P 3: its LUNs, files and loop devices */
+	size_t n_ulun;
 };
 
 /* "<transport>: [<sid>] <paddr>:<pport>,<tpgt> <target> (non-flash)" */

@@ -154,10 +154,51 @@ static void print_params(FILE *f, const struct sess_view *v, const char *p)
 		fprintf(f, "%s\t\tMaxOutstandingR2T: %d\n", p, s->max_outstanding_r2t);
 }
 
+/* The state a LUN of a uspace session is in, in the words sysfs uses for
+ * SCSI devices: I/O held while the connection is replaced (blocked),
+ * failed after replacement_timeout (transport-offline). */
+static const char *uspace_lun_state(const struct sess_view *v)
+{
+	const char *st = v->uspace_state;
+	if (!strcmp(st, "LOGGED_IN"))
+		return "running";
+	if (!strcmp(st, "RECOVERY"))
+		return "blocked";
+	if (!strcmp(st, "FAILED"))
+		return "transport-offline";
+	if (!strcmp(st, "LOGOUT"))
+		return "cancel";
+	return "Unknown";
+}
+
+/* A uspace session has no SCSI host: its LUNs are files on a FUSE mount
+ * and loop devices on them (doc/iscsiadm.8, -P 3):
+ *	Host Number: none (uspace)
+ *	Lun: 1	Size: 16777216	Block Size: 512
+ *		Attached scsi disk loop0		State: running
+ *		Attached file /run/iscsi-uspace/1000000/luns/lun1		State: running */
+static void print_uspace_devices(FILE *f, const struct sess_view *v, const char *p)
+{
+	const char *st = uspace_lun_state(v);
+	fprintf(f, "%s\t\tHost Number: none (uspace)\n", p);
+	for (size_t i = 0; i < v->n_ulun; i++) {
+		const struct uspace_lun *l = &v->ulun[i];
+		fprintf(f, "%s\t\tLun: %" PRIu64 "\tSize: %" PRIu64 "\tBlock Size: %" PRIu32 "\n", p, l->lun, l->size,
+			l->block_size);
+		if (l->loop[0])
+			fprintf(f, "%s\t\t\tAttached scsi disk %s\t\tState: %s\n", p, uspace_lun_device(l), st);
+		fprintf(f, "%s\t\t\tAttached file %s\t\tState: %s\n", p, l->file, st);
+	}
+}
+
 static void print_devices(FILE *f, const struct sess_view *v, const char *p)
 {
 	fprintf(f, "%s\t\t************************\n%s\t\tAttached SCSI devices:\n"
 		   "%s\t\t************************\n", p, p, p);
+	if (v->uspace) {
+		print_uspace_devices(f, v, p);
+		return;
+	}
 	if (v->s.host_no == SYSFS_UNSET) {
 		fprintf(f, "%s\t\tUnavailable\n", p);
 		return;
@@ -310,8 +351,50 @@ static void json_session_params(struct json *j, const struct sess_view *v)
 	json_object_end(j);
 }
 
+/* A uspace session: no host; per LUN its file and loop device. */
+static void json_uspace_devices(struct json *j, const struct sess_view *v)
+{
+	json_key(j, "host");
+	json_object_begin(j);
+	json_key(j, "number");
+	json_null(j);
+	json_key(j, "state");
+	json_null(j);
+	json_object_end(j);
+	json_key(j, "devices");
+	json_array_begin(j);
+	for (size_t i = 0; i < v->n_ulun; i++) {
+		const struct uspace_lun *l = &v->ulun[i];
+		json_object_begin(j);
+		json_key(j, "host");
+		json_null(j);
+		json_key(j, "channel");
+		json_null(j);
+		json_key(j, "id");
+		json_null(j);
+		json_key(j, "lun");
+		json_uint(j, l->lun);
+		json_kv_str(j, "state", uspace_lun_state(v));
+		json_key(j, "disks");
+		json_array_begin(j);
+		if (l->loop[0])
+			json_string(j, uspace_lun_device(l));
+		json_array_end(j);
+		json_kv_str(j, "file", l->file);
+		json_key(j, "size");
+		json_uint(j, l->size);
+		json_kv_int(j, "block_size", (int)l->block_size);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 static void json_session_devices(struct json *j, const struct sess_view *v)
 {
+	if (v->uspace) {
+		json_uspace_devices(j, v);
+		return;
+	}
 	json_key(j, "host");
 	json_object_begin(j);
 	json_int_or_null(j, "number", v->s.host_no);

@@ -31,22 +31,23 @@ static void fill_view(struct adm *a, struct sess_view *v, int level, bool show_s
 		v->auth_ok = sysfs_session_auth_read(a->sysfs_root, v->s.sid, &v->auth) == 0;
 }
 
-static void add_states(struct adm *a, struct sess_view *v, size_t n)
+/* iscsid's states of the sessions it knows. Not running is not an
+ * error here: the states print "Unknown", as open-iscsi does. */
+static void add_states(struct sess_view *v, size_t n, const struct ctl_state *st, size_t nst)
 {
-	struct ctl_state *st = NULL;
-	size_t nst = 0;
-
-	/* Not running is not an error here: the states print "Unknown",
-	 * as open-iscsi does. */
-	if (ctl_session_states(a, &st, &nst))
-		return;
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < nst; k++)
 			if (st[k].sid == v[i].s.sid) {
-				snprintf(v[i].conn_state, sizeof(v[i].conn_state), "%s", st[k].conn_state);
+				if (st[k].conn_state[0] || !v[i].uspace)
+					snprintf(v[i].conn_state, sizeof(v[i].conn_state), "%s", st[k].conn_state);
 				snprintf(v[i].iscsid_state, sizeof(v[i].iscsid_state), "%s", st[k].session_state);
 			}
-	free(st);
+}
+
+static int cmp_sid(const void *x, const void *y)
+{
+	const struct sess_view *a = x, *b = y;
+	return (a->s.sid > b->s.sid) - (a->s.sid < b->s.sid);
 }
 
 int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view **ret, size_t *ret_n)
@@ -72,8 +73,27 @@ int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view 
 		k++;
 	}
 	free(sids);
-	if (level >= 1 && k)
-		add_states(a, v, k);
+	/* sysfs has no uspace sessions: the run directory has them (what
+	 * runs, as sysfs says for the kernel), and from -P 1 on iscsid's
+	 * view is merged in. The flat listing, logins and logouts do not
+	 * wait for iscsid, as they never did for kernel sessions (a stopped
+	 * daemon would hold them up for its answer timeout). */
+	struct ctl_state *st = NULL;
+	size_t nst = 0, nk = k;
+	if (level < 1 || ctl_session_states(a, &st, &nst)) {
+		st = NULL;
+		nst = 0;
+	}
+	if (sessions_uspace_add(a, level, st, nst, &v, &k) < 0) {
+		free(st);
+		sessions_free(v, k);
+		return ISCSI_ERR_NOMEM;
+	}
+	if (k > nk)
+		qsort(v, k, sizeof(*v), cmp_sid);
+	if (level >= 1)
+		add_states(v, k, st, nst);
+	free(st);
 	*ret = v;
 	*ret_n = k;
 	return 0;
@@ -81,17 +101,28 @@ int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view 
 
 int sessions_load_one(struct adm *a, uint32_t sid, int level, bool show_secrets, struct sess_view *ret)
 {
+	struct ctl_state *st = NULL;
+	size_t nst = 0;
+
 	memset(ret, 0, sizeof(*ret));
 	int r = sysfs_session_read(a->sysfs_root, sid, &ret->s);
-	if (r == -ENOENT)
-		return ISCSI_ERR_SESS_NOT_FOUND;
-	if (r) {
+	if (r && r != -ENOENT) {
 		adm_err("could not read session %u: %s", sid, strerror(-r));
 		return ISCSI_ERR_SYSFS_LOOKUP;
 	}
-	fill_view(a, ret, level, show_secrets);
+	if (level < 1 || ctl_session_states(a, &st, &nst)) {
+		st = NULL;
+		nst = 0;
+	}
+	if (r == -ENOENT && sessions_uspace_one(a, sid, level, st, nst, ret) < 0) {
+		free(st);
+		return ISCSI_ERR_SESS_NOT_FOUND;
+	}
+	if (!r)
+		fill_view(a, ret, level, show_secrets);
 	if (level >= 1)
-		add_states(a, ret, 1);
+		add_states(ret, 1, st, nst);
+	free(st);
 	return 0;
 }
 
@@ -101,6 +132,7 @@ void sessions_free(struct sess_view *v, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].luns);
+		free(v[i].ulun);
 		sysfs_session_auth_wipe(&v[i].auth);
 	}
 	free(v);

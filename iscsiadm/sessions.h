@@ -10,8 +10,11 @@
 #include "adm.h"
 #include "print.h"
 
-/* Every session, in sid order. level: what to read besides the basics
- * (>= 1 host and iscsid states, >= 3 LUNs). show_secrets: read the CHAP
+/* Every session, in sid order: the kernel's (sysfs) and the userspace
+ * transport's (sessions_uspace.c: the uspace run directory; from level 1
+ * on also iscsid's view).
+ * level: what to read besides the basics (>= 1 host and iscsid states,
+ * >= 2 the uspace records, >= 3 LUNs). show_secrets: read the CHAP
  * secrets (root only). Returns an exit code; *ret_n may be 0. */
 int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view **ret, size_t *ret_n);
 /* One session; 2 (ISCSI_ERR_SESS_NOT_FOUND) when there is none. */
@@ -26,6 +29,19 @@ bool session_matches_rec(const struct sess_view *v, const struct node_rec *rec);
 /* Addresses compare as addresses ("FD00::1" is "fd00::1"), host names
  * case-insensitively. */
 bool sessions_addr_equal(const char *x, const char *y);
+
+/* ---- sessions_uspace.c ---- */
+struct ctl_state;
+/* The uspace run directory for this iscsiadm's root. */
+int sessions_uspace_rundir(struct adm *a, char *buf, size_t len);
+/* Appends to *v (n entries, realloc'ed) the uspace sessions not there yet:
+ * the run directory's live processes, then iscsid's sessions (st) of a
+ * transport other than tcp. 0 or -ENOMEM. */
+int sessions_uspace_add(struct adm *a, int level, const struct ctl_state *st, size_t nst, struct sess_view **v,
+			size_t *n);
+/* One of them; -ENOENT. */
+int sessions_uspace_one(struct adm *a, uint32_t sid, int level, const struct ctl_state *st, size_t nst,
+			struct sess_view *ret);
 
 /* -r: a number or a sysfs path ending in .../sessionN[/...]. 0 or 7. */
 int sessions_parse_sid(const char *arg, uint32_t *ret);

@@ -5,7 +5,7 @@
  *             through NETLINK_ISCSI, our login engine (libinitiator
  *             login.c) driven with PDUs the kernel carries, SCSI scans
  *             through sysfs. Sessions live in the kernel.
- *   "uspace"  the userspace carrier (to come): one data-path process per
+ *   "uspace"  the userspace carrier (carrier_uspace.c): one data-path process per
  *             session (libiscsi, LUNs through FUSE and loop devices) that
  *             does its own login and reconnect; the carrier starts it,
  *             talks to it over a UNIX control socket, and adopts the
@@ -161,6 +161,8 @@ int session_state_set(struct session *s, enum session_state st, enum session_con
 /* The carrier's own id for s (sid_min == 0) and its SCSI host. -EEXIST
  * when another session has that id (s keeps none), -EINVAL for 0. */
 int session_set_sid(struct session *s, uint32_t sid, uint32_t host_no);
+/* The target portal group tag the login found (the record may say -1). */
+void session_set_tpgt(struct session *s, int tpgt);
 /* s is gone (logged out, given up, destroyed, its process died, or the
  * carrier stops). The layer removes it from the table and frees it. */
 void session_end(struct session *s);
@@ -259,5 +261,19 @@ struct carrier_kernel_config {
 };
 
 int carrier_kernel_new(struct loop *l, const struct carrier_kernel_config *cfg, struct carrier **ret);
+
+/* The userspace carrier ("uspace", carrier_uspace.c): one iscsi-uspace
+ * process per session (libinitiator/uspace_ctl.h, doc/uspace.md), ids
+ * from CARRIER_SID_USPACE_MIN. Usable when /dev/fuse opens and the
+ * program can be run; the processes outlive iscsid and are adopted from
+ * the run directory at start-up. */
+struct carrier_uspace_config {
+	struct iscsid *daemon;             /* initiator name, safe_logout, root; NULL in tests */
+	const char *rundir;                /* NULL: uspace_rundir_for_root(daemon's root) */
+	const char *program;               /* NULL: uspace_program() */
+	const char *devfuse;               /* NULL: /dev/fuse */
+};
+
+int carrier_uspace_new(struct loop *l, const struct carrier_uspace_config *cfg, struct carrier **ret);
 
 #endif

@@ -389,6 +389,10 @@ static void h_session_list_state(struct iscsid *d, struct ctl_request *req)
 		ipc_put_str(&w, IPC_TAG_IFACE, s->iface);
 		ipc_put_str(&w, IPC_TAG_SESSION_STATE, session_state_text(s));
 		ipc_put_str(&w, IPC_TAG_CONN_STATE, session_conn_text(s));
+		/* what iscsiadm needs to list sessions sysfs does not have */
+		ipc_put_str(&w, IPC_TAG_TRANSPORT, s->carrier->ops->name);
+		if (s->tpgt >= 0)
+			ipc_put_u32(&w, IPC_TAG_TPGT, (uint32_t)s->tpgt);
 		ipc_group_end(&w);
 	}
 	ctl_reply(req, &w);

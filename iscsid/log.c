@@ -26,6 +26,11 @@ int log_debug_level(void)
 	return log_level;
 }
 
+bool log_to_stderr(void)
+{
+	return log_stderr;
+}
+
 LOG_FMT(3, 0)
 static void log_vemit(int prio, int errnum, const char *fmt, va_list ap)
 {

@@ -10,6 +10,8 @@
 
 void log_init(bool to_stderr, int debug_level);
 int log_debug_level(void);
+/* Whether the log goes to stderr (foreground) rather than syslog. */
+bool log_to_stderr(void);
 
 void log_err(const char *fmt, ...) LOG_FMT(1, 2);   /* with errno text */
 void log_errx(const char *fmt, ...) LOG_FMT(1, 2);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -289,7 +290,7 @@ void iscsid_stop(struct iscsid *d)
 static void on_stop_signal(struct loop *l, const struct signalfd_siginfo *si, void *data)
 {
 	struct iscsid *d = data;
-	log_info("received %s; stopping (sessions in the kernel stay as they are)",
+	log_info("received %s; stopping (sessions in the kernel and uspace processes stay as they are)",
 		 si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 	iscsid_stop(d);
 }
@@ -345,6 +346,38 @@ static int daemonize(void)
 }
 
 /* ---- main ---- */
+
+/* A root file system on iSCSI: while its session is down, every read of
+ * that disk waits for iscsid to recover the session; if recovering it
+ * needed a page of iscsid's code or data read back from that disk (code
+ * run for the first time, a page the kernel dropped), nothing would
+ * move until replacement_timeout fails the I/O. All of the daemon stays
+ * in memory, as open-iscsi's does. Locks are not inherited across
+ * fork(): called in the process that runs the loop. Not under
+ * AddressSanitizer, whose shadow memory is terabytes of reserved
+ * address space. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LOCK_MEMORY 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOCK_MEMORY 0
+#endif
+#endif
+#ifndef LOCK_MEMORY
+#define LOCK_MEMORY 1
+#endif
+static void lock_memory(void)
+{
+	if (!LOCK_MEMORY)
+		return;
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
+		return;
+	/* without privileges (tests) only: root has CAP_IPC_LOCK */
+	if (geteuid() == 0)
+		log_warn("cannot lock iscsid in memory: a session carrying the root file system may not recover");
+	else
+		log_debug(1, "not locked in memory: %s", strerror(errno));
+}
 
 int main(int argc, char **argv)
 {
@@ -432,6 +465,7 @@ int main(int argc, char **argv)
 		goto fail_socket;
 	}
 
+	lock_memory();
 	r = loop_new(&d.loop);
 	if (r < 0) {
 		log_errx("cannot set up the event loop: %s", strerror(-r));
@@ -448,12 +482,19 @@ int main(int argc, char **argv)
 		.modprobe = o.modprobe,
 		.daemon = &d,
 	};
-	struct carrier *kernel = NULL;
+	struct carrier_uspace_config ucfg = { .daemon = &d };
+	struct carrier *kernel = NULL, *uspace = NULL;
 	r = session_layer_new(d.loop, &d.sessions);
 	if (r >= 0) {
 		r = carrier_kernel_new(d.loop, &kcfg, &kernel);
 		if (r >= 0 && (r = session_layer_add_carrier(d.sessions, kernel)) < 0)
 			kernel->ops->free(kernel);
+	}
+	/* sessions in userspace processes (libiscsi): iface.transport_name = uspace */
+	if (r >= 0) {
+		r = carrier_uspace_new(d.loop, &ucfg, &uspace);
+		if (r >= 0 && (r = session_layer_add_carrier(d.sessions, uspace)) < 0)
+			uspace->ops->free(uspace);
 	}
 	if (r < 0) {
 		log_errx("cannot set up the session layer: %s", strerror(-r));

@@ -319,6 +319,12 @@ int session_set_sid(struct session *s, uint32_t sid, uint32_t host_no)
 	return 0;
 }
 
+void session_set_tpgt(struct session *s, int tpgt)
+{
+	if (tpgt >= 0 && tpgt <= 65535)
+		s->tpgt = tpgt;
+}
+
 /* Success ends a login or an outage (session_retry.c counts them). */
 static void logged_in(struct session *s, enum session_state from)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -488,6 +489,81 @@ int nl_destroy_session(struct nl_iscsi *nl, uint32_t sid)
 	CHECK_CTX(nl);
 	r = nl_build_destroy_session(nl->tx, sizeof(nl->tx), nl->handle, sid, &len);
 	return request(nl, r, len, ISCSI_UEVENT_DESTROY_SESSION, NULL);
+}
+
+/* The child's half of nl_destroy_session_apart(): a socket of its own
+ * (no multicast group, so no events to lose), the request already built
+ * in nl->tx, the answer read within the usual timeout. Only system calls
+ * and the pure decoder after fork(). Returns what the child exits with:
+ * 0, or the errno the kernel or the socket gave. */
+static int apart_child(struct nl_iscsi *nl, size_t len, uint32_t type)
+{
+	struct sockaddr_nl me = { .nl_family = AF_NETLINK }, kernel = { .nl_family = AF_NETLINK };
+	int64_t deadline;
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ISCSI);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0)
+		return errno ? errno : EIO;
+	if (sendto(fd, nl->tx, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) != (ssize_t)len)
+		return errno ? errno : EIO;
+	deadline = now_ms() + nl->timeout_ms;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - now_ms();
+		struct nl_msg_iter it;
+		struct nl_msg_info m;
+		ssize_t n;
+		int r;
+
+		if (left <= 0)
+			return ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = recv(fd, nl->rx, sizeof(nl->rx), MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		nl_msg_iter_init(&it, nl->rx, (size_t)n);
+		while ((r = nl_msg_iter_next(&it, &m)) != 0) {
+			if (r > 0 && m.kind == NL_MSG_REPLY && m.req_type == type)
+				return m.iferror < 0 ? -m.iferror : m.iferror;
+		}
+	}
+}
+
+/* DESTROY_SESSION made by a short-lived child process. The kernel's
+ * iscsi_tcp ends a session's destruction in iscsi_host_remove(), which
+ * flushes every signal pending for the calling process (Linux 6.1's
+ * libiscsi). A SIGTERM from systemd or a SIGCHLD that arrived while a
+ * session was being removed was lost, and a SIGKILL worse: the kernel
+ * had already marked the process as dying, so it ran on and refused
+ * every later SIGKILL as well. In a child only the child's signals are
+ * at stake; the parent waits for it, and a signal for the parent stays
+ * pending (SIGKILL ends it there). Without fork, or with caller-provided
+ * I/O (tests), the request is made in this process. */
+int nl_destroy_session_apart(struct nl_iscsi *nl, uint32_t sid)
+{
+	size_t len = 0;
+	int r, status;
+	pid_t pid;
+
+	CHECK_CTX(nl);
+	if (!nl->mnl)
+		return nl_destroy_session(nl, sid);
+	r = nl_build_destroy_session(nl->tx, sizeof(nl->tx), nl->handle, sid, &len);
+	if (r < 0)
+		return r;
+	pid = fork();
+	if (pid < 0)
+		return nl_destroy_session(nl, sid);
+	if (pid == 0)
+		_exit(apart_child(nl, len, ISCSI_UEVENT_DESTROY_SESSION) & 0xff);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status))
+		return -EIO;
+	return -WEXITSTATUS(status);
 }
 
 int nl_destroy_session_async(struct nl_iscsi *nl, uint32_t sid)

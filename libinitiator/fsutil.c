@@ -43,7 +43,7 @@ int fs_sync_parent(const char *path)
 	return fs_sync_dir(dir);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -91,7 +91,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	if (fchmod(fd, mode) < 0)
 		r = -errno;
 	if (!r)
-		r = write_all(fd, data, len);
+		r = fs_write_all(fd, data, len);
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)
@@ -263,7 +263,7 @@ int fs_batch_write(struct fs_batch *b, const char *path, const void *data, size_
 	if (!r && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (!r)
-		r = write_all(fd, data, len);
+		r = fs_write_all(fd, data, len);
 	if (close(fd) < 0 && !r)
 		r = -errno;
 	if (r) {

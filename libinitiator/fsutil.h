@@ -19,6 +19,9 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
  * existing parent costs one mkdir. */
 int fs_mkdir_p(const char *path, mode_t mode);
 
+/* write() all of data, again after EINTR and short writes: 0 or -errno. */
+int fs_write_all(int fd, const void *data, size_t len);
+
 /* fsync a directory (after rename/unlink inside it). */
 int fs_sync_dir(const char *dir);
 

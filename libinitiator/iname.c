@@ -141,21 +141,6 @@ int iname_load(const char *path, struct initiator_name *ret, struct rec_diags *d
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Creates path with text, or -EEXIST if anything has that name (a file,
  * a directory, even a dangling symbolic link): the text goes to a
  * temporary file beside it (0644, synced), which is then hard-linked to
@@ -174,7 +159,7 @@ static int write_excl(const char *path, const char *text, size_t len)
 		return -errno;
 	int r = fchmod(fd, 0644) < 0 ? -errno : 0;
 	if (!r)
-		r = write_all(fd, text, len);
+		r = fs_write_all(fd, text, len);
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)

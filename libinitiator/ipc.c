@@ -39,6 +39,8 @@ static const struct tag_info tags[IPC_TAG_MAX] = {
 	[IPC_TAG_STAT_NAME] = { "STAT_NAME", IPC_T_STR, false, IPC_SHORT_STR_MAX },
 	[IPC_TAG_STAT_VALUE] = { "STAT_VALUE", IPC_T_U64, false, 0 },
 	[IPC_TAG_STAT_EXTENDED] = { "STAT_EXTENDED", IPC_T_U32, false, 0 },
+	[IPC_TAG_TRANSPORT] = { "TRANSPORT", IPC_T_STR, false, IPC_SHORT_STR_MAX },
+	[IPC_TAG_TPGT] = { "TPGT", IPC_T_U32, false, 0 },
 };
 
 _Static_assert(IPC_TAG_MAX <= 64, "duplicate detection uses a 64-bit map");

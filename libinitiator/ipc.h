@@ -87,6 +87,8 @@ enum ipc_tag {
 	IPC_TAG_STAT_NAME = 20,      /* str, inside IPC_TAG_STAT: "txdata_octets" ... */
 	IPC_TAG_STAT_VALUE = 21,     /* u64, inside IPC_TAG_STAT */
 	IPC_TAG_STAT_EXTENDED = 22,  /* u32 1, inside IPC_TAG_STAT: a driver-specific counter */
+	IPC_TAG_TRANSPORT = 23,      /* str, inside IPC_TAG_SESSION: its carrier ("tcp", "uspace") */
+	IPC_TAG_TPGT = 24,           /* u32, inside IPC_TAG_SESSION: target portal group tag (absent: unknown) */
 	IPC_TAG_MAX,
 };
 

@@ -249,9 +249,8 @@ int nodedb_iface_list(struct nodedb *db, struct iface_list *ret, struct rec_diag
 	}
 	if (r == 0 && l.n > 1)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_iface);
-	static const char *const builtins[] = { "default", "iser" };
-	for (size_t i = 0; r == 0 && i < 2; i++) {
-		iface_rec_builtin(builtins[i], ifr);
+	for (size_t i = 0; r == 0 && iface_builtin_names[i]; i++) {
+		iface_rec_builtin(iface_builtin_names[i], ifr);
 		r = iface_push(&l, ifr);
 	}
 out:

@@ -70,9 +70,16 @@ int iface_rec_check(const struct iface_rec *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* open-iscsi's two, and "uspace": sessions in userspace (libiscsi,
+ * iscsi-uspace) on hosts without iscsi_tcp. */
+const char *const iface_builtin_names[] = { "default", "iser", "uspace", NULL };
+
 bool iface_is_builtin(const char *name)
 {
-	return name && (strcmp(name, "default") == 0 || strcmp(name, "iser") == 0);
+	for (size_t i = 0; name && iface_builtin_names[i]; i++)
+		if (strcmp(name, iface_builtin_names[i]) == 0)
+			return true;
+	return false;
 }
 
 int iface_rec_builtin(const char *name, struct iface_rec *ret)
@@ -80,8 +87,8 @@ int iface_rec_builtin(const char *name, struct iface_rec *ret)
 	if (!iface_is_builtin(name))
 		return -ENOENT;
 	iface_rec_init(ret, name);
-	if (strcmp(name, "iser") == 0)
-		copy_str(ret->transport_name, sizeof(ret->transport_name), "iser");
+	if (strcmp(name, "default") != 0)
+		copy_str(ret->transport_name, sizeof(ret->transport_name), name);
 	return 0;
 }
 
@@ -289,7 +296,7 @@ static bool hwaddr_ok(const char *s)
  * record file may name any of them; -o update and iscsid.conf only these,
  * so a typo does not leave an iface no session can use. */
 static const char *const known_transports[] = { "tcp", "iser", "qla4xxx", "cxgb3i", "cxgb4i", "bnx2i",
-						"be2iscsi", "qedi", "ocs", NULL };
+						"be2iscsi", "qedi", "ocs", "uspace", NULL };
 
 static bool transport_known(const char *s)
 {

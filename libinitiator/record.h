@@ -280,9 +280,12 @@ void node_rec_init(struct node_rec *r);
 void discovery_rec_init(struct discovery_rec *r, enum rec_disc_type type);
 /* Blank iface with the given name (may be NULL) and transport "tcp". */
 void iface_rec_init(struct iface_rec *r, const char *name);
-/* Built-in ifaces: "default" -> tcp, "iser" -> iser. -ENOENT otherwise. */
+/* Built-in ifaces: "default" -> tcp, "iser" -> iser, "uspace" -> uspace
+ * (the userspace transport). -ENOENT otherwise. */
 int iface_rec_builtin(const char *name, struct iface_rec *ret);
 bool iface_is_builtin(const char *name);
+/* Their names, in listing order, NULL-terminated. */
+extern const char *const iface_builtin_names[];
 /* A record -o new/-o update may write: it names its network interface one
  * way, by iface.net_ifacename or by iface.hwaddress, not both (open-iscsi
  * refuses to switch an iface from one to the other the same way). Records

@@ -230,6 +230,13 @@ int uspace_status_parse(const char *body, struct uspace_status *ret)
 	return 0;
 }
 
+const char *uspace_lun_device(const struct uspace_lun *l)
+{
+	if (!l->loop[0])
+		return l->file;
+	return strncmp(l->loop, "/dev/", 5) ? l->loop : l->loop + 5;
+}
+
 void uspace_status_free(struct uspace_status *s)
 {
 	if (!s)
@@ -257,6 +264,18 @@ int uspace_body_u64(const char *body, const char *key, uint64_t *ret)
 	return -ENOENT;
 }
 
+int uspace_body_str(const char *body, const char *key, char *buf, size_t len)
+{
+	char line[512], *k, *v;
+	const char *p = body;
+	while ((p = next_line(p, line, sizeof(line), &k, &v)))
+		if (!strcmp(k, key)) {
+			snprintf(buf, len, "%s", v);
+			return 0;
+		}
+	return -ENOENT;
+}
+
 /* --- requests --- */
 
 const char *uspace_rundir(const char *rundir)
@@ -265,6 +284,19 @@ const char *uspace_rundir(const char *rundir)
 		return rundir;
 	const char *env = secure_getenv(USPACE_RUNDIR_ENV);
 	return env && *env == '/' ? env : USPACE_RUNDIR_DEFAULT;
+}
+
+int uspace_rundir_for_root(const char *root, char *buf, size_t len)
+{
+	const char *env = secure_getenv(USPACE_RUNDIR_ENV);
+	int n;
+	if (env && *env == '/')
+		n = snprintf(buf, len, "%s", env);
+	else if (root && *root)
+		n = snprintf(buf, len, "%s/uspace", root);
+	else
+		n = snprintf(buf, len, "%s", USPACE_RUNDIR_DEFAULT);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int uspace_ctl_path(const char *rundir, int sid, char *buf, size_t len)

@@ -76,11 +76,23 @@ struct uspace_status {
 };
 /* -EPROTO for a malformed body (unknown keys are skipped). */
 int uspace_status_parse(const char *body, struct uspace_status *ret);
+/* What stands for the LUN where a block device would: its loop device
+ * without "/dev/" ("loop0"), or the file's path when it has none. */
+const char *uspace_lun_device(const struct uspace_lun *l);
 void uspace_status_free(struct uspace_status *s);
 /* A number from a "key value" body (stats); -ENOENT when absent. */
 int uspace_body_u64(const char *body, const char *key, uint64_t *ret);
+/* The value of "key" in a reply body ("state LOGGED_IN" -> "LOGGED_IN"),
+ * copied into buf; -ENOENT when absent. */
+int uspace_body_str(const char *body, const char *key, char *buf, size_t len);
 
 /* --- requests to a running session --- */
+
+/* The run directory of programs that relocate their files under a root
+ * (iscsid --root, iscsiadm --root, $ISCSI_ROOT; paths.h): root NULL or ""
+ * is the default. $ISCSI_USPACE_RUNDIR wins, else <root>/uspace, else
+ * USPACE_RUNDIR_DEFAULT. -ENAMETOOLONG. */
+int uspace_rundir_for_root(const char *root, char *buf, size_t len);
 
 /* <rundir>/<sid>/ctl. rundir NULL: $ISCSI_USPACE_RUNDIR, else the default. */
 int uspace_ctl_path(const char *rundir, int sid, char *buf, size_t len);
@@ -88,11 +100,14 @@ const char *uspace_rundir(const char *rundir_or_null);
 
 struct uspace_call;
 /* Connects and sends (neither blocks on a local SEQPACKET socket).
- * -ENOENT/-ECONNREFUSED: no such session running. */
+ * -ENOENT/-ECONNREFUSED: no such session running. The verb "watch"
+ * keeps the connection: call step again for every state change; the
+ * connection ends (-ECONNRESET) when the process exits. */
 int uspace_call_begin(const char *rundir, int sid, const char *verb, const char *arg, struct uspace_call **ret);
 int uspace_call_fd(const struct uspace_call *c);
 /* -EAGAIN until the reply is there; then 0 with *ret filled (free it with
  * uspace_reply_free). -EPROTO, -ECONNRESET (the process went away). */
+
 int uspace_call_step(struct uspace_call *c, struct uspace_reply *ret);
 void uspace_call_free(struct uspace_call *c);   /* NULL is a no-op */
 /* Blocking, for tools: -ETIMEDOUT after timeout_ms. */
@@ -139,6 +154,10 @@ struct uspace_start_result {
 	pid_t pid;              /* the session process */
 	char message[512];
 };
+
+/* The program uspace_start_begin() runs for args.program == NULL:
+ * $ISCSI_USPACE_PROGRAM (absolute), else the installed one. */
+const char *uspace_program(void);
 
 struct uspace_start;
 /* Forks the process (setsid, double fork: it is nobody's child and

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +33,15 @@ struct uspace_start {
 	size_t len;
 };
 
-static const char *program_path(const char *p)
+const char *uspace_program(void)
 {
-	if (p && *p)
-		return p;
 	const char *env = secure_getenv(USPACE_PROGRAM_ENV);
 	return env && *env == '/' ? env : USPACE_PROGRAM_DEFAULT;
+}
+
+static const char *program_path(const char *p)
+{
+	return p && *p ? p : uspace_program();
 }
 
 static void close_pair(int p[2])
@@ -113,7 +117,14 @@ int uspace_start_begin(const struct uspace_start_args *a, struct uspace_start **
 		goto fail;
 	}
 	if (mid == 0) {
-		/* only async-signal-safe calls from here on */
+		/* only async-signal-safe calls from here on. The caller may
+		 * block signals (iscsid takes them through a signalfd): the
+		 * session process starts with none blocked, or SIGTERM would
+		 * never reach it */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		if (setsid() < 0)
 			_exit(127);
 		pid_t pid = fork();
@@ -127,9 +138,11 @@ int uspace_start_begin(const struct uspace_start_args *a, struct uspace_start **
 		/* a dup2 onto itself keeps O_CLOEXEC */
 		for (int fd = 0; fd <= USPACE_READY_FD; fd++)
 			fcntl(fd, F_SETFD, 0);
-		/* dup2 clears O_CLOEXEC on the copies; everything else goes */
-		for (int fd = USPACE_READY_FD + 1; fd < 1024; fd++)
-			close(fd);
+		/* dup2 clears O_CLOEXEC on the copies; everything else goes
+		 * (iscsid's sockets, its clients', its pid-file lock) */
+		if (close_range(USPACE_READY_FD + 1, ~0U, 0) < 0)
+			for (int fd = USPACE_READY_FD + 1; fd < 65536; fd++)
+				close(fd);
 		if (chdir("/"))
 			_exit(127);
 		execv(argv[0], (char *const *)argv);

@@ -1,8 +1,10 @@
 /* The control socket, <rundir>/<sid>/ctl: SOCK_SEQPACKET, root only
- * (mode 0600 and SO_PEERCRED), one request and one reply per connection
- * (doc/uspace.md). Served by the main thread; nothing here waits on the
- * target except rescan, which is bounded. */
+ * (mode 0600 and SO_PEERCRED), one request and one reply per connection,
+ * except `watch`, whose connection stays open and gets a message on every
+ * state change (doc/uspace.md). Served by the main thread; nothing here
+ * waits on the target except rescan, which is bounded. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,8 @@
 struct usp_ctl {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int watchers[USP_WATCHERS_MAX];   /* -1: free */
+	enum usp_state last_state;      /* what the watchers were told last */
 };
 
 struct out {
@@ -56,6 +60,9 @@ int ctl_open(const struct usp_config *c, struct usp_ctl **ret)
 	if (!ctl)
 		return -ENOMEM;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", sa.sun_path);
+	for (size_t i = 0; i < USP_WATCHERS_MAX; i++)
+		ctl->watchers[i] = -1;
+	ctl->last_state = USP_STATE_LOGGED_IN;
 	unlink(ctl->path);
 	ctl->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	mode_t old = umask(0077);
@@ -78,20 +85,91 @@ int ctl_fd(const struct usp_ctl *ctl)
 	return ctl->fd;
 }
 
-static void reply(int fd, int code, const char *text, const char *body)
+static bool reply(int fd, int code, const char *text, const char *body)
 {
 	size_t bl = body ? strlen(body) : 0;
 	char *msg = malloc(bl + 512);
+	bool ok = true;
 	if (!msg)
-		return;
+		return false;
 	int n = snprintf(msg, 512, "%s %d %s\n", USPACE_CTL_MAGIC, code, text);
 	if (n < 0 || n >= 512)
 		n = snprintf(msg, 512, "%s %d\n", USPACE_CTL_MAGIC, code);
 	if (bl)
 		memcpy(msg + n, body, bl);
-	if (send(fd, msg, (size_t)n + bl, MSG_NOSIGNAL) < 0)
+	if (send(fd, msg, (size_t)n + bl, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		usp_debug("control reply: %m");
+		ok = false;
+	}
 	free(msg);
+	return ok;
+}
+
+/* ---- watchers ---- */
+
+static void watch_add(struct usp_ctl *ctl, struct usp_main *m, int fd)
+{
+	char body[64];
+	for (size_t i = 0; i < USP_WATCHERS_MAX; i++) {
+		if (ctl->watchers[i] >= 0)
+			continue;
+		/* the current state at once, then one message per change */
+		snprintf(body, sizeof(body), "state %s\n", usp_state_name(ctl->last_state));
+		if (!reply(fd, 0, "state", body)) {
+			close(fd);
+			return;
+		}
+		ctl->watchers[i] = fd;
+		usp_debug("watcher %d added", fd);
+		return;
+	}
+	reply(fd, ISCSI_ERR_AGAIN, "too many watchers", NULL);
+	close(fd);
+	(void)m;
+}
+
+size_t ctl_watch_fds(const struct usp_ctl *ctl, int *fds, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; ctl && i < USP_WATCHERS_MAX && n < max; i++)
+		if (ctl->watchers[i] >= 0)
+			fds[n++] = ctl->watchers[i];
+	return n;
+}
+
+static void watch_drop(struct usp_ctl *ctl, size_t i)
+{
+	usp_debug("watcher %d gone", ctl->watchers[i]);
+	close(ctl->watchers[i]);
+	ctl->watchers[i] = -1;
+}
+
+void ctl_watch_event(struct usp_ctl *ctl, int fd, short revents)
+{
+	for (size_t i = 0; i < USP_WATCHERS_MAX; i++) {
+		if (ctl->watchers[i] != fd)
+			continue;
+		/* a watcher sends nothing after its request: anything else,
+		 * or a hang-up, ends it */
+		char c;
+		if ((revents & (POLLHUP | POLLERR)) || recv(fd, &c, 1, MSG_DONTWAIT) >= 0 || errno != EAGAIN)
+			watch_drop(ctl, i);
+		return;
+	}
+}
+
+void ctl_notify(struct usp_ctl *ctl, enum usp_state state)
+{
+	char body[64];
+	if (!ctl || state == ctl->last_state)
+		return;
+	ctl->last_state = state;
+	snprintf(body, sizeof(body), "state %s\n", usp_state_name(state));
+	for (size_t i = 0; i < USP_WATCHERS_MAX; i++)
+		/* a watcher too slow to take a few small messages is dropped
+		 * rather than waited for */
+		if (ctl->watchers[i] >= 0 && !reply(ctl->watchers[i], 0, "state", body))
+			watch_drop(ctl, i);
 }
 
 static void do_status(struct usp_main *m, struct out *o)
@@ -209,6 +287,10 @@ void ctl_handle(struct usp_ctl *ctl, struct usp_main *m, bool *ret_logout)
 			free(o.b);
 			return;
 		}
+	} else if (!strcmp(verb, "watch") && !arg[0]) {
+		free(o.b);
+		watch_add(ctl, m, fd);
+		return;
 	} else if (!strcmp(verb, "hello") && !arg[0]) {
 		out_add(&o, "version %d\nsid %d\npid %d\n", USPACE_CTL_VERSION, m->cfg->sid, (int)getpid());
 		reply(fd, 0, "ok", o.b);
@@ -226,5 +308,7 @@ void ctl_close(struct usp_ctl *ctl, const struct usp_config *c)
 		return;
 	close(ctl->fd);
 	unlink(ctl->path);
+	/* the watchers see the hang-up when the process exits: what they
+	 * wait for is the end of the session, not of the socket */
 	free(ctl);
 }

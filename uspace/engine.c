@@ -103,6 +103,10 @@ static void set_state(struct usp_engine *e, enum usp_state s)
 	pthread_mutex_lock(&e->mu);
 	e->state = s;
 	pthread_mutex_unlock(&e->mu);
+	/* main tells the control socket's watchers (iscsid) */
+	uint64_t one = 1;
+	if (e->notify_fd >= 0 && write(e->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		usp_warn("eventfd write: %m");
 }
 
 static void first_login_result(struct usp_engine *e, int rc, const char *msg)
@@ -576,6 +580,7 @@ int engine_start(struct usp_config *c, struct usp_engine **ret, char *msg, size_
 	}
 	e->cfg = c;
 	e->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	e->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -592,10 +597,12 @@ int engine_start(struct usp_config *c, struct usp_engine **ret, char *msg, size_
 	/* libiscsi 1.19 draws the mutual-CHAP challenge from rand() */
 	srand(e->isid_rnd ^ (unsigned)now_ms());
 	log_engine = e;
-	if (e->evfd < 0 || pthread_create(&e->thread, NULL, engine_main, e)) {
+	if (e->evfd < 0 || e->notify_fd < 0 || pthread_create(&e->thread, NULL, engine_main, e)) {
 		errbuf_set(msg, msglen, "cannot start the engine thread");
 		if (e->evfd >= 0)
 			close(e->evfd);
+		if (e->notify_fd >= 0)
+			close(e->notify_fd);
 		free(e);
 		return ISCSI_ERR_NOMEM;
 	}
@@ -690,6 +697,7 @@ void engine_stop(struct usp_engine *e, bool logout)
 	if (log_engine == e)
 		log_engine = NULL;
 	close(e->evfd);
+	close(e->notify_fd);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cond);
 	free(e);
@@ -701,6 +709,23 @@ void engine_get_status(struct usp_engine *e, struct usp_status *ret)
 	*ret = e->status;
 	ret->state = e->state;
 	pthread_mutex_unlock(&e->mu);
+}
+
+int engine_notify_fd(const struct usp_engine *e)
+{
+	return e->notify_fd;
+}
+
+enum usp_state engine_state(struct usp_engine *e)
+{
+	uint64_t v;
+	/* the notification is consumed with the state it announced */
+	if (read(e->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		usp_warn("eventfd read: %m");
+	pthread_mutex_lock(&e->mu);
+	enum usp_state s = e->state;
+	pthread_mutex_unlock(&e->mu);
+	return s;
 }
 
 void engine_get_stats(struct usp_engine *e, struct usp_stats *ret)

@@ -42,6 +42,7 @@ struct usp_engine {
 	struct usp_config *cfg;
 	pthread_t thread;
 	int evfd;
+	int notify_fd;                  /* eventfd: the state changed (for main) */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cond;

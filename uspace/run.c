@@ -185,12 +185,15 @@ static void detach_all(struct usp_main *m)
 	}
 }
 
-static void ready(int fd, int code, const char *msg)
+/* The answer to whoever started us. false when nobody reads it any more
+ * (the starter died or gave up: EPIPE). */
+static bool ready(int fd, int code, const char *msg)
 {
 	if (fd < 0)
-		return;
-	dprintf(fd, "%d %d %s\n", code, code ? 0 : (int)getpid(), msg);
+		return true;
+	bool ok = dprintf(fd, "%d %d %s\n", code, code ? 0 : (int)getpid(), msg) > 0;
 	close(fd);
+	return ok;
 }
 
 /* The record from its descriptor; the text is wiped after parsing. */
@@ -262,10 +265,25 @@ static int serve(struct usp_main *m, struct usp_ctl *ctl)
 	sigaddset(&set, SIGHUP);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	/* a change between the login and now */
+	ctl_notify(ctl, engine_state(m->engine));
 	for (;;) {
-		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ctl_fd(ctl), .events = POLLIN } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		struct pollfd p[3 + USP_WATCHERS_MAX] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = ctl_fd(ctl), .events = POLLIN },
+			{ .fd = engine_notify_fd(m->engine), .events = POLLIN },
+		};
+		int w[USP_WATCHERS_MAX];
+		size_t nw = ctl_watch_fds(ctl, w, USP_WATCHERS_MAX);
+		for (size_t i = 0; i < nw; i++)
+			p[3 + i] = (struct pollfd){ .fd = w[i], .events = POLLIN };
+		if (poll(p, 3 + nw, -1) < 0 && errno != EINTR)
 			break;
+		for (size_t i = 0; i < nw; i++)
+			if (p[3 + i].revents)
+				ctl_watch_event(ctl, w[i], p[3 + i].revents);
+		if (p[2].revents & POLLIN)
+			ctl_notify(ctl, engine_state(m->engine));
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
@@ -282,6 +300,8 @@ static int serve(struct usp_main *m, struct usp_ctl *ctl)
 			}
 		}
 	}
+	/* the watchers (iscsid) see the logout under way, then the hang-up */
+	ctl_notify(ctl, USP_STATE_LOGOUT);
 	if (sfd >= 0)
 		close(sfd);
 	return 0;
@@ -349,10 +369,15 @@ int usp_run(struct usp_run_opts *o)
 			 strerror(-r));
 		goto out;
 	}
-	ready(o->ready_fd, 0, "logged in");
-	o->ready_fd = -1;
-	serve(&m, ctl);
 	rc = 0;
+	if (!ready(o->ready_fd, 0, "logged in"))
+		/* whoever started us is gone before it heard of the session
+		 * (iscsid stopped or crashed during the login): nobody knows
+		 * it, so it is undone rather than left running */
+		usp_warn("session %d: nobody took the answer to the login; logging out", cfg.sid);
+	else
+		serve(&m, ctl);
+	o->ready_fd = -1;
 out:
 	detach_all(&m);
 	fs_unmount(m.fs);

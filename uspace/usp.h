@@ -122,7 +122,9 @@ struct usp_req {
 	uint32_t nblocks;
 	size_t skip;                    /* read: bytes to drop at the front */
 	size_t len;                     /* read: bytes to return; write: bytes */
-	unsigned char *buf;             /* whole blocks */
+	unsigned char *buf;             /* whole blocks (NULL: the data is in rx) */
+	void *rx;                       /* write: the FUSE receive buffer the data
+	                                 * is in, held until the request is done */
 	struct iovec iov;               /* buf as libiscsi's scsi_iovec (same layout) */
 	void *fuse_req;                 /* fuse_req_t */
 	/* Called once, on the engine thread (or the submitter's when the
@@ -172,6 +174,10 @@ int engine_scan(struct usp_engine *e, struct usp_scan *ret, int timeout_ms, char
  * thread and frees everything. NULL is a no-op. */
 void engine_stop(struct usp_engine *e, bool logout);
 void engine_get_status(struct usp_engine *e, struct usp_status *ret);
+/* Readable (POLLIN) when the state changed; engine_state() reads the
+ * state and clears it. */
+int engine_notify_fd(const struct usp_engine *e);
+enum usp_state engine_state(struct usp_engine *e);
 void engine_get_stats(struct usp_engine *e, struct usp_stats *ret);
 
 /* --- fs.c: the FUSE mount --- */
@@ -215,6 +221,13 @@ int ctl_fd(const struct usp_ctl *ctl);
 /* Accepts and answers one pending request (POLLIN on ctl_fd). Sets
  * *ret_logout when a logout was asked for; reply_logout() answers it. */
 void ctl_handle(struct usp_ctl *ctl, struct usp_main *m, bool *ret_logout);
+/* Watchers: connections that asked for `watch` stay open and get one
+ * message per state change (doc/uspace.md). ctl_watch_fds() fills up to
+ * max descriptors to poll (a hang-up drops the watcher: ctl_watch_event). */
+#define USP_WATCHERS_MAX 8
+size_t ctl_watch_fds(const struct usp_ctl *ctl, int *fds, size_t max);
+void ctl_watch_event(struct usp_ctl *ctl, int fd, short revents);
+void ctl_notify(struct usp_ctl *ctl, enum usp_state state);
 void ctl_close(struct usp_ctl *ctl, const struct usp_config *c);
 
 /* main.c: what the control requests act on. */

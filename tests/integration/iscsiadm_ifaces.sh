@@ -147,6 +147,7 @@ Iface: default
 	Target: $T
 		Portal: 192.0.2.1:3260,1
 Iface: iser
+Iface: uspace
 EOF
 diff -u "$R/want" "$R/out" || fail "-m iface -P 1 differs from open-iscsi's tree"
 # -I NAME -P 1: that iface's tree only (a missing one: 6, as show)
@@ -184,7 +185,7 @@ expect_out "iface.ipaddress = 192.0.2.11"
 expect_rc 0 -m node -o new -T $T -p 192.0.2.3:3260,1 -I iser
 expect_rc 12 -m node -T $T -p 192.0.2.3:3260 -I iser --login
 expect_err "Could not login to [iface: iser, target: $T, portal: 192.0.2.3,3260]."
-expect_err "iface iser uses transport iser; this initiator carries tcp only"
+expect_err "iface iser uses transport iser; this initiator carries tcp and uspace only"
 expect_rc 0 -m node -T $T -p 192.0.2.3:3260 -I iser -o delete
 
 # --- a session through p1 (fake sysfs): updating p1 warns, deleting it is

@@ -39,6 +39,16 @@ boot "root=iscsi:bootuser:s3cret:tgt:t5ecret@192.0.2.2::3260:1:iqn.2003-01.org.e
 expect_call "modprobe -q iscsi_tcp"
 expect_call "iscsistart -i iqn.2024-01.org.example:from-file -t iqn.2003-01.org.example:root -g 1 -a 192.0.2.2 -p 3260 -u bootuser -w s3cret -U tgt -W t5ecret"
 [ "$(cat "$R/param.conf")" = "export ROOT=/dev/sdc" ] || fail "ROOT: $(cat "$R/param.conf")"
+# as init runs it: $ROOT is the last root= of the command line
+ROOT=iscsi:192.0.2.2::3260:1:iqn.2003-01.org.example:root boot "root=iscsi:192.0.2.2::3260:1:iqn.2003-01.org.example:root ro"
+[ "$(cat "$R/param.conf")" = "export ROOT=/dev/sdc" ] || fail "ROOT with init's \$ROOT: $(cat "$R/param.conf")"
+# root=iscsi: for the login, a later root=UUID= for the root (a partition
+# of the LUN): ROOT stays init's
+boot "root=iscsi:192.0.2.2::3260:1:iqn.2003-01.org.example:root root=UUID=0f5e2a8c-1d1e-4bb3-9b57-2f3c2d3e4f5a ro"
+expect_call "iscsistart -i iqn.2024-01.org.example:from-file -t iqn.2003-01.org.example:root -g 1 -a 192.0.2.2 -p 3260"
+[ ! -s "$R/param.conf" ] || fail "ROOT replaced although root=UUID= came last: $(cat "$R/param.conf")"
+ROOT=UUID=0f5e2a8c-1d1e-4bb3-9b57-2f3c2d3e4f5a boot "root=iscsi:192.0.2.2::3260:1:iqn.2003-01.org.example:root root=UUID=0f5e2a8c-1d1e-4bb3-9b57-2f3c2d3e4f5a"
+[ ! -s "$R/param.conf" ] || fail "ROOT replaced although init's \$ROOT is UUID=: $(cat "$R/param.conf")"
 # IPv6 in brackets, no port, no auth, LUN 0
 boot "root=iscsi:[fd00::2]:6::0:iqn.2003-01.org.example:root"
 expect_call "iscsistart -i iqn.2024-01.org.example:from-file -t iqn.2003-01.org.example:root -g 1 -a fd00::2 -p 3260"
@@ -81,5 +91,13 @@ sbin=$(sed -n 's/^copy_exec \(.*\)\/iscsistart \/sbin$/\1/p' "$R/hook.calls")
 grep -qxF "copy_exec $sbin/iscsid /sbin" "$R/hook.calls" || fail "iscsid is not copied next to iscsistart"
 for m in iscsi_tcp libiscsi scsi_transport_iscsi iscsi_ibft sd_mod; do
 	grep -qxF "manual_add_modules $m" "$R/hook.calls" || fail "module $m not added"
+done
+# make install-initramfs: where mkinitramfs looks (/etc/initramfs-tools
+# or /usr/share/initramfs-tools), whatever the prefix
+env -u MAKEFLAGS -u MFLAGS make -s install-initramfs DESTDIR="$R/inst" > "$R/out" 2>&1 ||
+	fail "make install-initramfs failed: $(cat "$R/out")"
+for f in hooks/iscsistart scripts/local-top/iscsistart; do
+	[ -x "$R/inst/etc/initramfs-tools/$f" ] ||
+		fail "make install-initramfs did not install $f into /etc/initramfs-tools: $(cd "$R/inst" && find . -type f)"
 done
 echo PASS

@@ -175,4 +175,17 @@ case "$(val iscsi-initiatorname.service ExecStart)" in
 *"iscsi-iname -c "*) ;;
 *) fail "iscsi-initiatorname.service does not run iscsi-iname -c" ;;
 esac
-echo "PASS: units verified; shutdown order: unmount, logout, network"
+
+# 5. Sessions of the userspace transport are iscsi-uspace processes in
+# iscsid.service's cgroup. Stopping iscsid, or its crash and restart
+# (Restart=on-failure), must leave them running for the next iscsid to
+# adopt: only KillMode=process spares the rest of the cgroup ("mixed"
+# and "control-group" kill it once the main process is gone). The value
+# systemd takes is the last one of the unit and its drop-ins, as
+# systemd-analyze shows them.
+km=$(systemd-analyze cat-config --root="$R" systemd/system/iscsid.service 2>"$T/verify.out" |
+	sed -n 's/^[[:space:]]*KillMode[[:space:]]*=[[:space:]]*//p' | tail -n 1)
+[ "$km" = process ] ||
+	fail "iscsid.service has KillMode=${km:-control-group (the default)}: stopping or restarting iscsid would kill every uspace session's process"
+
+echo "PASS: units verified; shutdown order: unmount, logout, network; iscsid's stop spares uspace sessions"

@@ -102,9 +102,16 @@ usp_wait_state() { # SID STATE SECONDS
 	return 1
 }
 
+# The process answers a logout (and a refused login) as the last thing
+# before it exits, so the caller may see it for a moment longer: only the
+# process gets up to 3 s; mounts, loop devices and files must be gone.
 usp_leftovers() {
 	grep -F "$USP_RUNDIR" /proc/mounts
 	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | grep -F "$USP_RUNDIR"
-	pgrep -a -f "iscsi-uspace run .*--rundir $USP_RUNDIR" 
 	ls -A "$USP_RUNDIR"
+	for _ in $(seq 1 30); do
+		pgrep -f "iscsi-uspace run .*--rundir $USP_RUNDIR" >/dev/null || return 0
+		sleep 0.1
+	done
+	pgrep -a -f "iscsi-uspace run .*--rundir $USP_RUNDIR"
 }

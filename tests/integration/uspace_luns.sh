@@ -48,4 +48,5 @@ check "and its loop device is detached" bash -c "! losetup '$d3' 2>/dev/null | g
 check "logout" usp_logout 1
 left=$(usp_leftovers)
 check "nothing left" [ -z "$left" ]
+[ -z "$left" ] || echo "$left"
 finish

@@ -98,12 +98,15 @@ START_TEST(test_read_openiscsi_tree)
 	ck_assert_str_eq(dr.auth.password, "pw1");
 	struct iface_list il;
 	ck_assert_int_eq(nodedb_iface_list(db, &il, &d), 0);
-	ck_assert_uint_eq(il.n, 3);
+	ck_assert_uint_eq(il.n, 4);
 	ck_assert_str_eq(il.v[0].name, "recprobe0");
 	ck_assert_str_eq(il.v[0].ipaddress, "fd00::5");
 	ck_assert_str_eq(il.v[1].name, "default");
 	ck_assert_str_eq(il.v[2].name, "iser");
 	ck_assert_str_eq(il.v[2].transport_name, "iser");
+	/* the userspace transport's built-in iface */
+	ck_assert_str_eq(il.v[3].name, "uspace");
+	ck_assert_str_eq(il.v[3].transport_name, "uspace");
 	iface_list_free(&il);
 	rec_diags_free(&d);
 	close_db(db);
@@ -397,8 +400,13 @@ START_TEST(test_ifaces)
 	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &tr, 1, err, sizeof(err), NULL), 0);
 	tr.value = "tcp";
 	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &tr, 1, err, sizeof(err), NULL), 0);
+	/* an iface of its own may use the userspace transport */
+	tr.value = "uspace";
+	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &tr, 1, err, sizeof(err), NULL), 0);
+	tr.value = "tcp";
+	ck_assert_int_eq(nodedb_iface_update(db, "eth1", &tr, 1, err, sizeof(err), NULL), 0);
 	ck_assert_int_eq(nodedb_iface_list(db, &l, NULL), 0);
-	ck_assert_uint_eq(l.n, 3);
+	ck_assert_uint_eq(l.n, 4);
 	ck_assert_str_eq(l.v[0].name, "eth1");
 	iface_list_free(&l);
 
@@ -408,6 +416,9 @@ START_TEST(test_ifaces)
 	ck_assert_int_eq(nodedb_iface_delete(db, "default"), -EPERM);
 	ck_assert_int_eq(nodedb_iface_load(db, "iser", &got, NULL), 0);
 	ck_assert_str_eq(got.transport_name, "iser");
+	ck_assert_int_eq(nodedb_iface_delete(db, "uspace"), -EPERM);
+	ck_assert_int_eq(nodedb_iface_load(db, "uspace", &got, NULL), 0);
+	ck_assert_str_eq(got.transport_name, "uspace");
 	ck_assert_int_eq(nodedb_iface_load(db, "eth9", &got, NULL), -ENOENT);
 	ck_assert_int_eq(nodedb_iface_load(db, "../x", &got, NULL), -EINVAL);
 	ck_assert_int_eq(nodedb_iface_delete(db, "eth1"), 0);

@@ -12,15 +12,15 @@ START_TEST(test_defaults)
 	unsetenv(PATHS_ENV_ROOT);
 	ck_assert_int_eq(paths_init(&p, NULL), 0);
 	ck_assert_str_eq(p.root, "");
-	ck_assert_str_eq(p.config_file, "/etc/iscsi/iscsid.conf");
-	ck_assert_str_eq(p.iname_file, "/etc/iscsi/initiatorname.iscsi");
-	ck_assert_str_eq(p.db_root, "/etc/iscsi");
+	ck_assert_str_eq(p.config_file, PATHS_DEFAULT_CONFIG_DIR "/iscsid.conf");
+	ck_assert_str_eq(p.iname_file, PATHS_DEFAULT_CONFIG_DIR "/initiatorname.iscsi");
+	ck_assert_str_eq(p.db_root, PATHS_DEFAULT_DB_ROOT);
 	ck_assert_str_eq(p.lock_dir, "/run/lock/iscsi");
 	ck_assert_str_eq(p.control_socket, "/run/iscsid/iscsid.sock");
 	ck_assert_str_eq(p.pid_file, "/run/iscsid.pid");
 	/* An empty root means "not given". */
 	ck_assert_int_eq(paths_init(&p, ""), 0);
-	ck_assert_str_eq(p.db_root, "/etc/iscsi");
+	ck_assert_str_eq(p.db_root, PATHS_DEFAULT_DB_ROOT);
 }
 END_TEST
 
@@ -57,11 +57,11 @@ START_TEST(test_env_and_precedence)
 	/* An empty variable is ignored. */
 	setenv(PATHS_ENV_ROOT, "", 1);
 	ck_assert_int_eq(paths_init(&p, NULL), 0);
-	ck_assert_str_eq(p.db_root, "/etc/iscsi");
+	ck_assert_str_eq(p.db_root, PATHS_DEFAULT_DB_ROOT);
 	/* A relative root is refused, and p stays as it was. */
 	setenv(PATHS_ENV_ROOT, "rel/dir", 1);
 	ck_assert_int_eq(paths_init(&p, NULL), -EINVAL);
-	ck_assert_str_eq(p.db_root, "/etc/iscsi");
+	ck_assert_str_eq(p.db_root, PATHS_DEFAULT_DB_ROOT);
 	unsetenv(PATHS_ENV_ROOT);
 }
 END_TEST

@@ -252,10 +252,17 @@ static void print_reply(FILE *out, int r, struct ipc_reply *rep)
 				fprintf(out, "stat=%s\n", ipc_get_str(f->group, IPC_TAG_STAT_NAME));
 			if (f->tag == IPC_TAG_SESSION) {
 				ipc_get_u32(f->group, IPC_TAG_SID, &v);
-				fprintf(out, "session=%u %s %s %s/%s\n", v, ipc_get_str(f->group, IPC_TAG_TARGET_NAME),
-					ipc_get_str(f->group, IPC_TAG_PORTAL),
+				uint32_t tpgt;
+				char tag[16] = "-";
+				if (ipc_get_u32(f->group, IPC_TAG_TPGT, &tpgt) == 0)
+					snprintf(tag, sizeof(tag), "%u", tpgt);
+				/* iscsiadm lists sessions sysfs does not have
+				 * from the transport and tag */
+				fprintf(out, "session=%u %s %s,%s %s/%s %s\n", v, ipc_get_str(f->group, IPC_TAG_TARGET_NAME),
+					ipc_get_str(f->group, IPC_TAG_PORTAL), tag,
 					ipc_get_str(f->group, IPC_TAG_SESSION_STATE),
-					ipc_get_str(f->group, IPC_TAG_CONN_STATE));
+					ipc_get_str(f->group, IPC_TAG_CONN_STATE),
+					ipc_get_str(f->group, IPC_TAG_TRANSPORT));
 			}
 		}
 	}
@@ -289,7 +296,7 @@ START_TEST(test_login_duplicate_logout)
 			      "sid=1000000\ndev=sdb\ndev=sdc\n"
 			      "r=15 msg=session already exists for [iface: double, target: " T1
 			      ", portal: 192.0.2.7,3260]\n"
-			      "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260 LOGGED_IN/LOGGED IN\n"
+			      "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260,- LOGGED_IN/LOGGED IN double\n"
 			      "r=0 msg=\nsid=1000000\nstat=txdata_octets\nstat=rxdata_octets\n"
 			      "r=0 msg=Logout successful.\n"
 			      "r=0 msg=\n"
@@ -346,14 +353,14 @@ START_TEST(test_recovery_shown)
 	lost_sid = a.res.sid;
 	dc_lose(dbl, lost_sid);
 	char *out = run_client(c_recovery);
-	ck_assert_str_eq(out, "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260 REOPEN/TRANSPORT WAIT\n"
+	ck_assert_str_eq(out, "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260,- REOPEN/TRANSPORT WAIT double\n"
 			      "r=32 msg=session 1000000 is not logged in (REOPEN, TRANSPORT WAIT): only logged-in "
 			      "sessions are scanned\n"
 			      "r=15 msg=session already exists for [iface: double, target: " T1
 			      ", portal: 192.0.2.7,3260]\n");
 	dc_back(dbl, lost_sid);
 	out = run_client(c_state);
-	ck_assert_str_eq(out, "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260 LOGGED_IN/LOGGED IN\n");
+	ck_assert_str_eq(out, "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260,- LOGGED_IN/LOGGED IN double\n");
 	/* a logout during recovery */
 	dc_lose(dbl, lost_sid);
 	memset(&a, 0, sizeof(a));
@@ -393,9 +400,9 @@ START_TEST(test_restart_adopts)
 	start();
 	char *out = run_client(c_state);
 	ck_assert_str_eq(out, "r=0 msg=\n"
-			      "session=1 " T1 " 192.0.2.7:3260 LOGGED_IN/LOGGED IN\n"
-			      "session=1000000 " T1 " 192.0.2.7:3260 LOGGED_IN/LOGGED IN\n"
-			      "session=1000001 " T2 " 192.0.2.7:3260 REOPEN/TRANSPORT WAIT\n");
+			      "session=1 " T1 " 192.0.2.7:3260,- LOGGED_IN/LOGGED IN tcp\n"
+			      "session=1000000 " T1 " 192.0.2.7:3260,- LOGGED_IN/LOGGED IN double\n"
+			      "session=1000001 " T2 " 192.0.2.7:3260,- REOPEN/TRANSPORT WAIT double\n");
 	/* the adopted sessions count for duplicates and can be logged out */
 	struct answer f;
 	ck_assert(wait_answer(login_direct(&f, T1, "double"), 2000));

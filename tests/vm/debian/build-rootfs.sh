@@ -19,6 +19,9 @@ set -eu
 # (apt, dpkg, coreutils, ...) comes with the minbase variant.
 BASE_PACKAGES="systemd systemd-sysv udev kmod util-linux e2fsprogs iproute2
     multipath-tools libmnl0 libssl3"
+# Root on iSCSI: Debian's initramfs builder, and the busybox it puts into
+# every initramfs when installed (mmdebstrap skips Recommends).
+BASE_PACKAGES="$BASE_PACKAGES initramfs-tools busybox"
 SUITE=bookworm
 mirror=${VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${VM_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}

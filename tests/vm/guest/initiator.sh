@@ -147,12 +147,24 @@ init_stop() {
     return 0
 }
 
+# init_kill9: SIGKILL, as a crash; waits up to 20 s for the process to be
+# gone. A daemon that runs on was seen when the kernel flushed the signal
+# (iscsi_host_remove() in DESTROY_SESSION flushes the caller's pending
+# signals, and later SIGKILLs are dropped as "already dying"): iscsid
+# destroys sessions from a child for that reason, and this reports it.
 init_kill9() {
-    local pid
+    local pid n=0
     pid=$(init_pid) || return 1
     kill -KILL "$pid" || return 1
+    while [ -e "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
+        n=$((n + 1))
+        if [ "$n" -ge 200 ]; then
+            echo "initiator.sh: pid $pid survives SIGKILL ($(grep -E '^(State|SigPnd|ShdPnd)' "/proc/$pid/status" 2>/dev/null | tr '\n' ' '))" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
     wait "$pid" 2>/dev/null
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
     rm -f "$INIT_PIDFILE"
 }
 

@@ -65,6 +65,7 @@ stuck_report() {
         c=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
         case $c in *iscsi*) ;; *) continue ;; esac
         echo "process ${p#/proc/}: $c"
+        grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigIgn|NSpid)' "$p/status" 2>/dev/null | tr '\n' ' '; echo
         for t in "$p"/task/*; do
             echo "  task ${t##*/}: state $(cut -d' ' -f3 "$t/stat") wchan $(cat "$t/wchan" 2>/dev/null)"
             sed 's/^/    /' "$t/stack" 2>/dev/null | head -n 8
@@ -96,7 +97,7 @@ for k in 1 10 5 last; do
         fi
         sleep 0.02
     done
-    init_kill9 || fail "kill -9"
+    init_kill9 2>&1 || { stuck_report; fail "iscsid did not die of SIGKILL"; }
     t0=$(now_ms)
     while kill -0 "$la" 2>/dev/null; do
         if [ $(( $(now_ms) - t0 )) -gt 30000 ]; then
@@ -125,6 +126,36 @@ echo "--loginall exited $?"
 wait_for 120 sh -c "[ \$(ls /sys/class/iscsi_session | wc -l) = $N ]" || fail "$(session_count) sessions, expected $N"
 wait_for_disks "$N" 120 || fail "$(disk_count) of $N disks"
 [ "$(all_disks | sort -u | wc -l)" = "$N" ] || fail "disk names not distinct"
+
+# A SIGTERM (systemd's stop) that arrives while the kernel removes a
+# session must not be lost: Linux's iscsi_host_remove() flushes the
+# pending signals of whoever asked for DESTROY_SESSION.
+step "SIGTERM during --logoutall: iscsid stops"
+iadm -m node --logoutall=all >/tmp/logoutall.term 2>&1 &
+lo=$!
+t0=$(now_ms)
+while nsessions; [ "$NS" -gt $((N - 2)) ]; do
+    [ $(( $(now_ms) - t0 )) -gt 60000 ] && { stuck_report; fail "--logoutall removed fewer than 2 sessions in 60 s"; }
+    sleep 0.02
+done
+tpid=$(init_pid)
+kill -TERM "$tpid"
+t0=$(now_ms)
+while [ -e "/proc/$tpid" ] && [ "$(cut -d' ' -f3 "/proc/$tpid/stat" 2>/dev/null)" != Z ]; do
+    if [ $(( $(now_ms) - t0 )) -gt 30000 ]; then
+        stuck_report
+        fail "iscsid still running 30 s after a SIGTERM sent during --logoutall ($NS sessions left then)"
+    fi
+    sleep 0.1
+done
+wait "$tpid" 2>/dev/null
+rm -f "$INIT_PIDFILE"
+stopped_ms=$(( $(now_ms) - t0 ))
+wait "$lo"
+lo_rc=$?
+nsessions
+echo "iscsid stopped ${stopped_ms} ms after SIGTERM; --logoutall exited $lo_rc; $NS sessions left"
+init_start || fail "iscsid did not restart after the SIGTERM"
 
 step "--logoutall=all leaves nothing"
 iadm -m node --logoutall=all >/dev/null || fail "--logoutall=all exited $?"
