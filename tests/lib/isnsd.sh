@@ -1,6 +1,6 @@
 # open-isns's iSNS server (isnsd, Debian open-isns-server) on loopback for
 # tests, and tgtd registering its targets there. Sourced after tgtd.sh by
-# tests/integration/isns_*.sh and bench/isns_bench.sh.
+# tests/integration/isns_*.sh.
 #
 #   isnsd_require              exit 77 (SKIP) unless isnsd and isnsadm exist
 #   isnsd_start DIR            one isnsd on 127.0.0.1 at a free port, its
@@ -18,7 +18,12 @@
 #   tgtd_isns                  make the current tgtd (tgtd.sh) register its
 #                              targets with this isnsd (tgtadm --mode sys:
 #                              iSNSServerIP, iSNSServerPort, iSNSAccessControl
-#                              Off, iSNS On; see tgtadm(8))
+#                              Off, iSNS On; see tgtadm(8)). Give that
+#                              tgtd ONE target: tgtd (1.0.85) keeps a single
+#                              SCN connection, and the one isnsd opens for a
+#                              second target hangs or spins it; two tgtds on
+#                              127.0.0.1 register the same entity ("localhost")
+#                              and replace each other.
 #
 # Nothing under /etc is read or written: every file isnsd and isnsadm use
 # is named in DIR's configuration files.
