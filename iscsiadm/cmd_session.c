@@ -65,11 +65,32 @@ static int rescan(struct adm *a, struct sess_view *v, size_t n, bool all)
 	return 0;
 }
 
-/* Statistics come from the kernel (GET_STATS) through iscsid. */
+/* Statistics come from the kernel (GET_STATS) through iscsid. --json:
+ * {"sessions": [...]} with iscsid's figures beside the counters; a
+ * session whose figures cannot be had is left out (and the exit code
+ * says so). */
 static int stats(struct adm *a, const struct sess_view *v, size_t n)
 {
 	char what[600];
 	int first = 0;
+	if (a->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "sessions");
+		json_array_begin(&j);
+		for (size_t i = 0; i < n; i++) {
+			node_session_what(&v[i], what, sizeof(what));
+			int r = ctl_json_stats(a, &j, &v[i], what);
+			if (r && !first)
+				first = r;
+		}
+		json_array_end(&j);
+		json_object_end(&j);
+		if (json_end(&j) && !first)
+			first = ISCSI_ERR;
+		return first;
+	}
 	for (size_t i = 0; i < n; i++) {
 		node_session_what(&v[i], what, sizeof(what));
 		int r = ctl_print_stats(a, v[i].s.sid, what);

@@ -11,6 +11,8 @@
 
 #include "errors.h"
 #include "ipc_client.h"
+#include "json.h"
+#include "print.h"
 
 void ctl_node_what(const struct node_rec *r, char *buf, size_t len)
 {
@@ -364,6 +366,74 @@ int ctl_print_stats(struct adm *a, uint32_t sid, const char *what)
 		}
 		printf("\t%s: %llu\n", name, (unsigned long long)v);
 	}
+	ipc_reply_free(&rep);
+	return 0;
+}
+
+static void json_stat_group(struct json *j, const struct ipc_fields *f, uint16_t tag, int extended)
+{
+	json_object_begin(j);
+	for (size_t i = 0; f && i < f->n; i++) {
+		const struct ipc_field *fl = &f->v[i];
+		uint64_t v = 0;
+		uint32_t x = 0;
+		const char *name;
+		if (fl->tag != tag || !fl->group || !(name = ipc_get_str(fl->group, IPC_TAG_STAT_NAME)))
+			continue;
+		if (extended >= 0 && (ipc_get_u32(fl->group, IPC_TAG_STAT_EXTENDED, &x) == 0 && x) != (extended > 0))
+			continue;
+		(void)ipc_get_u64(fl->group, IPC_TAG_STAT_VALUE, &v);
+		json_key(j, name);
+		json_uint(j, v);
+	}
+	json_object_end(j);
+}
+
+static void json_u64_field(struct json *j, const struct ipc_fields *f, const char *key, uint16_t tag)
+{
+	uint64_t v;
+	json_key(j, key);
+	if (f && ipc_get_u64(f, tag, &v) == 0)
+		json_uint(j, v);
+	else
+		json_null(j);
+}
+
+int ctl_json_stats(struct adm *a, struct json *j, const struct sess_view *v, const char *what)
+{
+	struct ipc_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	int r = ipc_client_session_stats(a->paths.control_socket, v->s.sid, &rep);
+	if (r) {
+		adm_err("Could not get session stats for %s: %s", what, rep.message[0] ? rep.message : iscsi_err_str(r));
+		ipc_reply_free(&rep);
+		return r;
+	}
+	const struct ipc_fields *f = rep.msg ? &rep.msg->fields : NULL;
+	json_object_begin(j);
+	json_kv_int(j, "sid", v->s.sid);
+	json_kv_str_or_null(j, "transport", f ? ipc_get_str(f, IPC_TAG_TRANSPORT) : NULL);
+	json_kv_str(j, "target", v->s.targetname);
+	json_kv_str_or_null(j, "iface", v->s.ifacename[0] ? v->s.ifacename : NULL);
+	json_key(j, "current_portal");
+	json_object_begin(j);
+	json_kv_str_or_null(j, "address", v->have_conn ? v->c.address : NULL);
+	json_kv_int(j, "port", v->have_conn ? v->c.port : 0);
+	json_object_end(j);
+	/* iscsid's figures (an iscsid without them: null) */
+	json_kv_str_or_null(j, "state", f ? ipc_get_str(f, IPC_TAG_SESSION_STATE) : NULL);
+	json_u64_field(j, f, "logins", IPC_TAG_LOGINS);
+	json_u64_field(j, f, "recoveries", IPC_TAG_RECOVERIES);
+	json_u64_field(j, f, "recovery_ms", IPC_TAG_RECOVERY_MS);
+	json_u64_field(j, f, "last_login_ms", IPC_TAG_LAST_LOGIN_MS);
+	json_key(j, "connection_errors");
+	json_stat_group(j, f, IPC_TAG_CONN_ERROR, -1);
+	json_key(j, "counters");
+	json_stat_group(j, f, IPC_TAG_STAT, 0);
+	json_key(j, "extended");
+	json_stat_group(j, f, IPC_TAG_STAT, 1);
+	json_object_end(j);
 	ipc_reply_free(&rep);
 	return 0;
 }

@@ -80,6 +80,15 @@ int ctl_rescan(struct adm *a, const uint32_t *sid, char *msg, size_t msglen);
 /* -s: "Stats for session [...]" and the kernel's counters. Exit code. */
 int ctl_print_stats(struct adm *a, uint32_t sid, const char *what);
 
+struct json;
+struct sess_view;
+/* -s --json: one object for the session v: who it is, then iscsid's
+ * figures (state, logins, recoveries, recovery_ms, last_login_ms,
+ * connection_errors by cause) and the carrier's counters ("counters":
+ * open-iscsi's SNMP names, "extended": the transport's own). Nothing is
+ * written on failure: the exit code, the error on stderr. */
+int ctl_json_stats(struct adm *a, struct json *j, const struct sess_view *v, const char *what);
+
 /* -k 0 */
 int ctl_stop_daemon(struct adm *a);
 

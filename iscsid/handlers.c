@@ -321,6 +321,7 @@ static void h_rescan(struct iscsid *d, struct ctl_request *req)
 /* ---- SESSION_STATS ---- */
 
 struct stats_op {
+	struct iscsid *d;
 	struct ctl_request *req;
 	uint32_t sid;
 };
@@ -345,6 +346,24 @@ static void stats_done(void *data, const struct transport_result *res)
 			ipc_put_u32(&w, IPC_TAG_STAT_EXTENDED, 1);
 		ipc_group_end(&w);
 	}
+	/* the layer's figures, as the metrics file has them (metrics.h) */
+	struct session *s = op->d->stopping ? NULL : session_find(op->d->sessions, op->sid);
+	if (s) {
+		session_keep_counters(s, res->stats, res->nstats);
+		ipc_put_str(&w, IPC_TAG_SESSION_STATE, session_state_name(s->state));
+		ipc_put_str(&w, IPC_TAG_TRANSPORT, s->carrier->ops->name);
+		ipc_put_u64(&w, IPC_TAG_LOGINS, s->fig.logins);
+		ipc_put_u64(&w, IPC_TAG_RECOVERIES, s->fig.recoveries);
+		ipc_put_u64(&w, IPC_TAG_RECOVERY_MS, session_recovery_ms(s, loop_now_ms()));
+		if (s->fig.have_last_login)
+			ipc_put_u64(&w, IPC_TAG_LAST_LOGIN_MS, s->fig.last_login_ms);
+		for (int c = 0; c < SESSION_NCAUSES; c++) {
+			ipc_group_begin(&w, IPC_TAG_CONN_ERROR);
+			ipc_put_str(&w, IPC_TAG_STAT_NAME, session_cause_name((enum session_cause)c));
+			ipc_put_u64(&w, IPC_TAG_STAT_VALUE, s->fig.conn_errors[c]);
+			ipc_group_end(&w);
+		}
+	}
 	ctl_reply(op->req, &w);
 	free(op);
 }
@@ -365,6 +384,7 @@ static void h_session_stats(struct iscsid *d, struct ctl_request *req)
 		ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
 		return;
 	}
+	op->d = d;
 	op->req = req;
 	op->sid = sid;
 	int r = session_stats(d->sessions, sid, stats_done, op);

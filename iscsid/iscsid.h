@@ -14,6 +14,7 @@ struct loop;
 struct control;
 struct ctl_request;
 struct session_layer;
+struct metrics;
 
 struct iscsid {
 	struct loop *loop;
@@ -24,6 +25,7 @@ struct iscsid {
 	long allow_gid;                 /* --ipc-allow-gid, -1 = none */
 	struct control *ctl;
 	struct session_layer *sessions;   /* the session layer, its carriers beneath it */
+	struct metrics *metrics;          /* iscsi.prom (metrics.h) */
 	bool stopping;
 };
 

@@ -20,6 +20,7 @@
 #include "iscsid.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "pidfile.h"
 #include "sdnotify.h"
 #include "secmem.h"
@@ -276,6 +277,8 @@ int iscsid_reload(struct iscsid *d, char *err, size_t errlen)
 	}
 	if (d->sessions)
 		session_layer_reload(d->sessions);
+	if (d->metrics)
+		metrics_configure(d->metrics, d->config.metrics_dir, d->config.metrics_interval);
 	return 0;
 }
 
@@ -496,6 +499,9 @@ int main(int argc, char **argv)
 		if (r >= 0 && (r = session_layer_add_carrier(d.sessions, uspace)) < 0)
 			uspace->ops->free(uspace);
 	}
+	/* after the carriers: the layer tells the metrics about changes */
+	if (r >= 0 && (r = metrics_new(d.loop, d.sessions, &d.metrics)) >= 0)
+		metrics_configure(d.metrics, d.config.metrics_dir, d.config.metrics_interval);
 	if (r < 0) {
 		log_errx("cannot set up the session layer: %s", strerror(-r));
 		goto fail_transport;
@@ -532,7 +538,9 @@ int main(int argc, char **argv)
 	 * stopping") while the clients' connections are still there to
 	 * carry the answers; then they close. */
 	control_stop_accepting(d.ctl);
+	metrics_stop(d.metrics);
 	session_layer_free(d.sessions);
+	metrics_free(d.metrics);
 	control_free(d.ctl);
 	loop_free(d.loop);
 	pidfile_release(pidf);
@@ -540,7 +548,9 @@ int main(int argc, char **argv)
 	return r < 0 ? EXIT_STARTUP : EXIT_OK;
 
 fail_transport:
+	metrics_stop(d.metrics);
 	session_layer_free(d.sessions);
+	metrics_free(d.metrics);
 fail_loop:
 	loop_free(d.loop);
 fail_socket:

@@ -77,6 +77,24 @@ bool session_listed(const struct session *s)
 
 /* ---- the table ---- */
 
+static void entry_free(struct session *s)
+{
+	free(s->fig.counters);
+	free(s);
+}
+
+static void notify(struct session_layer *l)
+{
+	if (l->observer && !l->stopping)
+		l->observer(l->observer_data);
+}
+
+void session_layer_observe(struct session_layer *l, void (*fn)(void *data), void *data)
+{
+	l->observer = fn;
+	l->observer_data = data;
+}
+
 static void unlink_entry(struct session *s)
 {
 	struct session_layer *l = s->layer;
@@ -107,6 +125,8 @@ static void relist(struct session *s, bool was)
 		s->layer->nlisted++;
 	else if (was && !now)
 		s->layer->nlisted--;
+	if (now != was)
+		notify(s->layer);
 }
 
 struct session *session_lookup(const struct session_layer *l, uint32_t sid)
@@ -220,6 +240,8 @@ struct session *session_open(struct session_layer *l, struct carrier *c, const s
 	s->policy.reopen_max = rec->session.reopen_max;
 	s->state = st;
 	s->conn = conn;
+	if (st == SESSION_LOGIN)
+		s->fig.login_start_ms = loop_now_ms();
 	link_entry(s);
 	l->n++;
 	relist(s, false);
@@ -239,7 +261,7 @@ void session_drop(struct session *s)
 		return;                 /* freed when the call returns */
 	unlink_entry(s);
 	l->n--;
-	free(s);
+	entry_free(s);
 }
 
 void session_call_begin(struct session *s)
@@ -253,7 +275,7 @@ bool session_call_end(struct session *s)
 		return !s->ended;
 	unlink_entry(s);
 	s->layer->n--;
-	free(s);
+	entry_free(s);
 	return false;
 }
 
@@ -325,6 +347,76 @@ void session_set_tpgt(struct session *s, int tpgt)
 		s->tpgt = tpgt;
 }
 
+/* ---- figures ---- */
+
+static const char *const cause_names[SESSION_NCAUSES] = {
+	[SESSION_CAUSE_CONN_LOST] = "connection_lost",
+	[SESSION_CAUSE_CONNECT] = "connect",
+	[SESSION_CAUSE_TIMEOUT] = "timeout",
+	[SESSION_CAUSE_AUTH] = "auth",
+	[SESSION_CAUSE_LOGIN] = "login",
+	[SESSION_CAUSE_OTHER] = "other",
+};
+
+const char *session_cause_name(enum session_cause c)
+{
+	return c < SESSION_NCAUSES ? cause_names[c] : "?";
+}
+
+uint64_t session_recovery_ms(const struct session *s, uint64_t now_ms)
+{
+	uint64_t ms = s->fig.recovery_ms;
+	if (s->fig.recovery_since_ms && now_ms > s->fig.recovery_since_ms)
+		ms += now_ms - s->fig.recovery_since_ms;
+	return ms;
+}
+
+void session_keep_counters(struct session *s, const struct transport_stat *v, size_t n)
+{
+	struct session_figures *f = &s->fig;
+	if (n > SESSION_COUNTERS_MAX)
+		n = SESSION_COUNTERS_MAX;
+	if (n > f->ncounters || !f->counters) {
+		struct session_counter *c = realloc(f->counters, (n ? n : 1) * sizeof(*c));
+		if (!c)
+			return;                 /* the previous ones stay */
+		f->counters = c;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(f->counters[i].name, sizeof(f->counters[i].name), "%s", v[i].name ? v[i].name : "");
+		f->counters[i].value = v[i].value;
+		f->counters[i].extended = v[i].extended;
+	}
+	f->ncounters = n;
+}
+
+/* What a change of state means for the figures. A LOGOUT that returns
+ * to LOGGED_IN (a logout that did not happen) is no login. */
+static void count_transition(struct session *s, enum session_state from, enum session_state to)
+{
+	struct session_figures *f = &s->fig;
+	uint64_t now = loop_now_ms();
+	if (from == SESSION_RECOVERY && to != SESSION_RECOVERY && f->recovery_since_ms) {
+		f->recovery_ms += now - f->recovery_since_ms;
+		f->recovery_since_ms = 0;
+	}
+	if (from == SESSION_LOGGED_IN && to == SESSION_RECOVERY) {
+		f->recoveries++;
+		f->conn_errors[SESSION_CAUSE_CONN_LOST]++;
+		f->recovery_since_ms = now;
+		f->login_start_ms = now;        /* until the carrier says an attempt began */
+	}
+	if (to == SESSION_LOGGED_IN && (from == SESSION_LOGIN || from == SESSION_RECOVERY)) {
+		f->logins++;
+		if (f->login_start_ms) {
+			f->last_login_ms = now - f->login_start_ms;
+			f->have_last_login = true;
+		}
+	}
+	if (to != SESSION_LOGIN && to != SESSION_RECOVERY)
+		f->login_start_ms = 0;
+}
+
 /* Success ends a login or an outage (session_retry.c counts them). */
 static void logged_in(struct session *s, enum session_state from)
 {
@@ -370,12 +462,15 @@ int session_state_set(struct session *s, enum session_state st, enum session_con
 		  st == SESSION_LOGGED_IN ? "LOGGED IN" : st == SESSION_LOGOUT ? "IN LOGOUT" : "");
 	s->state = st;
 	s->conn = conn;
+	count_transition(s, from, st);
 	if (st == SESSION_LOGGED_IN && from != SESSION_LOGGED_IN)
 		logged_in(s, from);
 	/* an outage the carrier does not count itself still has a start */
 	if (st == SESSION_RECOVERY && from == SESSION_LOGGED_IN && !s->retry.outage_start_ms)
 		s->retry.outage_start_ms = loop_now_ms();
 	relist(s, was);
+	if (was || session_listed(s))
+		notify(s->layer);
 	return 0;
 }
 
@@ -407,8 +502,11 @@ int session_adopt(struct carrier *c, const struct session_survivor *sv, struct s
 		s->conn = SESSION_CONN_LOGGED_IN;
 	else if (sv->state == SESSION_LOGOUT)
 		s->conn = SESSION_CONN_IN_LOGOUT;
-	if (sv->state == SESSION_RECOVERY)
+	if (sv->state == SESSION_RECOVERY) {
 		s->retry.outage_start_ms = loop_now_ms();
+		/* figures count from the adoption: the recovery time too */
+		s->fig.recovery_since_ms = s->retry.outage_start_ms;
+	}
 	(void)session_set_sid(s, sv->sid, sv->host_no);
 	/* ids the layer hands out stay above the ones that came back */
 	if (c->ops->sid_min && sv->sid >= c->next_sid)
@@ -482,7 +580,7 @@ void session_layer_free(struct session_layer *l)
 		struct session *s = l->head;
 		l->head = s->next;
 		session_login_forget(s);
-		free(s);
+		entry_free(s);
 	}
 	free(l);
 }

@@ -66,6 +66,47 @@ struct session_retry {
 	char last_fail_msg[TRANSPORT_MSG_MAX];
 };
 
+/* Why a connection failed, as far as the layer learns it: a logged-in
+ * connection lost (every carrier reports that as LOGGED_IN -> RECOVERY),
+ * and the failed attempts of carriers that report them
+ * (session_attempt_failed), by their exit code. */
+enum session_cause {
+	SESSION_CAUSE_CONN_LOST = 0,    /* a logged-in connection went away */
+	SESSION_CAUSE_CONNECT,          /* the TCP connection failed (4) */
+	SESSION_CAUSE_TIMEOUT,          /* connect, login or PDU timeout (8, 11, 33) */
+	SESSION_CAUSE_AUTH,             /* authentication failed (24) */
+	SESSION_CAUSE_LOGIN,            /* the target rejected the login (5, 19) */
+	SESSION_CAUSE_OTHER,
+	SESSION_NCAUSES,
+};
+
+#define SESSION_COUNTERS_MAX 48         /* carrier counters kept per session */
+#define SESSION_COUNTER_NAME 48
+
+/* One carrier counter (struct transport_stat), kept. */
+struct session_counter {
+	char name[SESSION_COUNTER_NAME];
+	uint64_t value;
+	bool extended;
+};
+
+/* What the layer counts for each session (metrics.h, `iscsiadm -m
+ * session -s --json`), whatever carries it. Times from loop_now_ms(). */
+struct session_figures {
+	uint64_t logins;                /* times it reached LOGGED_IN (first login, recoveries) */
+	uint64_t recoveries;            /* LOGGED_IN -> RECOVERY */
+	uint64_t recovery_ms;           /* in RECOVERY, ended recoveries */
+	uint64_t recovery_since_ms;     /* the current recovery began; 0 none */
+	uint64_t login_start_ms;        /* the current login (or its last attempt) began; 0 none */
+	uint64_t last_login_ms;         /* how long the last successful login took */
+	bool have_last_login;
+	uint64_t conn_errors[SESSION_NCAUSES];
+	/* the carrier's counters at the last refresh (metrics.c); allocated
+	 * only then, so sessions cost nothing more without metrics */
+	struct session_counter *counters;
+	size_t ncounters;
+};
+
 /* One entry. Read-only outside session*.c. */
 struct session {
 	struct session_layer *layer;
@@ -83,6 +124,7 @@ struct session {
 	enum session_conn conn;
 	struct session_policy policy;
 	struct session_retry retry;
+	struct session_figures fig;
 	bool logout_pending;            /* a logout request is with the carrier */
 	unsigned in_call;               /* inside a carrier operation: free later */
 	bool ended;                     /* session_end() came during in_call */
@@ -103,6 +145,9 @@ struct session_layer {
 	struct sl_answer *ans_head, *ans_tail;   /* answers decided by the layer itself */
 	struct loop_timer kick;
 	bool stopping;
+	/* told when the list or a listed session's state changes */
+	void (*observer)(void *data);
+	void *observer_data;
 };
 
 int session_layer_new(struct loop *l, struct session_layer **ret);
@@ -118,6 +163,21 @@ void session_layer_reload(struct session_layer *l);
  * carrier whether it is usable; done (may be NULL) once all answered,
  * with the first failure. 0, or < 0 when nothing was started. */
 int session_adopt_all(struct session_layer *l, transport_done_fn done, void *data);
+
+/* fn(data) after each change of what iscsiadm lists: a session listed,
+ * its state changed, a session gone (not while the layer stops). fn
+ * must not change the table; NULL to stop. */
+void session_layer_observe(struct session_layer *l, void (*fn)(void *data), void *data);
+
+/* ---- figures (session.c) ---- */
+
+/* "connection_lost", "connect", "timeout", "auth", "login", "other" */
+const char *session_cause_name(enum session_cause c);
+/* The time s spent in recovery up to now, ended recoveries and the
+ * current one. */
+uint64_t session_recovery_ms(const struct session *s, uint64_t now_ms);
+/* Keeps the counters of a stats answer for s (metrics.c refreshes them). */
+void session_keep_counters(struct session *s, const struct transport_stat *v, size_t n);
 
 /* ---- requests (session_req.c) ---- */
 

@@ -39,6 +39,8 @@ unsigned session_retry_delay(uint64_t outage_ms)
 void session_attempt_begin(struct session *s)
 {
 	s->retry.driven = true;
+	/* the last login's duration is that of its last attempt */
+	s->fig.login_start_ms = loop_now_ms();
 	if (!s->retry.first_attempt_ms)
 		s->retry.first_attempt_ms = loop_now_ms();
 }
@@ -64,6 +66,25 @@ static void log_attempt(struct session *s, const char *what, const char *msg, ui
 	snprintf(r->last_fail_msg, sizeof(r->last_fail_msg), "%s", msg);
 }
 
+static enum session_cause cause_of(int code)
+{
+	switch (code) {
+	case ISCSI_ERR_TRANS:
+		return SESSION_CAUSE_CONNECT;
+	case ISCSI_ERR_TRANS_TIMEOUT:
+	case ISCSI_ERR_PDU_TIMEOUT:
+	case ISCSI_ERR_REQ_TIMEDOUT:
+		return SESSION_CAUSE_TIMEOUT;
+	case ISCSI_ERR_LOGIN_AUTH_FAILED:
+		return SESSION_CAUSE_AUTH;
+	case ISCSI_ERR_LOGIN:
+	case ISCSI_ERR_FATAL_LOGIN:
+		return SESSION_CAUSE_LOGIN;
+	default:
+		return SESSION_CAUSE_OTHER;
+	}
+}
+
 enum session_next session_attempt_failed(struct session *s, struct session_err *e, uint64_t *ret_delay)
 {
 	struct session_retry *r = &s->retry;
@@ -71,6 +92,9 @@ enum session_next session_attempt_failed(struct session *s, struct session_err *
 	uint64_t delay, now = loop_now_ms();
 
 	r->driven = true;
+	/* a redirection or an MD5 fall-back is no failed connection */
+	if (!e->now)
+		s->fig.conn_errors[cause_of(e->code)]++;
 	session_what(s, what, sizeof(what));
 	if (!r->outage_start_ms)
 		r->outage_start_ms = now;

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ void config_init(struct iscsi_config *c)
 	memset(c, 0, sizeof(*c));
 	c->safe_logout = false;
 	c->ipc_auth_uid = true;
+	c->metrics_interval = CONFIG_METRICS_INTERVAL_DEFAULT;
 	node_rec_init(&c->node);
 	discovery_rec_init(&c->sendtargets, REC_DISC_SENDTARGETS);
 	discovery_rec_init(&c->isns, REC_DISC_ISNS);
@@ -63,6 +65,32 @@ static int apply(struct iscsi_config *c, const char *key, const char *value, cha
 			snprintf(err, errlen, "%s: expected Yes or No", key);
 			return -1;
 		}
+		return 0;
+	}
+	if (strcmp(key, "iscsid.metrics_dir") == 0) {
+		/* an absolute path, or nothing (off) */
+		if (strlen(value) >= sizeof(c->metrics_dir)) {
+			snprintf(err, errlen, "%s: value too long", key);
+			return -1;
+		}
+		if (value[0] && value[0] != '/') {
+			snprintf(err, errlen, "%s: expected an absolute path", key);
+			return -1;
+		}
+		memcpy(c->metrics_dir, value, strlen(value) + 1);
+		return 0;
+	}
+	if (strcmp(key, "iscsid.metrics_interval") == 0) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || *end || errno || v < CONFIG_METRICS_INTERVAL_MIN ||
+		    v > CONFIG_METRICS_INTERVAL_MAX) {
+			snprintf(err, errlen, "%s: expected seconds from %d to %d", key, CONFIG_METRICS_INTERVAL_MIN,
+				 CONFIG_METRICS_INTERVAL_MAX);
+			return -1;
+		}
+		c->metrics_interval = (unsigned)v;
 		return 0;
 	}
 	for (size_t i = 0; accepted_unused[i]; i++) {

@@ -18,6 +18,10 @@
 #define CONFIG_LINE_MAX 1024          /* longer lines are errors */
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_STARTUP_SIZE 1024
+#define CONFIG_PATH_SIZE 4096
+#define CONFIG_METRICS_INTERVAL_DEFAULT 15
+#define CONFIG_METRICS_INTERVAL_MIN 1
+#define CONFIG_METRICS_INTERVAL_MAX 3600
 
 struct iscsi_config {
 	/* iscsid.startup: command iscsiadm runs when iscsid is not
@@ -28,6 +32,13 @@ struct iscsi_config {
 	/* iscsid.ipc_auth_uid: control clients must be UID 0 (Yes, the
 	 * default) rather than any user named "root" (No). */
 	bool ipc_auth_uid;
+	/* iscsid.metrics_dir: where iscsid keeps iscsi.prom (Prometheus
+	 * text format, for node_exporter's textfile collector); "" (the
+	 * default): no metrics file. An absolute path. */
+	char metrics_dir[CONFIG_PATH_SIZE];
+	/* iscsid.metrics_interval: seconds between rewrites of the file
+	 * when nothing changes (CONFIG_METRICS_INTERVAL_MIN..MAX, 15). */
+	unsigned metrics_interval;
 	/* node.* defaults for new node records (iface: "default"). */
 	struct node_rec node;
 	/* discovery.sendtargets.* defaults for new discovery records. */

@@ -41,6 +41,11 @@ static const struct tag_info tags[IPC_TAG_MAX] = {
 	[IPC_TAG_STAT_EXTENDED] = { "STAT_EXTENDED", IPC_T_U32, false, 0 },
 	[IPC_TAG_TRANSPORT] = { "TRANSPORT", IPC_T_STR, false, IPC_SHORT_STR_MAX },
 	[IPC_TAG_TPGT] = { "TPGT", IPC_T_U32, false, 0 },
+	[IPC_TAG_LOGINS] = { "LOGINS", IPC_T_U64, false, 0 },
+	[IPC_TAG_RECOVERIES] = { "RECOVERIES", IPC_T_U64, false, 0 },
+	[IPC_TAG_RECOVERY_MS] = { "RECOVERY_MS", IPC_T_U64, false, 0 },
+	[IPC_TAG_LAST_LOGIN_MS] = { "LAST_LOGIN_MS", IPC_T_U64, false, 0 },
+	[IPC_TAG_CONN_ERROR] = { "CONN_ERROR", IPC_T_GROUP, true, 0 },
 };
 
 _Static_assert(IPC_TAG_MAX <= 64, "duplicate detection uses a 64-bit map");

@@ -89,6 +89,11 @@ enum ipc_tag {
 	IPC_TAG_STAT_EXTENDED = 22,  /* u32 1, inside IPC_TAG_STAT: a driver-specific counter */
 	IPC_TAG_TRANSPORT = 23,      /* str, inside IPC_TAG_SESSION: its carrier ("tcp", "uspace") */
 	IPC_TAG_TPGT = 24,           /* u32, inside IPC_TAG_SESSION: target portal group tag (absent: unknown) */
+	IPC_TAG_LOGINS = 25,         /* u64 (SESSION_STATS answer): logins that reached full feature phase */
+	IPC_TAG_RECOVERIES = 26,     /* u64 (SESSION_STATS answer): connections lost while logged in */
+	IPC_TAG_RECOVERY_MS = 27,    /* u64 (SESSION_STATS answer): time in recovery, the current one included */
+	IPC_TAG_LAST_LOGIN_MS = 28,  /* u64 (SESSION_STATS answer): the last login's duration (absent: none yet) */
+	IPC_TAG_CONN_ERROR = 29,     /* group, repeatable (SESSION_STATS answer): STAT_NAME (cause), STAT_VALUE */
 	IPC_TAG_MAX,
 };
 

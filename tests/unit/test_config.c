@@ -30,6 +30,8 @@ START_TEST(test_compiled_defaults)
 	config_init(&c);
 	ck_assert_str_eq(c.startup, "");
 	ck_assert(!c.safe_logout);
+	ck_assert_str_eq(c.metrics_dir, "");
+	ck_assert_uint_eq(c.metrics_interval, 15);
 	ck_assert(c.ipc_auth_uid);
 	ck_assert_int_eq(c.node.startup, REC_STARTUP_MANUAL);
 	ck_assert_int_eq(c.node.tpgt, -1);
@@ -154,6 +156,8 @@ START_TEST(test_warnings)
 			   "node.session.auth.chap_algs = SHA256,MD5\n"
 			   "iscsid.safe_logout = Yes\n"
 			   "iscsid.ipc_auth_uid = No\n"
+			   "iscsid.metrics_dir = /var/lib/prometheus/node-exporter\n"
+			   "iscsid.metrics_interval = 60\n"
 			   "discovery.sendtargets.auth.password = pw\n"
 			   "discovery.isns.use_discoveryd = Yes\n"
 			   "node.startup = automatic";                    /* no final newline */
@@ -178,6 +182,8 @@ START_TEST(test_warnings)
 	ck_assert_str_eq(c.sendtargets.auth.chap_algs, "SHA256,MD5");
 	ck_assert(c.safe_logout);
 	ck_assert(!c.ipc_auth_uid);
+	ck_assert_str_eq(c.metrics_dir, "/var/lib/prometheus/node-exporter");
+	ck_assert_uint_eq(c.metrics_interval, 60);
 	ck_assert_str_eq(c.sendtargets.auth.password, "pw");
 	ck_assert(c.isns.use_discoveryd);
 	ck_assert(!c.sendtargets.use_discoveryd);
@@ -215,6 +221,13 @@ START_TEST(test_errors)
 	expect_error(noval, strlen(noval), 3);
 	const char *badbool = "iscsid.safe_logout = maybe\n";
 	expect_error(badbool, strlen(badbool), 1);
+	/* a relative metrics directory would depend on iscsid's cwd */
+	const char *reldir = "iscsid.metrics_dir = metrics\n";
+	expect_error(reldir, strlen(reldir), 1);
+	const char *badint[] = { "iscsid.metrics_interval = 0\n", "iscsid.metrics_interval = 3601\n",
+				 "iscsid.metrics_interval = 5s\n", "iscsid.metrics_interval = -1\n", NULL };
+	for (size_t i = 0; badint[i]; i++)
+		expect_error(badint[i], strlen(badint[i]), 1);
 	const char nul[] = "node.startup = manual\0\n";
 	expect_error(nul, sizeof(nul) - 1, 0);
 

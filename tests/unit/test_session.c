@@ -244,6 +244,26 @@ static void print_reply(FILE *out, int r, struct ipc_reply *rep)
 		uint32_t v;
 		if (ipc_get_u32(&rep->msg->fields, IPC_TAG_SID, &v) == 0)
 			fprintf(out, "sid=%u\n", v);
+		uint64_t logins, rec, rec_ms, last;
+		if (ipc_get_u64(&rep->msg->fields, IPC_TAG_LOGINS, &logins) == 0) {
+			/* SESSION_STATS: the layer's figures */
+			(void)ipc_get_u64(&rep->msg->fields, IPC_TAG_RECOVERIES, &rec);
+			(void)ipc_get_u64(&rep->msg->fields, IPC_TAG_RECOVERY_MS, &rec_ms);
+			fprintf(out, "fig=%s %s logins=%llu recoveries=%llu in_recovery=%s last_login=%s errors=",
+				ipc_get_str(&rep->msg->fields, IPC_TAG_SESSION_STATE),
+				ipc_get_str(&rep->msg->fields, IPC_TAG_TRANSPORT), (unsigned long long)logins,
+				(unsigned long long)rec, rec_ms ? "yes" : "no",
+				ipc_get_u64(&rep->msg->fields, IPC_TAG_LAST_LOGIN_MS, &last) == 0 ? "yes" : "no");
+			for (size_t i = 0; i < rep->msg->fields.n; i++) {
+				const struct ipc_field *f = &rep->msg->fields.v[i];
+				uint64_t n = 0;
+				if (f->tag != IPC_TAG_CONN_ERROR)
+					continue;
+				(void)ipc_get_u64(f->group, IPC_TAG_STAT_VALUE, &n);
+				fprintf(out, "%s:%llu,", ipc_get_str(f->group, IPC_TAG_STAT_NAME), (unsigned long long)n);
+			}
+			fputc('\n', out);
+		}
 		for (size_t i = 0; i < rep->msg->fields.n; i++) {
 			const struct ipc_field *f = &rep->msg->fields.v[i];
 			if (f->tag == IPC_TAG_DEVICE)
@@ -297,7 +317,10 @@ START_TEST(test_login_duplicate_logout)
 			      "r=15 msg=session already exists for [iface: double, target: " T1
 			      ", portal: 192.0.2.7,3260]\n"
 			      "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260,- LOGGED_IN/LOGGED IN double\n"
-			      "r=0 msg=\nsid=1000000\nstat=txdata_octets\nstat=rxdata_octets\n"
+			      "r=0 msg=\nsid=1000000\n"
+			      "fig=LOGGED_IN double logins=1 recoveries=0 in_recovery=no last_login=yes "
+			      "errors=connection_lost:0,connect:0,timeout:0,auth:0,login:0,other:0,\n"
+			      "stat=txdata_octets\nstat=rxdata_octets\n"
 			      "r=0 msg=Logout successful.\n"
 			      "r=0 msg=\n"
 			      "r=21 msg=no matching session for target " T1 "\n");
@@ -323,6 +346,12 @@ static void c_state(FILE *out)
 {
 	struct ipc_reply rep;
 	print_reply(out, ipc_client_session_state(sock, &rep), &rep);
+}
+
+static void c_stats_lost(FILE *out)
+{
+	struct ipc_reply rep;
+	print_reply(out, ipc_client_session_stats(sock, lost_sid, &rep), &rep);
 }
 
 static struct answer *login_direct(struct answer *a, const char *target, const char *transport)
@@ -358,9 +387,21 @@ START_TEST(test_recovery_shown)
 			      "sessions are scanned\n"
 			      "r=15 msg=session already exists for [iface: double, target: " T1
 			      ", portal: 192.0.2.7,3260]\n");
+	settle(20);
+	out = run_client(c_stats_lost);
+	ck_assert_str_eq(out, "r=0 msg=\nsid=1000000\n"
+			      "fig=RECOVERY double logins=1 recoveries=1 in_recovery=yes last_login=yes "
+			      "errors=connection_lost:1,connect:0,timeout:0,auth:0,login:0,other:0,\n"
+			      "stat=txdata_octets\nstat=rxdata_octets\n");
 	dc_back(dbl, lost_sid);
 	out = run_client(c_state);
 	ck_assert_str_eq(out, "r=0 msg=\nsession=1000000 " T1 " 192.0.2.7:3260,- LOGGED_IN/LOGGED IN double\n");
+	/* the figures of `iscsiadm -m session -s --json`: a second login */
+	out = run_client(c_stats_lost);
+	ck_assert_str_eq(out, "r=0 msg=\nsid=1000000\n"
+			      "fig=LOGGED_IN double logins=2 recoveries=1 in_recovery=yes last_login=yes "
+			      "errors=connection_lost:1,connect:0,timeout:0,auth:0,login:0,other:0,\n"
+			      "stat=txdata_octets\nstat=rxdata_octets\n");
 	/* a logout during recovery */
 	dc_lose(dbl, lost_sid);
 	memset(&a, 0, sizeof(a));
