@@ -36,10 +36,10 @@ isnsd_require() {
 }
 
 isnsd_start() { # DIR
-	local d=$1 try i
+	local d=$1
 	mkdir -p "$d/db" || return 1
 	ISNSD_DIR=$d
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		ISNSD_PORT=$(tgtd_free_port) || return 1
 		# Security 0: no DSA keys (open-iscsi and tgtd use none either);
 		# the default discovery domain holds every node in no domain.
@@ -65,7 +65,7 @@ isnsd_start() { # DIR
 		EOF
 		isnsd -f -4 -c "$d/isnsd.conf" ${ISNSD_DEBUG:+-d "$ISNSD_DEBUG"} >"$d/isnsd.log" 2>&1 &
 		ISNSD_PID=$!
-		for i in $(seq 1 100); do
+		for _ in $(seq 1 100); do
 			kill -0 "$ISNSD_PID" 2>/dev/null || break
 			if [ -S "$d/isnsctl" ] && ss -Htln "sport = :$ISNSD_PORT" | grep -q .; then
 				return 0
@@ -90,8 +90,8 @@ isns_nodes() { # TYPE
 }
 
 isns_wait_nodes() { # TYPE N [SECONDS]
-	local i n
-	for i in $(seq 1 $(( ${3:-10} * 20 ))); do
+	local n
+	for _ in $(seq 1 $(( ${3:-10} * 20 ))); do
 		n=$(isns_nodes "$1" | wc -l)
 		[ "$n" = "$2" ] && return 0
 		sleep 0.05
