@@ -1,5 +1,5 @@
-/* -m discovery and -m discoverydb: SendTargets discovery (run here, see
- * discover.c) and the discovery records.
+/* -m discovery and -m discoverydb: SendTargets and iSNS discovery (run
+ * here, see discover.c and isns_disc.c) and the discovery records.
  *
  * Deviation from open-iscsi (issue #286): re-running a discovery keeps
  * the settings of node records that exist already; only -o update
@@ -15,6 +15,7 @@
 #include "bind.h"
 #include "ctl.h"
 #include "discover.h"
+#include "isns_disc.h"
 #include "errors.h"
 #include "json.h"
 #include "node_login.h"
@@ -36,6 +37,21 @@ struct disc_ctx {
 	bool in_use_failed;
 };
 
+/* Whether -p named a port: "h:p", "[v6]:p" (a bare IPv6 address has
+ * colons but no port), with or without ",tpgt" (portal_parse()'s forms). */
+static bool portal_has_port(const char *arg)
+{
+	const char *comma = strrchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	const char *colon = memchr(arg, ':', n);
+
+	if (arg[0] == '[') {
+		const char *close = memchr(arg, ']', n);
+		return close && (size_t)(close - arg) + 1 < n && close[1] == ':';
+	}
+	return colon && !memchr(colon + 1, ':', n - (size_t)(colon - arg) - 1);
+}
+
 static int disc_type_arg(struct adm *a, enum rec_disc_type *ret)
 {
 	const char *t = a->disc_type;
@@ -45,8 +61,12 @@ static int disc_type_arg(struct adm *a, enum rec_disc_type *ret)
 		return 0;
 	}
 	if (!strcmp(t, "isns")) {
-		adm_err("iSNS discovery is not supported by this iscsiadm");
-		return ISCSI_ERR_ISNS_UNAVAILABLE;
+		*ret = REC_DISC_ISNS;
+		/* an iSNS server listens on 3205 (RFC 4171 §5.2) unless -p
+		 * names another port */
+		if (a->portal_arg && !portal_has_port(a->portal_arg))
+			a->portal.port = ISNS_DEFAULT_PORT;
+		return 0;
 	}
 	adm_err("unknown discovery type '%s': use sendtargets (st), isns or fw", t);
 	return ISCSI_ERR_UNKNOWN_DISCOVERY_TYPE;
@@ -179,16 +199,31 @@ static bool disc_error_transient(int r)
 	return r == ISCSI_ERR_TRANS || r == ISCSI_ERR_TRANS_TIMEOUT;
 }
 
-/* One SendTargets discovery through iface ir, as that iface's initiator. */
+/* One discovery (SendTargets or iSNS) through iface ir, as that iface's
+ * initiator. */
 static int discover_through(struct disc_ctx *c, const struct iface_rec *ir, struct st_result *res)
 {
 	struct adm *a = c->a;
 	char msg[DISCOVER_MSG_MAX];
 	struct portal where = { .port = (uint16_t)c->drec.port, .tpgt = -1, .family = AF_UNSPEC };
+	const struct netio_binder binder = { bind_iface_hook, (void *)a->sysfs_root };
+	const char *kind = c->drec.type == REC_DISC_ISNS ? "iSNS" : "SendTargets";
+	int r;
 
 	snprintf(where.host, sizeof(where.host), "%s", c->drec.address);
 	if (a->portal_arg)
 		where.family = a->portal.family;
+	if (c->drec.type == REC_DISC_ISNS) {
+		struct isns_disc_opts io = {
+			.server = &where,
+			.iface = ir,
+			.binder = &binder,
+			.initiator_name = ir->iname[0] ? ir->iname : a->iname.name,
+			.debug = a->debug,
+		};
+		r = discover_isns(&io, res, msg, sizeof(msg));
+		goto done;
+	}
 	struct discover_opts o = {
 		.portal = &where,
 		.iface = ir,
@@ -199,16 +234,17 @@ static int discover_through(struct disc_ctx *c, const struct iface_rec *ir, stru
 		.active_timeout = c->drec.active_timeout > 0 ? (unsigned)c->drec.active_timeout : 30,
 		.max_recv_dlength = c->drec.max_recv_dlength >= 512 ? (uint32_t)c->drec.max_recv_dlength : 32768,
 		.debug = a->debug,
-		.binder = &(struct netio_binder){ bind_iface_hook, (void *)a->sysfs_root },
+		.binder = &binder,
 	};
-	int r = discover_sendtargets(&o, res, msg, sizeof(msg));
+	r = discover_sendtargets(&o, res, msg, sizeof(msg));
+done:
 	if (r) {
 		adm_err("%s", msg);
 		if (c->n_ifaces > 1)
-			adm_err("Could not perform SendTargets discovery through iface %s: %s", ir->name,
+			adm_err("Could not perform %s discovery through iface %s: %s", kind, ir->name,
 				iscsi_err_str(r));
 		else
-			adm_err("Could not perform SendTargets discovery: %s", iscsi_err_str(r));
+			adm_err("Could not perform %s discovery: %s", kind, iscsi_err_str(r));
 	}
 	return r;
 }
@@ -218,18 +254,11 @@ static int discover_through(struct disc_ctx *c, const struct iface_rec *ir, stru
 static int store_pass(struct disc_ctx *c, const struct iface_rec *ir, const struct st_result *res, unsigned flags)
 {
 	struct adm *a = c->a;
-	size_t nf = 0, k = 0;
+	struct disc_target *found;
+	size_t nf;
 
-	for (size_t i = 0; i < res->n; i++)
-		nf += res->targets[i].n_portals;
-	struct disc_target *found = calloc(nf ? nf : 1, sizeof(*found));
-	if (!found)
+	if (disc_targets_from_result(res, &found, &nf) < 0)
 		return ISCSI_ERR_NOMEM;
-	for (size_t i = 0; i < res->n; i++)
-		for (size_t p = 0; p < res->targets[i].n_portals; p++)
-			found[k++] = (struct disc_target){ res->targets[i].name, res->targets[i].portals[p].host,
-							   res->targets[i].portals[p].port,
-							   res->targets[i].portals[p].tpgt };
 	struct nodedb_merge_result mr;
 	struct rec_diags d;
 	int r = 0;
@@ -409,19 +438,21 @@ static void print_source_nodes(struct adm *a, struct nodedb *db, const struct no
 	node_list_free(&nl);
 }
 
-static int disc_print_tree(struct adm *a, struct nodedb *db, const struct disc_list *l)
+/* The records of one discovery type, each followed by the nodes it
+ * found (open-iscsi prints sendtargets and iSNS sources alike). */
+static void print_disc_section(struct adm *a, struct nodedb *db, const struct disc_list *l,
+			       enum rec_disc_type type)
 {
 	struct node_filter f;
-	bool any_st = false, any_isns = false;
+	bool any = false;
 
-	printf("SENDTARGETS:\n");
 	for (size_t i = 0; i < l->n; i++) {
-		if (l->v[i].type != REC_DISC_SENDTARGETS)
+		if (l->v[i].type != type)
 			continue;
-		any_st = true;
+		any = true;
 		printf("DiscoveryAddress: %s,%d\n", l->v[i].address, l->v[i].port);
 		node_filter_init(&f);
-		f.disc_type = REC_DISC_SENDTARGETS;
+		f.disc_type = type;
 		f.disc_address = l->v[i].address;
 		f.disc_port = l->v[i].port;
 		struct node_list nl = { 0 };
@@ -433,16 +464,18 @@ static int disc_print_tree(struct adm *a, struct nodedb *db, const struct disc_l
 		}
 		node_list_free(&nl);
 	}
-	if (!any_st)
+	if (!any)
 		printf("No targets found.\n");
+}
+
+static int disc_print_tree(struct adm *a, struct nodedb *db, const struct disc_list *l)
+{
+	struct node_filter f;
+
+	printf("SENDTARGETS:\n");
+	print_disc_section(a, db, l, REC_DISC_SENDTARGETS);
 	printf("iSNS:\n");
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].type == REC_DISC_ISNS) {
-			any_isns = true;
-			printf("IP Address: %s\nPort: %d\n", l->v[i].address, l->v[i].port);
-		}
-	if (!any_isns)
-		printf("No targets found.\n");
+	print_disc_section(a, db, l, REC_DISC_ISNS);
 	printf("STATIC:\n");
 	node_filter_init(&f);
 	f.disc_type = REC_DISC_STATIC;

@@ -84,7 +84,9 @@ expect_rc 0 -m iface -I again0
 expect_out "iface.net_ifacename = lo"
 expect_rc 0 -m iface -I again0 -o delete
 expect_rc 21 -m fw
-expect_rc 17 -m discovery -t isns -p 127.0.0.1
+# iSNS is built in: a server that is not there is a failed query (25)
+expect_rc 25 -m discovery -t isns -p 127.0.0.1:1
+expect_err "cannot connect to the iSNS server 127.0.0.1:1"
 expect_rc 30 -m discovery -t bogus -p 127.0.0.1
 
 # --- node records: new / update / delete / show

@@ -143,8 +143,9 @@ tgtd_stop_all() {
 		pid=${inst%%:*}
 		ctl=${inst#*:}; ctl=${ctl%%:*}
 		dir=${inst#*:*:}
-		# tgtd ignores SIGTERM; the control socket's "delete system" stops it.
-		tgtadm -C "$ctl" --op delete --mode system >/dev/null 2>&1
+		# tgtd ignores SIGTERM; the control socket's "delete system" stops
+		# it. A tgtd stuck in its own iSNS code never answers: bounded.
+		timeout 5 tgtadm -C "$ctl" --op delete --mode system >/dev/null 2>&1
 		for i in $(seq 1 50); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.05
