@@ -251,6 +251,26 @@ START_TEST(test_background_login_stops_unwanted)
 }
 END_TEST
 
+/* iscsid stops during a background login: the half-made session is
+ * undone, nothing is left or leaked (ASan), nothing is answered twice. */
+START_TEST(test_background_login_iscsid_stops)
+{
+	struct node_rec rec;
+	make_rec(&rec, "iqn.2003-01.org.example:boot", false);
+	fk.unavailable = 1000000;
+	struct transport_login tl = { .rec = &rec, .background = true, .background_ms = 300 };
+	memset(&bg, 0, sizeof(bg));
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &bg), 0);
+	ck_assert(wait_answer(&bg, 5000));
+	ck_assert_int_eq(bg.res.status, ISCSI_ERR_AGAIN);
+	ck_assert(wait_requests(ISCSI_UEVENT_BIND_CONN, count(ISCSI_UEVENT_BIND_CONN) + 1, 3000));
+	memset(&bg, 0, sizeof(bg));
+	ks_stop();
+	ck_assert(!bg.done);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), count(ISCSI_UEVENT_CREATE_SESSION));
+}
+END_TEST
+
 /* A target that is up: the answer is the login's, as without a bound. */
 START_TEST(test_background_login_in_time)
 {
@@ -302,6 +322,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_silent_close_still_auth);
 	tcase_add_test(tc, test_background_login_goes_on);
 	tcase_add_test(tc, test_background_login_stops_unwanted);
+	tcase_add_test(tc, test_background_login_iscsid_stops);
 	tcase_add_test(tc, test_background_login_in_time);
 	tcase_add_test(tc, test_plain_login_gives_up);
 	suite_add_tcase(s, tc);
