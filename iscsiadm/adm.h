@@ -91,6 +91,9 @@ struct adm {
 	bool wait_devices;           /* --wait-devices: logins answer once the disks exist */
 	bool ordered;                /* --ordered: log in all, then scan one session at a
 				      * time in target/portal/iface order (stable sdX names) */
+	uint64_t login_deadline_ms;  /* --loginall=automatic: CLOCK_MONOTONIC ms by which every
+				      * login is answered (iscsid.automatic_login_wait); 0 none */
+	bool login_backgrounded;     /* a login went on in the background (exit 29) */
 	const char *root;            /* --root */
 	const char *sysfs_root;      /* --sysfs / $ISCSI_SYSFS_ROOT; NULL: /sys */
 

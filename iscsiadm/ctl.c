@@ -8,11 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "errors.h"
 #include "ipc_client.h"
 #include "json.h"
 #include "print.h"
+
+uint64_t ctl_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 void ctl_node_what(const struct node_rec *r, char *buf, size_t len)
 {
@@ -81,7 +89,17 @@ static void login_one(struct adm *a, struct ctl_login *l)
 		free(frame);
 	} else {
 		uint32_t flags = (a->wait_devices ? IPC_LOGIN_WAIT_DEVICES : 0) | (a->ordered ? IPC_LOGIN_NO_SCAN : 0);
-		l->status = ipc_client_login(a->paths.control_socket, text, flags, &rep);
+		if (a->login_deadline_ms) {
+			/* one deadline for the whole run, however many
+			 * logins wait for a worker */
+			uint64_t now = ctl_now_ms();
+			uint64_t left = a->login_deadline_ms > now ? a->login_deadline_ms - now : 0;
+			l->status = ipc_client_login_background(a->paths.control_socket, text, flags, (uint32_t)left,
+								&rep);
+			l->background = l->status == ISCSI_ERR_AGAIN;
+		} else {
+			l->status = ipc_client_login(a->paths.control_socket, text, flags, &rep);
+		}
 	}
 	explicit_bzero(text, len);
 	free(text);
@@ -206,10 +224,16 @@ int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n)
 		/* Our addition: the daemon's own sentence says what went wrong. */
 		if (v[i].message[0] && strcmp(v[i].message, iscsi_err_str(v[i].status)))
 			adm_err("%s", v[i].message);
-		if (!first)
+		/* a login that goes on in the background (29) counts only
+		 * when nothing failed for good */
+		if (v[i].background)
+			a->login_backgrounded = true;
+		else if (!first)
 			first = v[i].status;
 	}
 	free(v);
+	if (!first && a->login_backgrounded)
+		first = ISCSI_ERR_AGAIN;
 	return first;
 }
 

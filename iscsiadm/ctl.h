@@ -27,6 +27,7 @@ struct ctl_login {
 	char message[IPC_MESSAGE_MAX + 1];
 	uint32_t sid;
 	bool queued;                       /* -W: sent, answer not awaited */
+	bool background;                   /* answered 29: iscsid keeps trying */
 	char devices[CTL_DEVICES_MAX];     /* "sdb sdc" (--wait-devices, --ordered) */
 };
 
@@ -39,6 +40,9 @@ int ctl_login_many(struct adm *a, struct ctl_login *v, size_t n);
  * each, then "Login to [...] successful." or the two error lines.
  * Returns the first error (exit code), 0 when all succeeded. */
 int ctl_login_recs(struct adm *a, const struct node_rec *const *recs, size_t n);
+
+/* CLOCK_MONOTONIC in ms (adm.login_deadline_ms). */
+uint64_t ctl_now_ms(void);
 
 /* "[iface: I, target: T, portal: A,P]" */
 void ctl_node_what(const struct node_rec *r, char *buf, size_t len);

@@ -363,6 +363,17 @@ int ipc_client_login(const char *path, const char *record_text, uint32_t flags, 
 	return call_writer(path, &w, ret);
 }
 
+int ipc_client_login_background(const char *path, const char *record_text, uint32_t flags, uint32_t background_ms,
+				struct ipc_reply *ret)
+{
+	struct ipc_writer w;
+	writer_start(&w, IPC_MSG_LOGIN);
+	ipc_put_str(&w, IPC_TAG_RECORD, record_text);
+	ipc_put_u32(&w, IPC_TAG_LOGIN_FLAGS, flags);
+	ipc_put_u32(&w, IPC_TAG_LOGIN_BACKGROUND_MS, background_ms);
+	return call_writer(path, &w, ret);
+}
+
 int ipc_client_logout_sid(const char *path, uint32_t sid, struct ipc_reply *ret)
 {
 	struct ipc_writer w;

@@ -65,6 +65,11 @@ int ipc_client_hello(const char *path, struct ipc_reply *ret);
  * (REC_FMT_DISK, secrets included: the socket is root-only).
  * flags: IPC_LOGIN_*. */
 int ipc_client_login(const char *path, const char *record_text, uint32_t flags, struct ipc_reply *ret);
+/* The same with IPC_TAG_LOGIN_BACKGROUND_MS: a login not over after
+ * background_ms is answered with ISCSI_ERR_AGAIN and iscsid keeps trying
+ * (--loginall=automatic, iscsid.automatic_login_wait). */
+int ipc_client_login_background(const char *path, const char *record_text, uint32_t flags, uint32_t background_ms,
+				struct ipc_reply *ret);
 int ipc_client_logout_sid(const char *path, uint32_t sid, struct ipc_reply *ret);
 /* portal ("address:port", "[v6]:port") and iface may be NULL: any. */
 int ipc_client_logout_node(const char *path, const char *target, const char *portal, const char *iface,

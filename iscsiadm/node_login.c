@@ -220,6 +220,13 @@ static int do_login(struct adm *a, struct nodedb *db, const struct node_filter *
 		adm_err("No records found");
 		r = ISCSI_ERR_NO_OBJS_FOUND;
 	} else {
+		/* The boot login is bounded (iscsid.automatic_login_wait):
+		 * what is not logged in by then iscsid keeps trying in the
+		 * background, and we exit 29 (unless something failed for
+		 * good), which iscsi-login.service counts as success. */
+		if (mode && !strcmp(mode, "automatic") && !a->no_wait && adm_config(a) == 0 &&
+		    a->config.automatic_login_wait > 0)
+			a->login_deadline_ms = ctl_now_ms() + (uint64_t)a->config.automatic_login_wait * 1000u;
 		r = node_login_recs(a, db, p, k);
 	}
 	free(p);

@@ -224,7 +224,8 @@ unsigned session_retry_delay(uint64_t outage_ms);
 void session_attempt_begin(struct session *s);
 /* An attempt failed with e. An initial login gives up on a fatal error or
  * when initial_login_retry_max x login_timeout have passed since the
- * first attempt; a logged-in session retries whatever the error, until
+ * first attempt (a background login, session.h: no budget, but it ends
+ * when layer->login_wanted says its node record is gone); a logged-in session retries whatever the error, until
  * node.session.reopen_max attempts (then e says so). Otherwise *ret_delay
  * is the wait before the next attempt. Logs the failure (rate-limited). */
 enum session_next session_attempt_failed(struct session *s, struct session_err *e, uint64_t *ret_delay);

@@ -13,6 +13,7 @@
 #include "ipc.h"
 #include "iscsid.h"
 #include "log.h"
+#include "nodedb.h"
 #include "record.h"
 #include "session.h"
 #include "transport.h"
@@ -69,6 +70,7 @@ static void h_hello(struct iscsid *d, struct ctl_request *req)
 
 struct login_op {
 	struct ctl_request *req;
+	bool background;                /* answered early, the layer logs the rest */
 	struct node_rec rec;
 	char what[600];                 /* "[iface: ..., target: ..., portal: ...]" */
 };
@@ -91,6 +93,8 @@ static void login_done(void *data, const struct transport_result *res)
 	 * again if it died before this answer was delivered. */
 	if (res->status == 0)
 		log_info("login to %s successful (sid %u)", op->what, res->sid);
+	else if (op->background && res->status == ISCSI_ERR_AGAIN)
+		; /* the layer said it goes on in the background */
 	else
 		log_warnx("login to %s failed: %s", op->what,
 			  res->message[0] ? res->message : iscsi_err_str(res->status));
@@ -110,12 +114,15 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 		return;
 	}
 	(void)ipc_get_u32(req_fields(req), IPC_TAG_LOGIN_FLAGS, &flags);
+	uint32_t bg_ms = 0;
+	bool background = ipc_get_u32(req_fields(req), IPC_TAG_LOGIN_BACKGROUND_MS, &bg_ms) == 0;
 	struct login_op *op = calloc(1, sizeof(*op));
 	if (!op) {
 		ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
 		return;
 	}
 	op->req = req;
+	op->background = background;
 	node_rec_init(&op->rec);
 	rec_diags_init(&diags);
 	int r = rec_parse(REC_KIND_NODE, &op->rec, text, strlen(text), NULL, &diags);
@@ -154,12 +161,44 @@ static void h_login(struct iscsid *d, struct ctl_request *req)
 
 	/* the layer refuses a second session to the node (15) */
 	log_debug(1, "login to %s requested by pid %ld", op->what, (long)ctl_request_peer(req)->pid);
-	struct transport_login tl = { .rec = &op->rec, .flags = flags };
+	struct transport_login tl = { .rec = &op->rec, .flags = flags, .background = background, .background_ms = bg_ms };
 	r = session_login(d->sessions, &tl, login_done, op);
 	if (r < 0) {
 		login_op_free(op);
 		ctl_reply_error(req, ISCSI_ERR_INTERNAL, "cannot start the login: %s", strerror(-r));
 	}
+}
+
+/* Is the background login s still wanted? Its node record must still be
+ * there with node.startup = automatic (`iscsiadm -o delete` or `-o update
+ * -n node.startup -v manual` stop it). A database that cannot be read
+ * keeps the login going: a glitch must not drop a boot disk. */
+bool iscsid_login_wanted(void *data, const struct session *s)
+{
+	struct iscsid *d = data;
+	struct nodedb *db = NULL;
+	struct node_list l = { 0 };
+	struct node_filter f;
+	bool wanted = true;
+
+	if (nodedb_open(&d->paths, &db) < 0)
+		return true;
+	node_filter_init(&f);
+	f.target = s->target;
+	f.address = s->address;
+	f.port = s->port;
+	f.iface = s->iface[0] ? s->iface : "default";
+	if (nodedb_node_find(db, &f, &l, NULL) == 0) {
+		wanted = false;
+		for (size_t i = 0; i < l.n; i++) {
+			if (l.v[i].rec.startup == REC_STARTUP_AUTOMATIC || l.v[i].rec.conn.startup == REC_STARTUP_AUTOMATIC)
+				wanted = true;
+			explicit_bzero(&l.v[i].rec.session.auth, sizeof(l.v[i].rec.session.auth));
+		}
+	}
+	node_list_free(&l);
+	nodedb_free(db);
+	return wanted;
 }
 
 /* ---- LOGOUT / RESCAN: one session, or several ---- */

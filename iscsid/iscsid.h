@@ -38,6 +38,11 @@ int iscsid_reload(struct iscsid *d, char *err, size_t errlen);
 /* Leaves the event loop; main() then tears everything down. */
 void iscsid_stop(struct iscsid *d);
 
+/* session_layer.login_wanted: the node record of s is there and
+ * automatic (handlers.c). */
+struct session;
+bool iscsid_login_wanted(void *data, const struct session *s);
+
 /* The control request dispatcher (handlers.c). */
 void iscsid_dispatch(void *data, struct ctl_request *req);
 

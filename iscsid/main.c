@@ -489,6 +489,8 @@ int main(int argc, char **argv)
 	struct carrier *kernel = NULL, *uspace = NULL;
 	r = session_layer_new(d.loop, &d.sessions);
 	if (r >= 0) {
+		d.sessions->login_wanted = iscsid_login_wanted;
+		d.sessions->login_wanted_data = &d;
 		r = carrier_kernel_new(d.loop, &kcfg, &kernel);
 		if (r >= 0 && (r = session_layer_add_carrier(d.sessions, kernel)) < 0)
 			kernel->ops->free(kernel);

@@ -64,6 +64,8 @@ struct session_retry {
 	unsigned time2wait;             /* s, before the next attempt; 0 none */
 	uint64_t last_fail_log_ms;
 	char last_fail_msg[TRANSPORT_MSG_MAX];
+	bool unbounded;                 /* a background login: no initial-login budget */
+	bool background;                /* ... whose request was answered: still trying */
 };
 
 /* Why a connection failed, as far as the layer learns it: a logged-in
@@ -148,6 +150,10 @@ struct session_layer {
 	/* told when the list or a listed session's state changes */
 	void (*observer)(void *data);
 	void *observer_data;
+	/* Whether a background login is still wanted (its node record is
+	 * there and automatic); asked after each failed attempt. NULL: yes. */
+	bool (*login_wanted)(void *data, const struct session *s);
+	void *login_wanted_data;
 };
 
 int session_layer_new(struct loop *l, struct session_layer **ret);
@@ -184,7 +190,11 @@ void session_keep_counters(struct session *s, const struct transport_stat *v, si
 /* Logs in with the carrier named by rec->iface.transport_name ("" is
  * "tcp"): 12 when there is none or its probe fails, 15 when a session or
  * login to the same target, portal and iface exists, then the carrier's
- * answer. */
+ * answer. A background login (req->background) has no initial-login
+ * budget: when background_ms pass without an outcome it is answered with
+ * ISCSI_ERR_AGAIN and goes on trying until it logs in, fails for good,
+ * l->login_wanted says no, or iscsid stops; the log says when it goes to
+ * the background and how it ends. */
 int session_login(struct session_layer *l, const struct transport_login *req, transport_done_fn done,
 		  void *data);
 /* 2 for an unknown sid, 29 while it logs in or out, else the carrier's answer. */

@@ -61,14 +61,20 @@ void session_answers_flush(struct session_layer *l)
 /* ---- LOGIN ---- */
 
 /* A login from the request to its answer: first the carrier's probe,
- * then the table entry and the carrier's login. */
+ * then the table entry and the carrier's login. A background login
+ * (transport.h) may be answered before it ends: it then keeps its own
+ * copy of the record and lives on until the carrier's done. */
 struct login_wait {
 	struct session_layer *l;
 	struct carrier *c;
-	struct transport_login req;     /* req.rec stays the caller's until done */
+	struct transport_login req;     /* req.rec stays the caller's until done (or is own) */
 	transport_done_fn done;
 	void *data;
 	struct session *s;              /* the entry; NULL before it exists and after it ended */
+	struct node_rec *own;           /* background: the layer's copy of the record */
+	struct loop_timer bg_timer;
+	bool answered;                  /* background: the request has its answer */
+	uint64_t answered_ms;
 };
 
 void session_login_forget(struct session *s)
@@ -79,17 +85,55 @@ void session_login_forget(struct session *s)
 	}
 }
 
+static void login_what(const struct login_wait *w, char *buf, size_t len)
+{
+	const struct node_rec *rec = w->req.rec;
+	snprintf(buf, len, "[iface: %s, target: %s, portal: %s,%d]", rec->iface.name[0] ? rec->iface.name : "default",
+		 rec->name, rec->conn.address, rec->conn.port);
+}
+
+static void login_wait_free(struct login_wait *w)
+{
+	loop_timer_disarm(w->l->loop, &w->bg_timer);
+	if (w->own) {
+		explicit_bzero(w->own, sizeof(*w->own));
+		free(w->own);
+	}
+	free(w);
+}
+
+/* The login is over: answers the request, or, when it was answered
+ * already, says in the log how the background login ended. */
+static void login_finish(struct login_wait *w, const struct transport_result *res)
+{
+	if (!w->answered) {
+		w->done(w->data, res);
+	} else {
+		char what[600];
+		login_what(w, what, sizeof(what));
+		uint64_t secs = (loop_now_ms() - w->answered_ms) / 1000u;
+		if (res->status == 0)
+			log_info("login to %s successful (sid %" PRIu32 "), %" PRIu64
+				 " s after it went to the background",
+				 what, res->sid, secs);
+		else
+			log_warnx("background login to %s ended after %" PRIu64 " s: %s", what, secs,
+				  res->message[0] ? res->message : iscsi_err_str(res->status));
+	}
+	login_wait_free(w);
+}
+
 /* The same node twice: open-iscsi's 15, in its words. */
 static int dup_answer(struct login_wait *w, const struct session *dup)
 {
-	const struct node_rec *rec = w->req.rec;
-	const char *iface = rec->iface.name[0] ? rec->iface.name : "default";
 	char what[600];
-	snprintf(what, sizeof(what), "[iface: %s, target: %s, portal: %s,%d]", iface, rec->name, rec->conn.address,
-		 rec->conn.port);
+	login_what(w, what, sizeof(what));
 	if (session_listed(dup))
 		return session_answer_later(w->l, w->done, w->data, ISCSI_ERR_SESS_EXISTS,
 					    "session already exists for %s", what);
+	if (dup->retry.background)
+		return session_answer_later(w->l, w->done, w->data, ISCSI_ERR_SESS_EXISTS,
+					    "a login to %s is in progress in the background", what);
 	if (dup->sid)
 		return session_answer_later(w->l, w->done, w->data, ISCSI_ERR_SESS_EXISTS,
 					    "a login to %s is in progress (sid %" PRIu32 ")", what, dup->sid);
@@ -103,6 +147,7 @@ static void login_answered(void *data, const struct transport_result *res)
 	struct session *s = w->s;
 	if (s) {
 		s->login = NULL;
+		s->retry.background = s->retry.unbounded = false;
 		if (res->status != 0) {
 			/* a failed login is over: the carrier let go of s */
 			session_drop(s);
@@ -112,8 +157,7 @@ static void login_answered(void *data, const struct transport_result *res)
 			(void)session_state_set(s, SESSION_LOGGED_IN, SESSION_CONN_LOGGED_IN);
 		}
 	}
-	w->done(w->data, res);
-	free(w);
+	login_finish(w, res);
 }
 
 /* Answers w now (we are in a done of the carrier, not in a request). */
@@ -129,8 +173,36 @@ static void login_fail(struct login_wait *w, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(res.message, sizeof(res.message), fmt, ap);
 	va_end(ap);
+	login_finish(w, &res);
+}
+
+/* background_ms passed and the login goes on: the request gets its
+ * answer (29, "retry may succeed"), the session keeps trying. */
+static void login_to_background(struct loop *lp, void *data)
+{
+	struct login_wait *w = data;
+	struct transport_result res;
+	char what[600];
+	(void)lp;
+
+	login_what(w, what, sizeof(what));
+	memset(&res, 0, sizeof(res));
+	res.status = ISCSI_ERR_AGAIN;
+	char why[300] = "";
+	if (w->s && w->s->retry.last_fail_msg[0])
+		snprintf(why, sizeof(why), " (%.290s)", w->s->retry.last_fail_msg);
+	snprintf(res.message, sizeof(res.message),
+		 "not logged in after %" PRIu32 " s%s; iscsid keeps trying in the background",
+		 w->req.background_ms / 1000u, why);
+	log_warnx("login to %s: %s", what, res.message);
+	if (w->s)
+		w->s->retry.background = true;
+	w->answered = true;
+	w->answered_ms = loop_now_ms();
 	w->done(w->data, &res);
-	free(w);
+	/* from now on the record is ours and nobody waits */
+	w->done = NULL;
+	w->data = NULL;
 }
 
 static void login_probed(void *data, const struct transport_result *res)
@@ -140,8 +212,7 @@ static void login_probed(void *data, const struct transport_result *res)
 	struct carrier *c = w->c;
 
 	if (res->status != 0) {
-		w->done(w->data, res);
-		free(w);
+		login_finish(w, res);
 		return;
 	}
 	if (l->stopping) {
@@ -151,10 +222,15 @@ static void login_probed(void *data, const struct transport_result *res)
 	/* another login to the node may have started meanwhile */
 	struct session *dup = session_find_node(l, w->req.rec);
 	if (dup) {
+		if (w->answered) {
+			login_fail(w, ISCSI_ERR_SESS_EXISTS, "another login to the node is under way");
+			return;
+		}
+		loop_timer_disarm(l->loop, &w->bg_timer);
 		if (dup_answer(w, dup) < 0)
 			login_fail(w, ISCSI_ERR_NOMEM, "iscsid is out of memory");
 		else
-			free(w);
+			login_wait_free(w);
 		return;
 	}
 	if (l->n >= SESSION_MAX) {
@@ -174,6 +250,8 @@ static void login_probed(void *data, const struct transport_result *res)
 			return;
 		}
 	}
+	s->retry.unbounded = w->req.background;
+	s->retry.background = w->answered;
 	w->s = s;
 	s->login = w;
 	session_call_begin(s);
@@ -203,17 +281,33 @@ int session_login(struct session_layer *l, const struct transport_login *req, tr
 	w->req = *req;
 	w->done = done;
 	w->data = data;
+	loop_timer_init(&w->bg_timer, login_to_background, w);
 	struct session *dup = session_find_node(l, req->rec);
 	if (dup) {
 		int r = dup_answer(w, dup);
 		free(w);
 		return r;
 	}
+	if (req->background) {
+		/* the caller's record goes with the answer; the login may
+		 * outlive it */
+		w->own = malloc(sizeof(*w->own));
+		if (!w->own) {
+			free(w);
+			return -ENOMEM;
+		}
+		memcpy(w->own, req->rec, sizeof(*w->own));
+		w->req.rec = w->own;
+		if (loop_timer_arm(l->loop, &w->bg_timer, req->background_ms) < 0) {
+			login_wait_free(w);
+			return -ENOMEM;
+		}
+	}
 	/* the entry is opened once the carrier can take it: a login to a
 	 * transport that is missing is 12, whatever else runs */
 	int r = c->ops->probe(c, login_probed, w);
 	if (r < 0)
-		free(w);
+		login_wait_free(w);
 	return r;
 }
 

@@ -109,7 +109,16 @@ enum session_next session_attempt_failed(struct session *s, struct session_err *
 			log_warnx("%s: login failed: %s", what, e->msg);
 			return SESSION_GIVE_UP;
 		}
-		if (!e->now && now - r->first_attempt_ms >= budget) {
+		/* a background login (the boot's) has no budget: it goes on
+		 * while its node record is there and automatic */
+		if (r->unbounded && s->layer->login_wanted &&
+		    !s->layer->login_wanted(s->layer->login_wanted_data, s)) {
+			log_warnx("%s: login stopped: the node record is gone or no longer automatic", what);
+			session_err_set(e, ISCSI_ERR_NO_OBJS_FOUND, true,
+					"stopped: the node record is gone or no longer node.startup = automatic");
+			return SESSION_GIVE_UP;
+		}
+		if (!r->unbounded && !e->now && now - r->first_attempt_ms >= budget) {
 			log_warnx("%s: login failed: %s (giving up after %u attempt%s)", what, e->msg, r->attempts + 1,
 				  r->attempts ? "s" : "");
 			return SESSION_GIVE_UP;

@@ -41,6 +41,11 @@ typedef void (*transport_done_fn)(void *data, const struct transport_result *res
 struct transport_login {
 	const struct node_rec *rec;        /* parsed node record (record.h); the caller's until done */
 	uint32_t flags;                    /* IPC_LOGIN_* (ipc.h) */
+	/* IPC_TAG_LOGIN_BACKGROUND_MS: answer ISCSI_ERR_AGAIN once
+	 * background_ms have passed without an outcome, and keep trying
+	 * (session_req.c) */
+	bool background;
+	uint32_t background_ms;
 };
 
 #endif

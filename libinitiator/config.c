@@ -32,6 +32,7 @@ void config_init(struct iscsi_config *c)
 	c->safe_logout = false;
 	c->ipc_auth_uid = true;
 	c->metrics_interval = CONFIG_METRICS_INTERVAL_DEFAULT;
+	c->automatic_login_wait = CONFIG_AUTOMATIC_LOGIN_WAIT;
 	node_rec_init(&c->node);
 	discovery_rec_init(&c->sendtargets, REC_DISC_SENDTARGETS);
 	discovery_rec_init(&c->isns, REC_DISC_ISNS);
@@ -91,6 +92,17 @@ static int apply(struct iscsi_config *c, const char *key, const char *value, cha
 			return -1;
 		}
 		c->metrics_interval = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "iscsid.automatic_login_wait") == 0) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || *end || errno || v > CONFIG_AUTOMATIC_LOGIN_WAIT_MAX) {
+			snprintf(err, errlen, "%s: expected seconds, 0..%d", key, CONFIG_AUTOMATIC_LOGIN_WAIT_MAX);
+			return -1;
+		}
+		c->automatic_login_wait = (unsigned)v;
 		return 0;
 	}
 	for (size_t i = 0; accepted_unused[i]; i++) {

@@ -22,6 +22,8 @@
 #define CONFIG_METRICS_INTERVAL_DEFAULT 15
 #define CONFIG_METRICS_INTERVAL_MIN 1
 #define CONFIG_METRICS_INTERVAL_MAX 3600
+#define CONFIG_AUTOMATIC_LOGIN_WAIT 30     /* s, iscsid.automatic_login_wait */
+#define CONFIG_AUTOMATIC_LOGIN_WAIT_MAX 86400
 
 struct iscsi_config {
 	/* iscsid.startup: command iscsiadm runs when iscsid is not
@@ -39,6 +41,11 @@ struct iscsi_config {
 	/* iscsid.metrics_interval: seconds between rewrites of the file
 	 * when nothing changes (CONFIG_METRICS_INTERVAL_MIN..MAX, 15). */
 	unsigned metrics_interval;
+	/* iscsid.automatic_login_wait: how long `iscsiadm -m node
+	 * --loginall=automatic` (the boot login) waits for its nodes, s;
+	 * what is not logged in by then iscsid keeps trying in the
+	 * background. 0: no bound (each login runs its whole budget). */
+	unsigned automatic_login_wait;
 	/* node.* defaults for new node records (iface: "default"). */
 	struct node_rec node;
 	/* discovery.sendtargets.* defaults for new discovery records. */

@@ -46,6 +46,7 @@ static const struct tag_info tags[IPC_TAG_MAX] = {
 	[IPC_TAG_RECOVERY_MS] = { "RECOVERY_MS", IPC_T_U64, false, 0 },
 	[IPC_TAG_LAST_LOGIN_MS] = { "LAST_LOGIN_MS", IPC_T_U64, false, 0 },
 	[IPC_TAG_CONN_ERROR] = { "CONN_ERROR", IPC_T_GROUP, true, 0 },
+	[IPC_TAG_LOGIN_BACKGROUND_MS] = { "LOGIN_BACKGROUND_MS", IPC_T_U32, false, 0 },
 };
 
 _Static_assert(IPC_TAG_MAX <= 64, "duplicate detection uses a 64-bit map");

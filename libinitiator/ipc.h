@@ -94,6 +94,8 @@ enum ipc_tag {
 	IPC_TAG_RECOVERY_MS = 27,    /* u64 (SESSION_STATS answer): time in recovery, the current one included */
 	IPC_TAG_LAST_LOGIN_MS = 28,  /* u64 (SESSION_STATS answer): the last login's duration (absent: none yet) */
 	IPC_TAG_CONN_ERROR = 29,     /* group, repeatable (SESSION_STATS answer): STAT_NAME (cause), STAT_VALUE */
+	IPC_TAG_LOGIN_BACKGROUND_MS = 30, /* u32 (LOGIN): not logged in after this many ms: answer
+					   * ISCSI_ERR_AGAIN and keep trying in the background */
 	IPC_TAG_MAX,
 };
 

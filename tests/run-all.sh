@@ -107,9 +107,10 @@ fi
 # `make install` of build/ into a Debian 12 image, on a 2-CPU host:
 # shutdown (3 boots) ~100 s, iscsid_service ~55 s, multipath ~120 s,
 # rootfs (root on an iSCSI LUN through initramfs-tools, 2 boots) ~2.5-5 min,
-# mpifaces ~140 s; the first run on a machine also builds the cached root
-# file system (mmdebstrap, ~80 s).
-DEBIAN_VM_SCENARIOS=${DEBIAN_VM_SCENARIOS-shutdown iscsid_service multipath rootfs mpifaces}
+# mpifaces ~140 s, bootdown (a target down at boot, 2 boots) ~2 min; the
+# first run on a machine also builds the cached root file system
+# (mmdebstrap, ~80 s).
+DEBIAN_VM_SCENARIOS=${DEBIAN_VM_SCENARIOS-shutdown iscsid_service multipath rootfs mpifaces bootdown}
 if [ "${SKIP_VM:-0}" != 1 ] && [ "${SKIP_DEBIAN_VM:-0}" != 1 ] && [ -n "$DEBIAN_VM_SCENARIOS" ]; then
 	deps_install debianvm || { failed=$((failed + 1)); failures+=("Debian VM dependencies"); }
 	start=$(date +%s)

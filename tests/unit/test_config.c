@@ -33,6 +33,7 @@ START_TEST(test_compiled_defaults)
 	ck_assert_str_eq(c.metrics_dir, "");
 	ck_assert_uint_eq(c.metrics_interval, 15);
 	ck_assert(c.ipc_auth_uid);
+	ck_assert_uint_eq(c.automatic_login_wait, 30);
 	ck_assert_int_eq(c.node.startup, REC_STARTUP_MANUAL);
 	ck_assert_int_eq(c.node.tpgt, -1);
 	ck_assert_str_eq(c.node.iface.name, "default");
@@ -241,6 +242,28 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* iscsid.automatic_login_wait: seconds, 0 turns the bound off. */
+START_TEST(test_automatic_login_wait)
+{
+	struct iscsi_config c;
+	struct rec_diags d;
+	const char *ok[] = { "iscsid.automatic_login_wait = 0\n", "iscsid.automatic_login_wait = 120\n",
+			     "iscsid.automatic_login_wait = 86400\n" };
+	const unsigned want[] = { 0, 120, 86400 };
+	for (size_t i = 0; i < 3; i++) {
+		rec_diags_init(&d);
+		ck_assert_int_eq(config_parse(ok[i], strlen(ok[i]), "w.conf", &c, &d), 0);
+		ck_assert_uint_eq(d.n, 0);
+		ck_assert_uint_eq(c.automatic_login_wait, want[i]);
+		rec_diags_free(&d);
+	}
+	const char *bad[] = { "iscsid.automatic_login_wait = -1\n", "iscsid.automatic_login_wait = 30s\n",
+			      "iscsid.automatic_login_wait = 86401\n", "iscsid.automatic_login_wait = 99999999999999999999\n" };
+	for (size_t i = 0; i < 4; i++)
+		expect_error(bad[i], strlen(bad[i]), 1);
+}
+END_TEST
+
 /* Regression: an unknown key was echoed byte for byte into the warning,
  * which iscsid logs and iscsiadm prints: terminal escapes went through.
  * And a bad secret is never quoted back. */
@@ -290,6 +313,7 @@ int main(void)
 	tcase_add_test(tc, test_debian_file);
 	tcase_add_test(tc, test_warnings);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_automatic_login_wait);
 	tcase_add_test(tc, test_diag_sanitized);
 	tcase_add_test(tc, test_load_missing);
 	suite_add_tcase(s, tc);

@@ -160,6 +160,151 @@ START_TEST(test_silent_close_still_auth)
 }
 END_TEST
 
+/* ---- a background login (--loginall=automatic at boot) ---- */
+
+static struct answer bg;
+static bool bg_wanted = true;
+
+static bool bg_logged_in(void)
+{
+	return bg.done && session_count(d.sessions) == 1 && session_first(d.sessions)->state == SESSION_LOGGED_IN;
+}
+
+static bool table_empty(void)
+{
+	return d.sessions->n == 0 && kc->nsessions == 0;
+}
+
+static bool wanted(void *data, const struct session *s)
+{
+	(void)data;
+	ck_assert_str_eq(s->target, "iqn.2003-01.org.example:boot");
+	return bg_wanted;
+}
+
+/* The target refuses every login (LIO with its portal group disabled)
+ * for longer than the record's initial-login budget (1 s) and the bound
+ * of the request: the request is answered 29 at the bound, the login goes
+ * on past the budget, and logs in once the target accepts again. */
+START_TEST(test_background_login_goes_on)
+{
+	struct node_rec rec;
+	make_rec(&rec, "iqn.2003-01.org.example:boot", false);
+	rec.conn.login_timeout = 1;
+	rec.session.initial_login_retry_max = 1;
+	d.sessions->login_wanted = wanted;
+	bg_wanted = true;
+	fk.unavailable = 1000000;
+	struct transport_login tl = { .rec = &rec, .background = true, .background_ms = 700 };
+	memset(&bg, 0, sizeof(bg));
+	uint64_t t0 = loop_now_ms();
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &bg), 0);
+	/* the caller's record may go with the answer */
+	memset(&rec, 0xa5, sizeof(rec));
+	ck_assert(wait_answer(&bg, 5000));
+	uint64_t took = loop_now_ms() - t0;
+	ck_assert_int_eq(bg.res.status, ISCSI_ERR_AGAIN);
+	ck_assert_msg(took >= 650 && took < 1500, "answered after %llu ms", (unsigned long long)took);
+	ck_assert_msg(strstr(bg.res.message, "keeps trying in the background"), "%s", bg.res.message);
+	/* still trying, well past the 1 s budget of the record */
+	size_t binds = count(ISCSI_UEVENT_BIND_CONN);
+	run_until(table_empty, 2500);
+	ck_assert_uint_eq(d.sessions->n, 1);
+	ck_assert_uint_eq(session_count(d.sessions), 0);      /* not listed while it logs in */
+	ck_assert_uint_gt(count(ISCSI_UEVENT_BIND_CONN), binds + 1);
+	/* at a bounded rate: at most two attempts a second */
+	ck_assert_uint_le(count(ISCSI_UEVENT_BIND_CONN), (loop_now_ms() - t0) / SESSION_RETRY_FAST_MS + 2);
+	/* the target comes up: logged in without another request */
+	memset(&bg, 0, sizeof(bg));
+	bg.done = true;
+	fk.unavailable = 0;
+	ck_assert(run_until(bg_logged_in, 5000));
+	ck_assert_uint_eq(kc->nsessions, 1);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_START_CONN), 1);
+	/* a logged-in session that loses its connection is the recovery
+	 * path's again, not a login in the background */
+	ck_assert(!session_first(d.sessions)->retry.unbounded);
+}
+END_TEST
+
+/* The node record is deleted (or set to manual) meanwhile: it stops. */
+START_TEST(test_background_login_stops_unwanted)
+{
+	struct node_rec rec;
+	make_rec(&rec, "iqn.2003-01.org.example:boot", false);
+	d.sessions->login_wanted = wanted;
+	bg_wanted = true;
+	fk.unavailable = 1000000;
+	struct transport_login tl = { .rec = &rec, .background = true, .background_ms = 300 };
+	memset(&bg, 0, sizeof(bg));
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &bg), 0);
+	ck_assert(wait_answer(&bg, 5000));
+	ck_assert_int_eq(bg.res.status, ISCSI_ERR_AGAIN);
+	ck_assert(!run_until(table_empty, 1500));
+	bg_wanted = false;
+	ck_assert(run_until(table_empty, 3000));
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), count(ISCSI_UEVENT_CREATE_SESSION));
+	/* a new login to the node is possible again */
+	fk.unavailable = 0;
+	uint32_t sid = login_ok(&bg, "iqn.2003-01.org.example:boot", false);
+	ck_assert_uint_ne(sid, 0);
+}
+END_TEST
+
+/* iscsid stops during a background login: the half-made session is
+ * undone, nothing is left or leaked (ASan), nothing is answered twice. */
+START_TEST(test_background_login_iscsid_stops)
+{
+	struct node_rec rec;
+	make_rec(&rec, "iqn.2003-01.org.example:boot", false);
+	fk.unavailable = 1000000;
+	struct transport_login tl = { .rec = &rec, .background = true, .background_ms = 300 };
+	memset(&bg, 0, sizeof(bg));
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &bg), 0);
+	ck_assert(wait_answer(&bg, 5000));
+	ck_assert_int_eq(bg.res.status, ISCSI_ERR_AGAIN);
+	ck_assert(wait_requests(ISCSI_UEVENT_BIND_CONN, count(ISCSI_UEVENT_BIND_CONN) + 1, 3000));
+	memset(&bg, 0, sizeof(bg));
+	ks_stop();
+	ck_assert(!bg.done);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), count(ISCSI_UEVENT_CREATE_SESSION));
+}
+END_TEST
+
+/* A target that is up: the answer is the login's, as without a bound. */
+START_TEST(test_background_login_in_time)
+{
+	struct node_rec rec;
+	make_rec(&rec, "iqn.2003-01.org.example:boot", false);
+	fk.unavailable = 2;
+	struct transport_login tl = { .rec = &rec, .background = true, .background_ms = 5000 };
+	memset(&bg, 0, sizeof(bg));
+	ck_assert_int_eq(session_login(d.sessions, &tl, on_done, &bg), 0);
+	ck_assert(wait_answer(&bg, 5000));
+	ck_assert_int_eq(bg.res.status, 0);
+	ck_assert_uint_ne(bg.res.sid, 0);
+	ck_assert_uint_eq(session_count(d.sessions), 1);
+}
+END_TEST
+
+/* Without the bound the record's budget still ends a login to a target
+ * that stays down (open-iscsi's behaviour for -l and --loginall=all). */
+START_TEST(test_plain_login_gives_up)
+{
+	struct node_rec rec;
+	struct answer a;
+	make_rec(&rec, "iqn.2003-01.org.example:boot", false);
+	rec.conn.login_timeout = 1;
+	rec.session.initial_login_retry_max = 1;
+	fk.unavailable = 1000000;
+	ks_login_start(&a, &rec, 0);
+	ck_assert(wait_answer(&a, 5000));
+	ck_assert_int_ne(a.res.status, 0);
+	ck_assert_int_ne(a.res.status, ISCSI_ERR_AGAIN);
+	ck_assert(run_until(table_empty, 2000));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("krecovery");
@@ -175,6 +320,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_kernel_refuses_itt);
 	tcase_add_test(tc, test_other_kernel_error_retried);
 	tcase_add_test(tc, test_silent_close_still_auth);
+	tcase_add_test(tc, test_background_login_goes_on);
+	tcase_add_test(tc, test_background_login_stops_unwanted);
+	tcase_add_test(tc, test_background_login_iscsid_stops);
+	tcase_add_test(tc, test_background_login_in_time);
+	tcase_add_test(tc, test_plain_login_gives_up);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,10 @@
 #   vmtest-san.sh stop    log which targets still have sessions, then clear
 #                         everything, as targetctl's "clear" does
 #
+# A target named in /etc/vmtest-san.down (one NAME a line) starts with its
+# portal group disabled: it refuses logins (0x0301) as a storage array
+# that is still down does, until a scenario writes 1 to tpgt_1/enable.
+#
 # Root on iSCSI (run.sh, "# root: iscsi"): the initramfs runs "start"
 # before it logs in (guest/initramfs-san), and lists the targets it made
 # in $KEEP. The configuration lives in the kernel, so it outlives the
@@ -60,8 +64,12 @@ start() {
         put "$tpg/attrib/authentication" 0
         mkdir "$tpg/lun/lun_0" && ln -s "$bs" "$tpg/lun/lun_0/$name" || exit 1
         mkdir "$tpg/np/$PORTAL" || exit 1
-        put "$tpg/enable" 1
-        say "target $IQN_PREFIX:$name on $PORTAL, LUN 0 = $dev"
+        if [ -r /etc/vmtest-san.down ] && grep -qxF "$name" /etc/vmtest-san.down; then
+            say "target $IQN_PREFIX:$name on $PORTAL, LUN 0 = $dev: portal group disabled (down)"
+        else
+            put "$tpg/enable" 1
+            say "target $IQN_PREFIX:$name on $PORTAL, LUN 0 = $dev"
+        fi
         n=$((n + 1))
     done
     [ "$n" -gt 0 ] || { say "no virtio disk with a lio-NAME serial"; exit 1; }
