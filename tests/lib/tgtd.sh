@@ -71,7 +71,7 @@ tgtd_start() {
 		trap tgtd_on_exit EXIT
 		# Ready when the control socket answers and the portal listens.
 		local i
-		for i in $(seq 1 100); do
+		for i in $(seq 1 200); do
 			if ! kill -0 "$TGTD_PID" 2>/dev/null; then
 				break
 			fi
@@ -82,7 +82,9 @@ tgtd_start() {
 			fi
 			sleep 0.05
 		done
-		kill "$TGTD_PID" 2>/dev/null
+		# not ready: tgtd ignores SIGTERM, so a plain kill would leave the
+		# wait below hanging for good
+		kill -9 "$TGTD_PID" 2>/dev/null
 		wait "$TGTD_PID" 2>/dev/null
 	done
 	echo "tgtd did not start:" >&2
