@@ -1,0 +1,382 @@
+/* A scripted iSNS server (RFC 4171) for tests: it reads the initiator's
+ * requests and answers the way the chosen mode says, most of them
+ * hostile. open-isns's isnsd cannot produce these cases, which is why
+ * this mock exists (DESIGN.md: mocks only where a real peer cannot).
+ *
+ *   hostile_isns -m MODE [-p PORT] [-n COUNT]
+ *
+ * Listens on 127.0.0.1:PORT (0 or absent: any free port), prints the port
+ * on stdout, then serves connections until killed, one child process per
+ * connection. Each request it receives is logged on stderr as
+ * "request FUNCTION" (e.g. "request DevDereg").
+ *
+ * Modes (how a DevAttrQry is answered; other requests get status 0):
+ *   normal       COUNT targets (default 3), each one portal group
+ *                127.0.0.1:3260 tag 1, over as many PDUs as it takes
+ *   many         like normal, COUNT defaults to 4096 (the limit: legal)
+ *   too-many     COUNT + 1 targets, COUNT defaulting to 4096
+ *   repeat       the same target and portal group over and over, a 4 MiB
+ *                answer that never gets anywhere
+ *   bad-function a DevAttrRegRsp with the query's transaction ID
+ *   bad-xid      DevAttrQryRsp after DevAttrQryRsp, each for a transaction
+ *                the initiator never started, without end
+ *   huge         a message of 65535-byte PDUs past 4 MiB, never LAST
+ *   endless      "more fragments" PDUs of 8 bytes each, never LAST
+ *   drip         such a PDU every 500 ms, never LAST (a deadline case)
+ *   tlv-past     an attribute whose length runs past the end of the PDU
+ *   attrs        200001 empty attributes (the attribute limit)
+ *   status       status 9, No Such Entry
+ *   unknown      status 6, Source Unknown, to every query; the
+ *                registration that follows is accepted
+ *   reg-refused  Source Unknown, then the registration refused with
+ *                status 8, Source Unauthorized
+ *   close        a PDU header promising 1000 bytes, 100 of them, close
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "isns.h"
+
+enum mode {
+	M_NORMAL, M_MANY, M_TOO_MANY, M_REPEAT, M_BAD_FUNCTION, M_BAD_XID, M_HUGE, M_ENDLESS, M_DRIP,
+	M_TLV_PAST, M_ATTRS, M_STATUS, M_UNKNOWN, M_REG_REFUSED, M_CLOSE,
+};
+
+static const struct {
+	const char *name;
+	enum mode mode;
+} mode_names[] = {
+	{ "normal", M_NORMAL },     { "many", M_MANY },       { "too-many", M_TOO_MANY },
+	{ "repeat", M_REPEAT },     { "bad-function", M_BAD_FUNCTION },
+	{ "bad-xid", M_BAD_XID },   { "huge", M_HUGE },       { "endless", M_ENDLESS },
+	{ "drip", M_DRIP },         { "tlv-past", M_TLV_PAST }, { "attrs", M_ATTRS },
+	{ "status", M_STATUS },     { "unknown", M_UNKNOWN }, { "reg-refused", M_REG_REFUSED },
+	{ "close", M_CLOSE },
+};
+
+#define CHUNK 65532u    /* payload per PDU: under the 16-bit length, a multiple of 4 */
+
+struct conn {
+	int fd;
+	enum mode mode;
+	unsigned count;
+};
+
+static int read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = read(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* One PDU: header (flags as given, plus the server bit) and payload. */
+static int send_pdu(struct conn *c, uint16_t function, uint16_t flags, uint16_t xid, uint16_t seq,
+		    const uint8_t *data, size_t len)
+{
+	uint8_t hdr[ISNS_HDR_LEN];
+
+	put16(hdr, ISNS_VERSION);
+	put16(hdr + 2, function);
+	put16(hdr + 4, (uint16_t)len);
+	put16(hdr + 6, (uint16_t)(flags | ISNS_F_SERVER));
+	put16(hdr + 8, xid);
+	put16(hdr + 10, seq);
+	if (write_full(c->fd, hdr, sizeof(hdr)))
+		return -1;
+	return len ? write_full(c->fd, data, len) : 0;
+}
+
+/* A whole message over as many PDUs as its length needs. */
+static int send_msg(struct conn *c, uint16_t function, uint16_t xid, const uint8_t *data, size_t len)
+{
+	uint16_t seq = 0;
+	size_t off = 0;
+
+	do {
+		size_t n = len - off > CHUNK ? CHUNK : len - off;
+		uint16_t flags = (uint16_t)((off == 0 ? ISNS_F_FIRST : 0) | (off + n == len ? ISNS_F_LAST : 0));
+		if (send_pdu(c, function, flags, xid, seq++, data + off, n))
+			return -1;
+		off += n;
+	} while (off < len);
+	return 0;
+}
+
+static int send_status(struct conn *c, uint16_t function, uint16_t xid, uint32_t status)
+{
+	uint8_t b[4];
+	struct isns_buf ib;
+
+	isns_buf_init(&ib, b, sizeof(b));
+	isns_put_raw32(&ib, status);
+	return send_msg(c, function | ISNS_RSP, xid, b, ib.len);
+}
+
+/* A query answer listing n targets (all the same one when same). */
+static int send_targets(struct conn *c, uint16_t xid, size_t n, bool same)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	size_t cap = 64 + n * 200;
+	uint8_t *mem = malloc(cap);
+	struct isns_buf b;
+	char name[128] = "iqn.2024-01.org.example.hostile:t0";
+
+	if (!mem)
+		return -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	isns_buf_init(&b, mem, cap);
+	isns_put_raw32(&b, ISNS_OK);
+	isns_put_nil(&b, ISNS_TAG_DELIMITER);
+	for (size_t i = 0; i < n; i++) {
+		if (!same)
+			snprintf(name, sizeof(name), "iqn.2024-01.org.example.hostile:t%zu", i);
+		isns_put_str(&b, ISNS_TAG_ISCSI_NAME, name);
+		isns_put_u32(&b, ISNS_TAG_ISCSI_NODE_TYPE, ISNS_NODE_TARGET);
+		isns_put_str(&b, ISNS_TAG_PG_ISCSI_NAME, name);
+		isns_put_addr(&b, ISNS_TAG_PG_PORTAL_IP, (struct sockaddr *)&sa);
+		isns_put_u32(&b, ISNS_TAG_PG_PORTAL_PORT, 3260);
+		isns_put_u32(&b, ISNS_TAG_PG_TAG, 1);
+	}
+	int r = b.full ? -1 : send_msg(c, ISNS_DEV_ATTR_QRY | ISNS_RSP, xid, mem, b.len);
+	free(mem);
+	return r;
+}
+
+/* PDUs of len bytes, FIRST on the first, LAST never: until the peer
+ * gives up (or, with pause, forever at that pace). */
+static void send_unending(struct conn *c, uint16_t xid, size_t len, unsigned pause_ms)
+{
+	uint8_t *zero = calloc(1, len);
+	struct timespec ts = { pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L };
+
+	for (uint16_t seq = 0; zero; seq++) {
+		if (send_pdu(c, ISNS_DEV_ATTR_QRY | ISNS_RSP, seq ? 0 : ISNS_F_FIRST, xid, seq, zero, len))
+			break;
+		if (pause_ms)
+			nanosleep(&ts, NULL);
+	}
+	free(zero);
+}
+
+/* The answer to one DevAttrQry; -1 ends the connection. */
+static int answer_query(struct conn *c, uint16_t xid)
+{
+	uint8_t b[64];
+	struct isns_buf ib;
+
+	switch (c->mode) {
+	case M_NORMAL:
+	case M_MANY:
+		return send_targets(c, xid, c->count, false);
+	case M_TOO_MANY:
+		return send_targets(c, xid, (size_t)c->count + 1, false);
+	case M_REPEAT:
+		/* 4 MiB of the same 156-byte portal group, minus room */
+		return send_targets(c, xid, (ISNS_MAX_MSG - 64) / 156, true);
+	case M_BAD_FUNCTION:
+		return send_status(c, ISNS_DEV_ATTR_REG, xid, ISNS_OK);
+	case M_BAD_XID:
+		for (uint16_t x = (uint16_t)(xid + 1000);; x++)
+			if (send_status(c, ISNS_DEV_ATTR_QRY, x, ISNS_OK))
+				return -1;
+	case M_HUGE:
+		send_unending(c, xid, 65535, 0);
+		return -1;
+	case M_ENDLESS:
+		send_unending(c, xid, 8, 0);
+		return -1;
+	case M_DRIP:
+		send_unending(c, xid, 8, 500);
+		return -1;
+	case M_TLV_PAST:
+		isns_buf_init(&ib, b, sizeof(b));
+		isns_put_raw32(&ib, ISNS_OK);
+		isns_put_raw32(&ib, ISNS_TAG_ISCSI_NAME);
+		isns_put_raw32(&ib, 1024);
+		isns_put_raw32(&ib, 0x69716e2e);   /* "iqn.", then the PDU ends */
+		return send_msg(c, ISNS_DEV_ATTR_QRY | ISNS_RSP, xid, b, ib.len);
+	case M_ATTRS: {
+		size_t n = ISNS_MAX_ATTRS + 1, len = 4 + 8 * n;
+		uint8_t *mem = malloc(len);
+		if (!mem)
+			return -1;
+		isns_buf_init(&ib, mem, len);
+		isns_put_raw32(&ib, ISNS_OK);
+		for (size_t i = 0; i < n; i++)
+			isns_put_nil(&ib, ISNS_TAG_ISCSI_ALIAS);
+		int r = send_msg(c, ISNS_DEV_ATTR_QRY | ISNS_RSP, xid, mem, ib.len);
+		free(mem);
+		return r;
+	}
+	case M_STATUS:
+		return send_status(c, ISNS_DEV_ATTR_QRY, xid, ISNS_NO_SUCH_ENTRY);
+	case M_UNKNOWN:
+	case M_REG_REFUSED:
+		return send_status(c, ISNS_DEV_ATTR_QRY, xid, ISNS_SOURCE_UNKNOWN);
+	case M_CLOSE:
+		memset(b, 0, sizeof(b));
+		isns_buf_init(&ib, b, sizeof(b));
+		isns_put_raw32(&ib, ISNS_OK);
+		{
+			uint8_t hdr[ISNS_HDR_LEN];
+			put16(hdr, ISNS_VERSION);
+			put16(hdr + 2, ISNS_DEV_ATTR_QRY | ISNS_RSP);
+			put16(hdr + 4, 1000);
+			put16(hdr + 6, ISNS_F_SERVER | ISNS_F_FIRST | ISNS_F_LAST);
+			put16(hdr + 8, xid);
+			put16(hdr + 10, 0);
+			if (write_full(c->fd, hdr, sizeof(hdr)) == 0)
+				write_full(c->fd, b, sizeof(b));
+		}
+		return -1;
+	}
+	return -1;
+}
+
+static void serve(struct conn *c)
+{
+	uint8_t hdr[ISNS_HDR_LEN], *payload = malloc(ISNS_PDU_PAYLOAD_MAX);
+
+	while (payload && read_full(c->fd, hdr, sizeof(hdr)) == 0) {
+		uint16_t function = (uint16_t)(hdr[2] << 8 | hdr[3]), len = (uint16_t)(hdr[4] << 8 | hdr[5]);
+		uint16_t xid = (uint16_t)(hdr[8] << 8 | hdr[9]);
+		if (read_full(c->fd, payload, len))
+			break;
+		fprintf(stderr, "request %s\n", isns_function_name(function));
+		int r;
+		if (function == ISNS_DEV_ATTR_QRY)
+			r = answer_query(c, xid);
+		else if (function == ISNS_DEV_ATTR_REG && c->mode == M_REG_REFUSED)
+			r = send_status(c, function, xid, ISNS_SOURCE_UNAUTHORIZED);
+		else
+			r = send_status(c, function, xid, ISNS_OK);
+		if (r)
+			break;
+	}
+	free(payload);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: hostile_isns -m MODE [-p PORT] [-n COUNT]\nmodes:");
+	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+		fprintf(stderr, " %s", mode_names[i].name);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct conn c = { .mode = M_NORMAL };
+	bool have_mode = false;
+	unsigned port = 0;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "m:p:n:")) != -1) {
+		switch (opt) {
+		case 'm':
+			for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+				if (!strcmp(optarg, mode_names[i].name)) {
+					c.mode = mode_names[i].mode;
+					have_mode = true;
+				}
+			if (!have_mode)
+				usage();
+			break;
+		case 'p':
+			port = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			c.count = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!have_mode || port > 65535)
+		usage();
+	if (!c.count)
+		c.count = c.mode == M_MANY || c.mode == M_TOO_MANY ? 4096 : 3;
+
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);   /* children are reaped automatically */
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof(sa);
+	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 64) ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl)) {
+		perror("hostile_isns: listen");
+		return 1;
+	}
+	printf("%u\n", ntohs(sa.sin_port));
+	fflush(stdout);
+
+	for (;;) {
+		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			perror("hostile_isns: accept");
+			return 1;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(ls);
+			/* Children must not outlive the server the test kills,
+			 * nor run forever if it is never killed. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			alarm(120);
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			c.fd = fd;
+			serve(&c);
+			close(fd);
+			_exit(0);
+		}
+		close(fd);
+	}
+}
