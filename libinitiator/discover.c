@@ -47,7 +47,7 @@ static void tcp_close(void *ctx, int h)
 	close(h);
 }
 
-static const struct discover_io tcp_io = {
+const struct discover_io discover_tcp_io = {
 	.connect = tcp_connect,
 	.write_all = tcp_write,
 	.read_exact = tcp_read,
@@ -395,7 +395,7 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 
 int discover_sendtargets(const struct discover_opts *o, struct st_result *ret, char *msg, size_t msglen)
 {
-	struct discover_io tcp = tcp_io;
+	struct discover_io tcp = discover_tcp_io;
 	struct dconn c = { .o = o, .io = o->io, .where = *o->portal, .fd = -1, .msg = msg, .msglen = msglen };
 	enum chap_alg algs[CHAP_MAX_ALGS];
 	size_t n_algs = 0;

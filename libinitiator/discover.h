@@ -33,6 +33,9 @@ struct discover_io {
 	void *ctx;
 };
 
+/* TCP through netio.h; ctx: the struct netio_binder (or NULL). */
+extern const struct discover_io discover_tcp_io;
+
 struct discover_opts {
 	const struct portal *portal;        /* the discovery portal */
 	const struct iface_rec *iface;      /* binding: netdev, hwaddress, ipaddress; NULL: none */

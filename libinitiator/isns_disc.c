@@ -16,30 +16,6 @@
 
 #define REQ_MAX 2048    /* our requests: a few names and addresses */
 
-static int tcp_connect(void *ctx, const struct portal *p, const struct iface_rec *iface, uint64_t deadline,
-		       char *err, size_t errlen)
-{
-	return netio_connect(p, iface, ctx, deadline, err, errlen);
-}
-
-static int tcp_write(void *ctx, int h, const void *buf, size_t len, uint64_t deadline)
-{
-	(void)ctx;
-	return netio_write_all(h, buf, len, deadline);
-}
-
-static int tcp_read(void *ctx, int h, void *buf, size_t len, uint64_t deadline)
-{
-	(void)ctx;
-	return netio_read_exact(h, buf, len, deadline);
-}
-
-static void tcp_close(void *ctx, int h)
-{
-	(void)ctx;
-	close(h);
-}
-
 __attribute__((format(printf, 2, 3)))
 static void dbg(const struct isns_conn *c, const char *fmt, ...)
 {
@@ -80,7 +56,8 @@ int isns_conn_open(struct isns_conn *c, const struct isns_disc_opts *o, char *er
 	if (o->io) {
 		c->io = *o->io;
 	} else {
-		c->io = (struct discover_io){ tcp_connect, tcp_write, tcp_read, tcp_close, (void *)o->binder };
+		c->io = discover_tcp_io;
+		c->io.ctx = (void *)o->binder;
 	}
 	isns_rx_init(&c->rx, o->limits);
 	uint16_t x;
