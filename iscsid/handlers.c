@@ -501,5 +501,43 @@ void iscsid_dispatch(void *data, struct ctl_request *req)
 		ctl_reply_error(req, ISCSI_ERR_AGAIN, "iscsid is stopping");
 		return;
 	}
+	if (d->adopting && type != IPC_MSG_HELLO && type != IPC_MSG_RELOAD && type != IPC_MSG_STOP) {
+		if (d->nparked == d->cparked) {
+			size_t c = d->cparked ? d->cparked * 2 : 16;
+			struct ctl_request **v = realloc(d->parked, c * sizeof(*v));
+			if (!v) {
+				ctl_reply_error(req, ISCSI_ERR_NOMEM, "iscsid is out of memory");
+				return;
+			}
+			d->parked = v;
+			d->cparked = c;
+		}
+		d->parked[d->nparked++] = req;
+		return;
+	}
 	handlers[type](d, req);
+}
+
+void iscsid_adopted(void *data, const struct transport_result *res)
+{
+	struct iscsid *d = data;
+	(void)res;                      /* each carrier logged its own outcome */
+	d->adopting = false;
+	/* in arrival order; a handler may park nothing now */
+	struct ctl_request **v = d->parked;
+	size_t n = d->nparked;
+	d->parked = NULL;
+	d->nparked = d->cparked = 0;
+	for (size_t i = 0; i < n; i++)
+		iscsid_dispatch(d, v[i]);
+	free(v);
+}
+
+void iscsid_unpark_all(struct iscsid *d)
+{
+	for (size_t i = 0; i < d->nparked; i++)
+		ctl_reply_error(d->parked[i], ISCSI_ERR_AGAIN, "iscsid is stopping");
+	free(d->parked);
+	d->parked = NULL;
+	d->nparked = d->cparked = 0;
 }

@@ -27,6 +27,12 @@ struct iscsid {
 	struct session_layer *sessions;   /* the session layer, its carriers beneath it */
 	struct metrics *metrics;          /* iscsi.prom (metrics.h) */
 	bool stopping;
+	/* Until the carriers have taken over the sessions that outlived
+	 * the previous iscsid, requests about sessions wait here: a logout
+	 * of a session not adopted yet would find no such session. */
+	bool adopting;
+	struct ctl_request **parked;
+	size_t nparked, cparked;
 };
 
 /* Reads iscsid.conf and the initiator name file again (SIGHUP, RELOAD).
@@ -45,5 +51,10 @@ bool iscsid_login_wanted(void *data, const struct session *s);
 
 /* The control request dispatcher (handlers.c). */
 void iscsid_dispatch(void *data, struct ctl_request *req);
+/* session_adopt_all's answer: the requests parked meanwhile run now (or
+ * are told iscsid is stopping). */
+void iscsid_adopted(void *data, const struct transport_result *res);
+/* Answers what is parked with "iscsid is stopping" (at exit). */
+void iscsid_unpark_all(struct iscsid *d);
 
 #endif

@@ -164,7 +164,7 @@ static bool destroy_leftover(struct kctx *k, uint32_t sid, const uint32_t *cids,
 		if (r < 0)
 			log_warnx("session %" PRIu32 ": DESTROY_CONN %" PRIu32 ": %s", sid, cids[i], nl_strerror(r));
 	}
-	r = nl_destroy_session_apart(k->nl, sid);
+	r = nl_destroy_session(k->nl, sid);
 	if (r < 0) {
 		log_warnx("session %" PRIu32 ": DESTROY_SESSION: %s", sid, nl_strerror(r));
 		return false;

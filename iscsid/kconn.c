@@ -586,7 +586,7 @@ void kconn_teardown(struct ksession *ks)
 		ks->have_conn = ks->bound = ks->started = false;
 	}
 	if (ks->have_session) {
-		r = nl_destroy_session_apart(nl, ks->sid);
+		r = nl_destroy_session(nl, ks->sid);
 		if (r < 0)
 			log_warnx("session %" PRIu32 ": DESTROY_SESSION: %s", ks->sid, nl_strerror(r));
 		ks->have_session = false;

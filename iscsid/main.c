@@ -517,8 +517,11 @@ int main(int argc, char **argv)
 	/* Each carrier says whether it is usable and takes over the sessions
 	 * that outlived the previous iscsid; the kernel's check may load a
 	 * module: it runs in the background. */
-	if (session_adopt_all(d.sessions, NULL, NULL) < 0)
+	d.adopting = true;
+	if (session_adopt_all(d.sessions, iscsid_adopted, &d) < 0) {
+		d.adopting = false;
 		log_warnx("cannot check the iSCSI transports");
+	}
 
 	log_info("iscsid %s ready: control socket %s (protocol %d)", PACKAGE_VERSION,
 		 activated ? "passed by systemd" : d.paths.control_socket, IPC_PROTO_VERSION);
@@ -540,6 +543,7 @@ int main(int argc, char **argv)
 	 * stopping") while the clients' connections are still there to
 	 * carry the answers; then they close. */
 	control_stop_accepting(d.ctl);
+	iscsid_unpark_all(&d);
 	metrics_stop(d.metrics);
 	session_layer_free(d.sessions);
 	metrics_free(d.metrics);

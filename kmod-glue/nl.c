@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,12 +383,71 @@ static void scan_datagram(struct nl_iscsi *nl, size_t len, struct waiter *w)
 	}
 }
 
+/* ---- requests the kernel may answer by flushing our signals ----------- */
+
+/* iscsi_tcp ends a session's removal in iscsi_host_remove(), which
+ * flushes every signal pending for the calling process (Linux 6.1's
+ * libiscsi). DESTROY_SESSION always gets there, and CREATE_SESSION does
+ * when it fails -- which a pending SIGKILL makes it do: the kernel's
+ * thread creation for the session's work queue is killable. A SIGTERM
+ * from systemd or a SIGCHLD that arrived meanwhile was lost, and a SIGKILL
+ * worse: the kernel had already marked the process as dying, so it ran
+ * on, logging in, and refused every later SIGKILL too (seen in the VM,
+ * scenario crash_loginall).
+ *
+ * So those two requests are sent by a clone that shares our memory and
+ * our descriptors (CLONE_VM | CLONE_FILES) and has signals of its own:
+ * the kernel works in the clone's context and flushes the clone's
+ * signals, while ours stay pending. The clone sends on our socket, so the
+ * session's creator is still our netlink port and the answer arrives
+ * here, in order with the events. CLONE_VFORK holds us until the clone
+ * has sent -- the request is synchronous anyway -- and a SIGKILL for us
+ * ends us even then. */
+static bool sent_apart(uint32_t type)
+{
+	return type == ISCSI_UEVENT_CREATE_SESSION || type == ISCSI_UEVENT_DESTROY_SESSION;
+}
+
+struct apart_send {
+	struct nl_iscsi *nl;
+	size_t len;
+	ssize_t n;
+};
+
+static int apart_send_fn(void *arg)
+{
+	struct apart_send *a = arg;
+
+	a->n = a->nl->io.send(a->nl->io.io_data, a->nl->tx, a->len);
+	return 0;
+}
+
+static ssize_t send_apart(struct nl_iscsi *nl, size_t len)
+{
+	/* the clone's stack: ours is idle until the clone has exited */
+	_Alignas(16) unsigned char stack[32768];
+	struct apart_send a = { .nl = nl, .len = len, .n = -EIO };
+	int status;
+	pid_t pid;
+
+	pid = clone(apart_send_fn, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_VFORK, &a);
+	if (pid < 0)
+		return nl->io.send(nl->io.io_data, nl->tx, len);
+	while (waitpid(pid, &status, __WCLONE) < 0)
+		if (errno != EINTR)
+			break;
+	return a.n;
+}
+
 static int transact(struct nl_iscsi *nl, size_t len, struct waiter *w)
 {
 	int64_t deadline;
 	ssize_t n;
 
-	n = nl->io.send(nl->io.io_data, nl->tx, len);
+	if (nl->mnl && sent_apart(w->type))
+		n = send_apart(nl, len);
+	else
+		n = nl->io.send(nl->io.io_data, nl->tx, len);
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n != len)
@@ -489,81 +549,6 @@ int nl_destroy_session(struct nl_iscsi *nl, uint32_t sid)
 	CHECK_CTX(nl);
 	r = nl_build_destroy_session(nl->tx, sizeof(nl->tx), nl->handle, sid, &len);
 	return request(nl, r, len, ISCSI_UEVENT_DESTROY_SESSION, NULL);
-}
-
-/* The child's half of nl_destroy_session_apart(): a socket of its own
- * (no multicast group, so no events to lose), the request already built
- * in nl->tx, the answer read within the usual timeout. Only system calls
- * and the pure decoder after fork(). Returns what the child exits with:
- * 0, or the errno the kernel or the socket gave. */
-static int apart_child(struct nl_iscsi *nl, size_t len, uint32_t type)
-{
-	struct sockaddr_nl me = { .nl_family = AF_NETLINK }, kernel = { .nl_family = AF_NETLINK };
-	int64_t deadline;
-	int fd;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ISCSI);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0)
-		return errno ? errno : EIO;
-	if (sendto(fd, nl->tx, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) != (ssize_t)len)
-		return errno ? errno : EIO;
-	deadline = now_ms() + nl->timeout_ms;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
-		struct nl_msg_iter it;
-		struct nl_msg_info m;
-		ssize_t n;
-		int r;
-
-		if (left <= 0)
-			return ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		n = recv(fd, nl->rx, sizeof(nl->rx), MSG_DONTWAIT);
-		if (n <= 0)
-			continue;
-		nl_msg_iter_init(&it, nl->rx, (size_t)n);
-		while ((r = nl_msg_iter_next(&it, &m)) != 0) {
-			if (r > 0 && m.kind == NL_MSG_REPLY && m.req_type == type)
-				return m.iferror < 0 ? -m.iferror : m.iferror;
-		}
-	}
-}
-
-/* DESTROY_SESSION made by a short-lived child process. The kernel's
- * iscsi_tcp ends a session's destruction in iscsi_host_remove(), which
- * flushes every signal pending for the calling process (Linux 6.1's
- * libiscsi). A SIGTERM from systemd or a SIGCHLD that arrived while a
- * session was being removed was lost, and a SIGKILL worse: the kernel
- * had already marked the process as dying, so it ran on and refused
- * every later SIGKILL as well. In a child only the child's signals are
- * at stake; the parent waits for it, and a signal for the parent stays
- * pending (SIGKILL ends it there). Without fork, or with caller-provided
- * I/O (tests), the request is made in this process. */
-int nl_destroy_session_apart(struct nl_iscsi *nl, uint32_t sid)
-{
-	size_t len = 0;
-	int r, status;
-	pid_t pid;
-
-	CHECK_CTX(nl);
-	if (!nl->mnl)
-		return nl_destroy_session(nl, sid);
-	r = nl_build_destroy_session(nl->tx, sizeof(nl->tx), nl->handle, sid, &len);
-	if (r < 0)
-		return r;
-	pid = fork();
-	if (pid < 0)
-		return nl_destroy_session(nl, sid);
-	if (pid == 0)
-		_exit(apart_child(nl, len, ISCSI_UEVENT_DESTROY_SESSION) & 0xff);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status))
-		return -EIO;
-	return -WEXITSTATUS(status);
 }
 
 int nl_destroy_session_async(struct nl_iscsi *nl, uint32_t sid)

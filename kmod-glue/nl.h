@@ -221,14 +221,14 @@ bool nl_iscsi_has_queued(const struct nl_iscsi *nl);
 
 /* Requests. Synchronous: they send, then wait up to the timeout for the
  * answer, queueing events that arrive first. -ETIMEDOUT if none came. */
+/* CREATE_SESSION and DESTROY_SESSION are sent by a clone of the caller
+ * with signals of its own, so that the kernel's flush of the pending
+ * signals in iscsi_host_remove() cannot swallow a SIGKILL or SIGTERM sent
+ * to the daemon (see nl.c). */
 int nl_create_session(struct nl_iscsi *nl, uint32_t initial_cmdsn, uint16_t cmds_max,
 		      uint16_t queue_depth, uint32_t *ret_sid, uint32_t *ret_host_no);
 int nl_destroy_session(struct nl_iscsi *nl, uint32_t sid);
 int nl_destroy_session_async(struct nl_iscsi *nl, uint32_t sid);
-/* DESTROY_SESSION from a child process, so that the kernel's flush of the
- * caller's pending signals at the end of it cannot swallow a SIGKILL or
- * SIGTERM sent to the daemon (see nl.c). Same result as the above. */
-int nl_destroy_session_apart(struct nl_iscsi *nl, uint32_t sid);
 int nl_unbind_session(struct nl_iscsi *nl, uint32_t sid);
 int nl_create_conn(struct nl_iscsi *nl, uint32_t sid, uint32_t cid, uint32_t *ret_cid);
 /* fd: the connected TCP socket, open in THIS process (§5 gotcha 8:

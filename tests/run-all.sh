@@ -18,6 +18,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
 failures=()
+reasons=()
 
 # Adds the PASS/FAIL counts of an automake test-suite.log.
 count_suite() { # <label> <build dir>
@@ -101,6 +102,8 @@ if [ "${SKIP_VM:-0}" != 1 ] && [ -n "$VM_SCENARIOS" ]; then
 	if [ "$vmrc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$vmout" | tail -30; fi
 	passed=$((passed + p)); failed=$((failed + f))
 	[ "$f" -eq 0 ] || failures+=("VM suite")
+	# Each failed scenario's own reason, repeated in the summary at the end.
+	reasons+=("$(echo "$vmout" | awk '/^FAIL: vm / { s = $3 } s != "" && /^    FAIL: / { sub(/^    /, ""); print "  vm " s ": " $0; s = "" }')")
 fi
 
 # 6. The full Debian VM (tests/vm/debian): systemd, udev, multipath-tools,
@@ -123,8 +126,10 @@ if [ "${SKIP_VM:-0}" != 1 ] && [ "${SKIP_DEBIAN_VM:-0}" != 1 ] && [ -n "$DEBIAN_
 	if [ "$dvrc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$dvout" | tail -30; fi
 	passed=$((passed + p)); failed=$((failed + f))
 	[ "$f" -eq 0 ] || failures+=("full Debian VM suite")
+	reasons+=("$(echo "$dvout" | awk '/^FAIL: / { s = $2 " " $3 } s != "" && /^    .*FAIL/ { sub(/^ +/, ""); print "  " s ": " $0; s = "" }')")
 fi
 
 for x in "${failures[@]}"; do echo "failed: $x"; done
+for x in "${reasons[@]}"; do [ -n "$x" ] && printf '%s\n' "$x" | head -n 5; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

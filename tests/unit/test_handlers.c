@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -316,6 +317,72 @@ START_TEST(test_client_leaves_during_login)
 }
 END_TEST
 
+/* Requests about sessions that arrive while the carriers still adopt
+ * what the previous iscsid left wait for the adoption: a logout of a
+ * session not adopted yet must not answer "no session". */
+static void c_logout_sid_then_list(FILE *out)
+{
+	struct ipc_reply rep;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	print_reply(out, ipc_client_logout_sid(sock, 2, &rep), &rep);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	fprintf(out, "waited=%s\n", ms >= 150 ? "yes" : "no");
+	print_reply(out, ipc_client_hello(sock, &rep), &rep);
+	print_reply(out, ipc_client_session_state(sock, &rep), &rep);
+}
+
+static void on_adoption_over(struct loop *l, void *data)
+{
+	struct transport_result res = { .status = 0 };
+	iscsid_adopted(&d, &res);
+}
+
+START_TEST(test_requests_wait_for_adoption)
+{
+	d.adopting = true;
+	struct loop_timer t;
+	loop_timer_init(&t, on_adoption_over, NULL);
+	loop_timer_arm(d.loop, &t, 200);
+	char *out = run_client(c_logout_sid_then_list);
+	ck_assert_str_eq(out, "r=0 status=0 msg=Logout successful.\n"
+			      "waited=yes\n"
+			      "r=0 status=0 msg=\n"
+			      "r=0 status=0 msg=\n"
+			      "session=1 iqn.2003-01.org.example:t1 192.0.2.1:3260 LOGGED_IN LOGGED IN\n"
+			      "session=3 iqn.2003-01.org.example:t2 [2001:db8::1]:3260 LOGGED_IN LOGGED IN\n");
+	ck_assert(!d.adopting);
+	ck_assert_str_eq(fk->log, "logout(2) ");
+}
+END_TEST
+
+/* Parked requests are answered "iscsid is stopping" when it stops first. */
+static void c_logout_sid(FILE *out)
+{
+	struct ipc_reply rep;
+	print_reply(out, ipc_client_logout_sid(sock, 1, &rep), &rep);
+}
+
+static void on_stop_while_parked(struct loop *l, void *data)
+{
+	ck_assert_uint_eq(d.nparked, 1);
+	iscsid_unpark_all(&d);
+}
+
+START_TEST(test_parked_requests_at_stop)
+{
+	d.adopting = true;
+	struct loop_timer t;
+	loop_timer_init(&t, on_stop_while_parked, NULL);
+	loop_timer_arm(d.loop, &t, 200);
+	char *out = run_client(c_logout_sid);
+	ck_assert_str_eq(out, "r=29 status=29 msg=iscsid is stopping\n");
+	ck_assert_str_eq(fk->log, "");
+	ck_assert_uint_eq(session_count(d.sessions), 3);
+}
+END_TEST
+
 static void c_stop_then_hello(FILE *out)
 {
 	struct ipc_reply rep;
@@ -343,6 +410,8 @@ int main(void)
 	tcase_add_test(tc, test_rescan_state_reload);
 	tcase_add_test(tc, test_client_leaves_during_login);
 	tcase_add_test(tc, test_requests_after_stop);
+	tcase_add_test(tc, test_requests_wait_for_adoption);
+	tcase_add_test(tc, test_parked_requests_at_stop);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

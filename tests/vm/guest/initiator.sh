@@ -149,9 +149,10 @@ init_stop() {
 
 # init_kill9: SIGKILL, as a crash; waits up to 20 s for the process to be
 # gone. A daemon that runs on was seen when the kernel flushed the signal
-# (iscsi_host_remove() in DESTROY_SESSION flushes the caller's pending
-# signals, and later SIGKILLs are dropped as "already dying"): iscsid
-# destroys sessions from a child for that reason, and this reports it.
+# (iscsi_host_remove() in DESTROY_SESSION, and in a CREATE_SESSION that a
+# pending SIGKILL makes fail, flushes the caller's pending signals, and
+# later SIGKILLs are dropped as "already dying"): iscsid sends those from
+# a clone for that reason, and this reports it.
 init_kill9() {
     local pid n=0
     pid=$(init_pid) || return 1
