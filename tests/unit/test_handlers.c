@@ -344,7 +344,7 @@ START_TEST(test_parked_requests_at_stop)
 	loop_timer_init(&t, on_stop_while_parked, NULL);
 	loop_timer_arm(d.loop, &t, 200);
 	char *out = run_client(c_logout_sid);
-	ck_assert_str_eq(out, "r=29 status=29 msg=iscsid is stopping\n");
+	ck_assert_str_eq(out, "r=9 status=9 msg=iscsid is stopping\n");
 	ck_assert_str_eq(fk->log, "");
 	ck_assert_uint_eq(session_count(d.sessions), 3);
 }
