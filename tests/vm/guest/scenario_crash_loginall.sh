@@ -156,21 +156,21 @@ lo_rc=$?
 nsessions
 echo "iscsid stopped ${stopped_ms} ms after SIGTERM; --logoutall exited $lo_rc; $NS sessions left"
 init_start || fail "iscsid did not restart after the SIGTERM"
-echo "after the restart:"
-shapes
-restart_log
 
 # The logouts already sent when the SIGTERM came may all complete before
-# iscsid stops; then nothing is left and --logoutall says so with 21
-# (ISCSI_ERR_NO_OBJS_FOUND), as open-iscsi's does.
-step "--logoutall=all leaves nothing ($NS sessions before)"
+# iscsid stops, and the restarted iscsid destroys the sessions the old one
+# was logging out; then nothing is left and --logoutall says so with 21
+# (ISCSI_ERR_NO_OBJS_FOUND), as open-iscsi's does. A session listed that
+# ends meanwhile is not an error.
+step "--logoutall=all leaves nothing"
 iadm -m node --logoutall=all >/dev/null
 lo_rc=$?
-if [ "$NS" -gt 0 ]; then
-    [ "$lo_rc" = 0 ] || fail "--logoutall=all exited $lo_rc with $NS sessions"
-else
-    [ "$lo_rc" = 21 ] || fail "--logoutall=all with no session exited $lo_rc, expected 21"
-fi
+nsessions
+case $lo_rc in
+0) ;;
+21) [ "$NS" = 0 ] || fail "--logoutall=all found no session to log out, and $NS are there" ;;
+*) fail "--logoutall=all exited $lo_rc" ;;
+esac
 wait_no_sessions 60 || { shapes; fail "$(session_count) sessions, $(disk_count) disks left after --logoutall=all"; }
 [ -z "$(ls /sys/class/iscsi_session)" ] || fail "sessions left: $(ls /sys/class/iscsi_session)"
 [ -z "$(ls /sys/class/iscsi_host)" ] || fail "iSCSI hosts left: $(ls /sys/class/iscsi_host)"
