@@ -31,15 +31,53 @@ static bool key_is(const struct text_pair *kv, const char *key)
 	return kv->key_len == n && memcmp(kv->key, key, n) == 0;
 }
 
-/* Index of the target named name, or r->n. Linear: at most
- * ST_MAX_TARGETS names, and a repeated name is rare. */
-static size_t target_find(const struct st_result *r, const char *name)
+/* Which target carries a name: an open-addressing hash table of target
+ * indexes, so that a response of thousands of targets is not parsed in
+ * time quadratic in their number (a target may be named twice, and the
+ * second mention adds to the first). Slots hold index + 1, 0 is empty;
+ * at most half full. */
+struct name_index {
+	uint32_t *slot;
+	size_t cap;              /* a power of two, or 0 */
+};
+
+static size_t name_hash(const char *name)
 {
-	size_t i;
-	for (i = 0; i < r->n; i++)
-		if (strcmp(r->targets[i].name, name) == 0)
-			break;
-	return i;
+	uint64_t h = 1469598103934665603u;   /* FNV-1a, 64 bits */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211u;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot of name in idx: the one holding its target, or the empty one
+ * where it would go. idx->cap is not 0. */
+static uint32_t *index_slot(const struct name_index *idx, const struct st_result *r, const char *name)
+{
+	size_t mask = idx->cap - 1;
+	for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+		uint32_t v = idx->slot[i];
+		if (v == 0 || strcmp(r->targets[v - 1].name, name) == 0)
+			return &idx->slot[i];
+	}
+}
+
+/* Enters target t of r (the last one added) into idx; grows the table
+ * (entering every target anew) when it would be more than half full. */
+static int index_add(struct name_index *idx, const struct st_result *r, size_t t)
+{
+	if (r->n * 2 <= idx->cap) {
+		*index_slot(idx, r, r->targets[t].name) = (uint32_t)t + 1;
+		return 0;
+	}
+	struct name_index n = { .cap = idx->cap ? idx->cap * 2 : 64 };
+	n.slot = calloc(n.cap, sizeof(*n.slot));
+	if (!n.slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++)
+		*index_slot(&n, r, r->targets[i].name) = (uint32_t)i + 1;
+	free(idx->slot);
+	*idx = n;
+	return 0;
 }
 
 static int target_add(struct st_result *r, size_t *cap, const char *name,
@@ -98,7 +136,7 @@ static int portal_add(struct st_target *t, const struct portal *p, size_t *total
 }
 
 static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
-		       char *err, size_t errlen)
+		       struct name_index *idx, char *err, size_t errlen)
 {
 	struct text_iter it;
 	struct text_pair kv;
@@ -127,12 +165,18 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 				errbuf_set(err, errlen, "target sent an invalid TargetName: %s", why);
 				return -EPROTO;
 			}
-			cur = target_find(r, val);
-			if (cur == r->n) {
-				ret = target_add(r, &cap, val, err, errlen);
-				if (ret < 0)
-					return ret;
+			uint32_t *slot = idx->cap ? index_slot(idx, r, val) : NULL;
+			if (slot && *slot) {
+				cur = *slot - 1;
+				continue;
 			}
+			ret = target_add(r, &cap, val, err, errlen);
+			if (ret < 0)
+				return ret;
+			cur = r->n - 1;
+			ret = index_add(idx, r, cur);
+			if (ret < 0)
+				return ret;
 			continue;
 		}
 		/* TargetAddress: Appendix C, it belongs to the TargetName before. */
@@ -162,6 +206,7 @@ int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
 		      char *err, size_t errlen)
 {
 	struct st_result r;
+	struct name_index idx = { 0 };
 	int k;
 
 	if (!ret || (!data && len))
@@ -171,7 +216,8 @@ int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
 		return -E2BIG;
 	}
 	st_result_init(&r);
-	k = parse_pairs(data, len, &r, err, errlen);
+	k = parse_pairs(data, len, &r, &idx, err, errlen);
+	free(idx.slot);
 	if (k < 0) {
 		if (k == -ENOMEM)
 			errbuf_set(err, errlen, "out of memory");
