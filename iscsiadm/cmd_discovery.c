@@ -618,7 +618,13 @@ static int discover_with(struct adm *a, struct nodedb *db, const struct discover
 	c->drec = *drec;
 	int r = run_discovery(c);
 	sessions_free(c->sv, c->nsv);
-	explicit_bzero(c, sizeof(*c));
+	/* drec holds the discovery CHAP secrets. Only the iface slots in
+	 * use (and the one a failed load_ifaces() may have half written)
+	 * were ever written: wiping all DISC_MAX_IFACES (400 KiB) would
+	 * only fault in pages calloc() never touched. */
+	size_t used = c->n_ifaces < DISC_MAX_IFACES ? c->n_ifaces + 1 : DISC_MAX_IFACES;
+	explicit_bzero(&c->drec, sizeof(c->drec));
+	explicit_bzero(c->ifaces, used * sizeof(c->ifaces[0]));
 	free(c);
 	return r;
 }
