@@ -34,49 +34,63 @@ static bool key_is(const struct text_pair *kv, const char *key)
 /* Which target carries a name: an open-addressing hash table of target
  * indexes, so that a response of thousands of targets is not parsed in
  * time quadratic in their number (a target may be named twice, and the
- * second mention adds to the first). Slots hold index + 1, 0 is empty;
- * at most half full. */
+ * second mention adds to the first). A slot keeps the name's hash, so
+ * growing never hashes a name again and most probes compare no string;
+ * idx is the target's index + 1, 0 marks an empty slot. At most half
+ * full. */
+struct name_slot {
+	uint32_t idx;
+	uint32_t hash;
+};
+
 struct name_index {
-	uint32_t *slot;
+	struct name_slot *slot;
 	size_t cap;              /* a power of two, or 0 */
 };
 
-static size_t name_hash(const char *name)
+static uint32_t name_hash(const char *name, size_t len)
 {
-	uint64_t h = 1469598103934665603u;   /* FNV-1a, 64 bits */
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211u;
-	return (size_t)(h ^ (h >> 32));
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
 }
 
-/* The slot of name in idx: the one holding its target, or the empty one
- * where it would go. idx->cap is not 0. */
-static uint32_t *index_slot(const struct name_index *idx, const struct st_result *r, const char *name)
+/* The slot of the name (hash h) in idx: the one holding its target, or
+ * the empty one where it would go. idx->cap is not 0. */
+static struct name_slot *index_slot(const struct name_index *idx, const struct st_result *r,
+				    const char *name, uint32_t h)
 {
 	size_t mask = idx->cap - 1;
-	for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
-		uint32_t v = idx->slot[i];
-		if (v == 0 || strcmp(r->targets[v - 1].name, name) == 0)
-			return &idx->slot[i];
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct name_slot *s = &idx->slot[i];
+		if (s->idx == 0 || (s->hash == h && strcmp(r->targets[s->idx - 1].name, name) == 0))
+			return s;
 	}
 }
 
-/* Enters target t of r (the last one added) into idx; grows the table
- * (entering every target anew) when it would be more than half full. */
-static int index_add(struct name_index *idx, const struct st_result *r, size_t t)
+/* Enters target t of r (the last one added, hash h) into idx; grows the
+ * table when it would be more than half full. */
+static int index_add(struct name_index *idx, const struct st_result *r, size_t t, uint32_t h)
 {
-	if (r->n * 2 <= idx->cap) {
-		*index_slot(idx, r, r->targets[t].name) = (uint32_t)t + 1;
-		return 0;
+	if (r->n * 2 > idx->cap) {
+		struct name_index n = { .cap = idx->cap ? idx->cap * 2 : 64 };
+		n.slot = calloc(n.cap, sizeof(*n.slot));
+		if (!n.slot)
+			return -ENOMEM;
+		for (size_t i = 0; i < idx->cap; i++) {
+			const struct name_slot *o = &idx->slot[i];
+			if (o->idx == 0)
+				continue;
+			size_t j = o->hash & (n.cap - 1);
+			while (n.slot[j].idx)
+				j = (j + 1) & (n.cap - 1);
+			n.slot[j] = *o;
+		}
+		free(idx->slot);
+		*idx = n;
 	}
-	struct name_index n = { .cap = idx->cap ? idx->cap * 2 : 64 };
-	n.slot = calloc(n.cap, sizeof(*n.slot));
-	if (!n.slot)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->n; i++)
-		*index_slot(&n, r, r->targets[i].name) = (uint32_t)i + 1;
-	free(idx->slot);
-	*idx = n;
+	*index_slot(idx, r, r->targets[t].name, h) = (struct name_slot){ (uint32_t)t + 1, h };
 	return 0;
 }
 
@@ -165,16 +179,17 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 				errbuf_set(err, errlen, "target sent an invalid TargetName: %s", why);
 				return -EPROTO;
 			}
-			uint32_t *slot = idx->cap ? index_slot(idx, r, val) : NULL;
-			if (slot && *slot) {
-				cur = *slot - 1;
+			uint32_t h = name_hash(val, kv.value_len);
+			const struct name_slot *slot = idx->cap ? index_slot(idx, r, val, h) : NULL;
+			if (slot && slot->idx) {
+				cur = slot->idx - 1;
 				continue;
 			}
 			ret = target_add(r, &cap, val, err, errlen);
 			if (ret < 0)
 				return ret;
 			cur = r->n - 1;
-			ret = index_add(idx, r, cur);
+			ret = index_add(idx, r, cur, h);
 			if (ret < 0)
 				return ret;
 			continue;
@@ -323,7 +338,7 @@ int st_exchange_start(struct st_exchange *ex, uint32_t itt, uint32_t cmdsn,
 	ex->exp_statsn = exp_statsn;
 	ex->exp_cmdsn = exp_cmdsn;
 	ex->max_cmdsn = max_cmdsn;
-	text_asm_init_max(&ex->data, ST_MAX_BYTES);
+	text_asm_init_plain(&ex->data, ST_MAX_BYTES);
 	r = sendtargets_build_request(NULL, ex->req, sizeof(ex->req), &ex->req_len);
 	if (r < 0)
 		return r;

@@ -256,6 +256,13 @@ void text_asm_init_max(struct text_asm *a, size_t max_bytes)
 	a->cap = 0;
 	a->max = (max_bytes == 0 || max_bytes > TEXT_ASM_HARD_MAX) ?
 		 TEXT_ASM_HARD_MAX : max_bytes;
+	a->plain = false;
+}
+
+void text_asm_init_plain(struct text_asm *a, size_t max_bytes)
+{
+	text_asm_init_max(a, max_bytes);
+	a->plain = true;
 }
 
 void text_asm_init(struct text_asm *a, size_t max_bytes)
@@ -278,8 +285,8 @@ int text_asm_feed(struct text_asm *a, const uint8_t *data, size_t len)
 			ncap *= 2;
 		if (ncap > a->max)
 			ncap = a->max;
-		/* the data may hold secrets (CHAP) */
-		uint8_t *nbuf = secmem_grow(a->buf, a->len, a->cap, ncap);
+		/* the data may hold secrets (CHAP) unless plain */
+		uint8_t *nbuf = a->plain ? realloc(a->buf, ncap) : secmem_grow(a->buf, a->len, a->cap, ncap);
 		if (!nbuf)
 			return -ENOMEM;
 		a->buf = nbuf;
@@ -298,7 +305,7 @@ const uint8_t *text_asm_data(const struct text_asm *a, size_t *ret_len)
 
 void text_asm_reset(struct text_asm *a)
 {
-	if (a->buf)
+	if (a->buf && !a->plain)
 		explicit_bzero(a->buf, a->len);
 	a->len = 0;
 }
@@ -315,7 +322,8 @@ void text_asm_free(struct text_asm *a)
 	if (!a)
 		return;
 	if (a->buf) {
-		explicit_bzero(a->buf, a->cap);
+		if (!a->plain)
+			explicit_bzero(a->buf, a->cap);
 		free(a->buf);
 	}
 	a->buf = NULL;

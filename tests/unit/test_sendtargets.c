@@ -84,6 +84,37 @@ START_TEST(test_parse_tolerance)
 }
 END_TEST
 
+/* Many targets, each named a second time later with another address:
+ * the second mention adds to the first, whatever its position (the
+ * name lookup is a hash table that grows while the answer is read). */
+START_TEST(test_parse_many_renamed)
+{
+	enum { N = 3000 };
+	char *b = malloc((size_t)N * 2 * 90);
+	size_t off = 0;
+	struct st_result r;
+
+	ck_assert_ptr_nonnull(b);
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < N; i++) {
+			off += (size_t)sprintf(b + off, "TargetName=iqn.2001-04.com.example:t%u", i) + 1;
+			off += (size_t)sprintf(b + off, "TargetAddress=192.0.2.%u:3260,1", pass + 1) + 1;
+		}
+	ck_assert_int_eq(sendtargets_parse((const uint8_t *)b, off, &r, NULL, 0), 0);
+	ck_assert_uint_eq(r.n, N);
+	for (unsigned i = 0; i < N; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "iqn.2001-04.com.example:t%u", i);
+		ck_assert_str_eq(r.targets[i].name, want);
+		ck_assert_uint_eq(r.targets[i].n_portals, 2);
+		ck_assert_str_eq(r.targets[i].portals[0].host, "192.0.2.1");
+		ck_assert_str_eq(r.targets[i].portals[1].host, "192.0.2.2");
+	}
+	st_result_free(&r);
+	free(b);
+}
+END_TEST
+
 static void expect_fail(const uint8_t *d, size_t n, int code, const char *why)
 {
 	struct st_result r = { .targets = (struct st_target *)&r, .n = 42 };
@@ -507,6 +538,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_parse_response);
 	tcase_add_test(tc, test_parse_tolerance);
+	tcase_add_test(tc, test_parse_many_renamed);
 	tcase_add_test(tc, test_parse_hostile);
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_build_request);
