@@ -155,8 +155,7 @@ static void print_result(struct disc_ctx *c, const struct node_id *v, size_t n)
 	} else if (a->print_level >= 1) {
 		print_node_id_tree(stdout, v, n, PRINT_TREE_DISC);
 	} else {
-		for (size_t i = 0; i < n; i++)
-			print_node_id_flat(stdout, &v[i]);
+		print_node_ids_flat(stdout, v, n);
 	}
 }
 

@@ -104,6 +104,8 @@ static int target_add(struct st_result *r, size_t *cap, const char *name,
 	}
 	if (r->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
+		if (ncap > ST_MAX_TARGETS)
+			ncap = ST_MAX_TARGETS;
 		struct st_target *nt = realloc(r->targets, ncap * sizeof(*nt));
 		if (!nt)
 			return -ENOMEM;
@@ -111,7 +113,8 @@ static int target_add(struct st_result *r, size_t *cap, const char *name,
 		*cap = ncap;
 	}
 	struct st_target *t = &r->targets[r->n++];
-	memset(t, 0, sizeof(*t));
+	t->portals = NULL;
+	t->n_portals = 0;
 	/* name passed name_validate(): at most NAME_MAX_LEN bytes. */
 	size_t n = strnlen(name, NAME_MAX_LEN);
 	memcpy(t->name, name, n);
@@ -157,6 +160,19 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 	size_t cap = 0, total = 0, cur = SIZE_MAX;
 	int k;
 
+	/* Room for as many targets as the answer can hold (a pair
+	 * "TargetName=" + a name of 4 or more bytes + NUL is at least 16
+	 * bytes): no copying while the array grows, and the pages of the
+	 * part never used are never touched. */
+	size_t most = len / 16 + 1;
+	if (most > ST_MAX_TARGETS)
+		most = ST_MAX_TARGETS;
+	if (most > 16) {
+		r->targets = malloc(most * sizeof(*r->targets));
+		if (!r->targets)
+			return -ENOMEM;
+		cap = most;
+	}
 	text_iter_init(&it, data, len);
 	while ((k = text_iter_next(&it, &kv)) > 0) {
 		char val[512];
