@@ -7,13 +7,17 @@
 #include "secmem.h"
 #include "text.h"
 
+/* RFC 7143 §6.1 standard-label: letters, digits, dot, minus, plus,
+ * commercial at, underscore (a table: every key of a large SendTargets
+ * answer is checked). */
+static const bool key_chars[256] = {
+	['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+	['.'] = true, ['-'] = true, ['+'] = true, ['@'] = true, ['_'] = true,
+};
+
 static bool key_char(unsigned char c)
 {
-	/* RFC 7143 §6.1 standard-label: letters, digits, dot, minus, plus,
-	 * commercial at, underscore. */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-' || c == '+' || c == '@' || c == '_';
+	return key_chars[c];
 }
 
 int text_key_valid(const char *key, size_t len)
