@@ -158,6 +158,9 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 	struct text_iter it;
 	struct text_pair kv;
 	size_t cap = 0, total = 0, cur = SIZE_MAX;
+	const char *last_addr = NULL;   /* the last TargetAddress parsed (in data) */
+	size_t last_len = 0;
+	struct portal last_p;
 	int k;
 
 	/* Room for as many targets as the answer can hold (a pair
@@ -216,10 +219,20 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 			errbuf_set(err, errlen, "target sent a TargetAddress before any TargetName");
 			return -EPROTO;
 		}
-		if (portal_parse(val, &p, why, sizeof(why)) < 0) {
-			errbuf_set(err, errlen, "target %s has an invalid TargetAddress: %s",
-				r->targets[cur].name, why);
-			return -EPROTO;
+		/* Most targets of an array share its portals: an address
+		 * spelled as the one before parses alike (portal_parse() is a
+		 * function of the text alone). */
+		if (last_addr && kv.value_len == last_len && memcmp(kv.value, last_addr, last_len) == 0) {
+			p = last_p;
+		} else {
+			if (portal_parse(val, &p, why, sizeof(why)) < 0) {
+				errbuf_set(err, errlen, "target %s has an invalid TargetAddress: %s",
+					r->targets[cur].name, why);
+				return -EPROTO;
+			}
+			last_addr = kv.value;
+			last_len = kv.value_len;
+			last_p = p;
 		}
 		ret = portal_add(&r->targets[cur], &p, &total, err, errlen);
 		if (ret < 0)
