@@ -35,11 +35,30 @@ int text_key_valid(const char *key, size_t len)
 	return 1;
 }
 
+/* Whether any of the 8 bytes in x is below 0x20 or is 0x7f: the
+ * "has less" and "has zero" word tests (exact for "any"; bytes from
+ * 0x80 up never match), 8 bytes of a value per step. */
+static bool word_has_ctl(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t del = x ^ (0x7fu * ones);
+
+	return ((((x - 0x20u * ones) & ~x) | ((del - ones) & ~del)) & highs) != 0;
+}
+
 int text_value_valid(const char *value, size_t len)
 {
+	size_t i = 0;
+
 	if (!value || len > TEXT_VALUE_MAX)
 		return 0;
-	for (size_t i = 0; i < len; i++) {
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, value + i, sizeof(w));
+		if (word_has_ctl(w))
+			return 0;
+	}
+	for (; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
 		/* Control characters never appear in any value type of §6.1;
 		 * rejecting them keeps terminal output and records safe. */
