@@ -20,10 +20,11 @@ enum {
 	CC_ALNUM = 1,     /* letters, digits */
 	CC_IQN = 2,       /* the unique part of an iqn name: alnum - . : _ */
 	CC_NAME = 4,      /* allowed in any name: printable, not ' ' / \ */
+	CC_LABEL = 8,     /* in a domain label: alnum - */
 };
-#define CC_ALL (CC_ALNUM | CC_IQN | CC_NAME)
+#define CC_ALL (CC_ALNUM | CC_IQN | CC_NAME | CC_LABEL)
 static const unsigned char char_class[256] = {
-	['!' ... ','] = CC_NAME, ['-'] = CC_NAME | CC_IQN, ['.'] = CC_NAME | CC_IQN,
+	['!' ... ','] = CC_NAME, ['-'] = CC_NAME | CC_IQN | CC_LABEL, ['.'] = CC_NAME | CC_IQN,
 	['0' ... '9'] = CC_ALL, [':'] = CC_NAME | CC_IQN, [';' ... '@'] = CC_NAME,
 	['A' ... 'Z'] = CC_ALL, ['['] = CC_NAME, [']' ... '^'] = CC_NAME,
 	['_'] = CC_NAME | CC_IQN, ['`'] = CC_NAME, ['a' ... 'z'] = CC_ALL, ['{' ... '~'] = CC_NAME,
@@ -47,11 +48,10 @@ static bool labels_valid(const char *s, size_t len, bool strict_hyphen)
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.') {
-			if (!is_alnum(s[i]) && s[i] != '-')
-				return false;
-			continue;
-		}
+		if (i < len && (char_class[(unsigned char)s[i]] & CC_LABEL))
+			continue;   /* letter, digit, '-' */
+		if (i < len && s[i] != '.')
+			return false;
 		size_t ll = i - start;
 		if (ll == 0 || ll > 63)
 			return false;
