@@ -341,6 +341,8 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 			r = send_pdu(c, &req, total);
 			if (r)
 				break;
+			/* the target answers meanwhile */
+			st_exchange_digest(&ex);
 		}
 		uint64_t now = netio_now_ms(), dl = now + per_pdu < total ? now + per_pdu : total;
 		why[0] = '\0';
