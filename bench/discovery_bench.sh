@@ -5,8 +5,11 @@
 #   bench/discovery_bench.sh [BUILD_DIR] [TARGETS] [RUNS]
 #
 # BUILD_DIR holds iscsiadm/iscsiadm (default: ./build); TARGETS defaults
-# to 1000, RUNS per variant to 11 (median and best are printed). Needs root and tgt
-# (tgtd/tgtadm) and libiscsi-bin (iscsi-ls). Variants:
+# to 1000, RUNS per variant to 11 (median and best are printed, and
+# their ratios to iscsi-ls). iscsiadm -o nonpersistent and iscsi-ls run
+# in alternating pairs, so a load that comes and goes weighs on both
+# alike. Needs root and tgt (tgtd/tgtadm) and libiscsi-bin (iscsi-ls).
+# Variants:
 #   iscsiadm -o nonpersistent    discovery only, nothing written
 #   iscsiadm (new database)      discovery + writing every node record, into
 #                                a fresh root each run
@@ -36,62 +39,97 @@ deps_install test bench || exit 1
 . "$top/tests/lib/tgtd.sh"
 tgtd_require
 root=$(mktemp -d)
+rmroot=$(mktemp -d)
+keeproot=$(mktemp -d)
 fresh=$(mktemp -d)
-trap 'tgtd_stop_all; rm -rf "$root" "$fresh"' EXIT
+trap 'tgtd_stop_all; rm -rf "$root" "$rmroot" "$keeproot" "$fresh"' EXIT
 tgtd_start || exit 1
 echo "tgtd on 127.0.0.1:$TGTD_PORT: creating $ntargets targets..."
 for i in $(seq 1 "$ntargets"); do
 	tgtd_target_nolun "$i" "iqn.2024-01.org.example.bench:target$(printf %05d "$i")" || exit 1
 done
 echo "InitiatorName=iqn.2024-01.org.example:bench" > "$root/initiatorname.iscsi"
+cp "$root/initiatorname.iscsi" "$rmroot/"
+cp "$root/initiatorname.iscsi" "$keeproot/"
 portal=127.0.0.1:$TGTD_PORT
 
 now() { date +%s.%N; }
 
-# RUNS wall times of a command (a shell snippet): the median into MED,
-# the best into BEST; checks the number of targets listed
-best() { # label command
-	local label=$1 cmd=$2 t0 t1 n times=()
-	for _ in $(seq 1 "$runs"); do
-		[ -n "${PREP:-}" ] && eval "$PREP"
-		t0=$(now)
-		n=$(eval "$cmd" | wc -l)
-		t1=$(now)
-		if [ "$n" != "$ntargets" ]; then
-			echo "$label: listed $n targets, expected $ntargets" >&2
-			exit 1
-		fi
-		times+=("$(echo "$t1 - $t0" | bc -l)")
-	done
-	mapfile -t times < <(printf '%s\n' "${times[@]}" | sort -g)
-	BEST=${times[0]}
-	MED=${times[$(( ${#times[@]} / 2 ))]}
+# The variants. The two that write nothing, iscsiadm -o nonpersistent
+# and iscsi-ls, are timed in pairs, in turn first, so that a load that
+# comes and goes on the machine (other builds, CI) weighs on both alike
+# and no write-back of the other variants falls on either; then the
+# writing variants, round-robin.
+labels=(
+	"iscsiadm -o nonpersistent"
+	"iscsi-ls (libiscsi)"
+	"iscsiadm, writing a new database"
+	"iscsiadm, new database after rm -rf"
+	"iscsiadm, re-discovery (records kept)"
+)
+cmds=(
+	"'$adm' --root '$root' -m discovery -t st -p $portal -o nonpersistent"
+	"iscsi-ls iscsi://$portal"
+	"'$adm' --root \"\$new\" -m discovery -t st -p $portal"
+	"'$adm' --root '$rmroot' -m discovery -t st -p $portal"
+	"'$adm' --root '$keeproot' -m discovery -t st -p $portal"
+)
+# shellcheck disable=SC2016 # expanded by eval, per run
+preps=(
+	""
+	""
+	'new=$(mktemp -d "$fresh/root.XXXXXX") && cp "$root/initiatorname.iscsi" "$new/"'
+	"rm -rf '$rmroot/nodes' '$rmroot/send_targets' '$rmroot/static'"
+	""
+)
+declare -A times
+# the records the re-discovery variant finds
+"$adm" --root "$keeproot" -m discovery -t st -p "$portal" >/dev/null || exit 1
+
+time_one() { # variant
+	local v=$1 t0 t1 n
+	[ -n "${preps[$v]}" ] && eval "${preps[$v]}"
+	t0=$(now)
+	n=$(eval "${cmds[$v]}" | wc -l)
+	t1=$(now)
+	if [ "$n" != "$ntargets" ]; then
+		echo "${labels[$v]}: listed $n targets, expected $ntargets" >&2
+		exit 1
+	fi
+	times[$v]+="$(echo "$t1 - $t0" | bc -l) "
 }
 
-PREP=
-best "iscsiadm -o nonpersistent" "'$adm' --root '$root' -m discovery -t st -p $portal -o nonpersistent"
-t_np=$MED b_np=$BEST
-# shellcheck disable=SC2016 # expanded by eval, per run
-PREP='new=$(mktemp -d "$fresh/root.XXXXXX") && cp "$root/initiatorname.iscsi" "$new/"'
-best "iscsiadm (new database)" "'$adm' --root \"\$new\" -m discovery -t st -p $portal"
-t_db=$MED b_db=$BEST
-PREP="rm -rf '$root/nodes' '$root/send_targets' '$root/static'"
-best "iscsiadm (new, after rm -rf)" "'$adm' --root '$root' -m discovery -t st -p $portal"
-t_rm=$MED b_rm=$BEST
-PREP=
-best "iscsiadm (re-discovery)" "'$adm' --root '$root' -m discovery -t st -p $portal"
-t_re=$MED b_re=$BEST
-best "iscsi-ls" "iscsi-ls iscsi://$portal"
-t_ls=$MED b_ls=$BEST
+for r in $(seq 1 "$runs"); do
+	if [ $((r % 2)) = 1 ]; then
+		time_one 0; time_one 1
+	else
+		time_one 1; time_one 0
+	fi
+done
+for _ in $(seq 1 "$runs"); do
+	time_one 2; time_one 3; time_one 4
+done
 
-printf '\nSendTargets discovery of %d targets, %d runs each (seconds):\n' "$ntargets" "$runs"
-printf '  %-40s %8s %8s\n' "" median best
-printf '  %-40s %8.3f %8.3f\n' "iscsiadm -o nonpersistent" "$t_np" "$b_np"
-printf '  %-40s %8.3f %8.3f\n' "iscsiadm, writing a new database" "$t_db" "$b_db"
-printf '  %-40s %8.3f %8.3f\n' "iscsiadm, new database after rm -rf" "$t_rm" "$b_rm"
-printf '  %-40s %8.3f %8.3f\n' "iscsiadm, re-discovery (records kept)" "$t_re" "$b_re"
-printf '  %-40s %8.3f %8.3f\n' "iscsi-ls (libiscsi)" "$t_ls" "$b_ls"
-printf 'ratio (medians) iscsiadm nonpersistent / iscsi-ls: %.2f\n' "$(echo "$t_np / $t_ls" | bc -l)"
-printf 'ratio (medians) iscsiadm new database / iscsi-ls:  %.2f\n' "$(echo "$t_db / $t_ls" | bc -l)"
-printf 'ratio (medians) iscsiadm new after rm -rf / iscsi-ls: %.2f\n' "$(echo "$t_rm / $t_ls" | bc -l)"
-printf 'ratio (medians) iscsiadm re-discovery / iscsi-ls:  %.2f\n' "$(echo "$t_re / $t_ls" | bc -l)"
+# The median and the best of variant v, in ms, into MED and BEST.
+stats() {
+	local sorted
+	# shellcheck disable=SC2086 # the times are words
+	mapfile -t sorted < <(printf '%s\n' ${times[$1]} | sort -g)
+	BEST=$(echo "${sorted[0]} * 1000" | bc -l)
+	MED=$(echo "${sorted[$(( ${#sorted[@]} / 2 ))]} * 1000" | bc -l)
+}
+
+printf '\nSendTargets discovery of %d targets from tgtd, %d runs each (ms):\n' "$ntargets" "$runs"
+printf '  %-40s %9s %9s\n' "" median best
+declare -a med best
+for v in "${!cmds[@]}"; do
+	stats "$v"
+	med[v]=$MED best[v]=$BEST
+	printf '  %-40s %9.2f %9.2f\n' "${labels[$v]}" "$MED" "$BEST"
+done
+printf '\nratios to iscsi-ls (1.00 = as fast; below 1 = faster):\n'
+printf '  %-40s %9s %9s\n' "" median best
+for v in 0 2 3 4; do
+	printf '  %-40s %9.2f %9.2f\n' "${labels[$v]}" "$(echo "${med[$v]} / ${med[1]}" | bc -l)" \
+		"$(echo "${best[$v]} / ${best[1]}" | bc -l)"
+done

@@ -155,8 +155,7 @@ static void print_result(struct disc_ctx *c, const struct node_id *v, size_t n)
 	} else if (a->print_level >= 1) {
 		print_node_id_tree(stdout, v, n, PRINT_TREE_DISC);
 	} else {
-		for (size_t i = 0; i < n; i++)
-			print_node_id_flat(stdout, &v[i]);
+		print_node_ids_flat(stdout, v, n);
 	}
 }
 
@@ -618,7 +617,13 @@ static int discover_with(struct adm *a, struct nodedb *db, const struct discover
 	c->drec = *drec;
 	int r = run_discovery(c);
 	sessions_free(c->sv, c->nsv);
-	explicit_bzero(c, sizeof(*c));
+	/* drec holds the discovery CHAP secrets. Only the iface slots in
+	 * use (and the one a failed load_ifaces() may have half written)
+	 * were ever written: wiping all DISC_MAX_IFACES (400 KiB) would
+	 * only fault in pages calloc() never touched. */
+	size_t used = c->n_ifaces < DISC_MAX_IFACES ? c->n_ifaces + 1 : DISC_MAX_IFACES;
+	explicit_bzero(&c->drec, sizeof(c->drec));
+	explicit_bzero(c->ifaces, used * sizeof(c->ifaces[0]));
 	free(c);
 	return r;
 }

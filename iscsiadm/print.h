@@ -36,6 +36,8 @@ void node_id_from_rec(const struct node_rec *r, struct node_id *ret);
 /* "<addr>:<port>,<tpgt> <target>" */
 void print_node_flat(FILE *f, const struct node_rec *r);
 void print_node_id_flat(FILE *f, const struct node_id *id);
+/* The same for n of them, written in few pieces. */
+void print_node_ids_flat(FILE *f, const struct node_id *ids, size_t n);
 /* The Target / Portal / Iface Name trees, grouped as given (nodedb
  * returns records sorted by target, portal, iface), in open-iscsi's three
  * forms: a Target line when the target changes, then

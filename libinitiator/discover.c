@@ -291,6 +291,20 @@ static int answer_nop(struct dconn *c, const struct pdu *nop, const struct st_ex
 	return send_pdu(c, &out, deadline);
 }
 
+/* A Logout Request closing the session (RFC 7143 §11.14); *ret_dl is
+ * the deadline for its answer. */
+static int send_logout(struct dconn *c, uint32_t cmdsn, uint32_t exp_statsn, uint64_t *ret_dl)
+{
+	uint8_t lbuf[ISCSI_BHS_LEN];
+	size_t len;
+
+	*ret_dl = netio_now_ms() + LOGOUT_WAIT_MS;
+	if (login_build_logout(ITT_LOGOUT, 0, cmdsn, exp_statsn, ISCSI_LOGOUT_CLOSE_SESSION, lbuf, sizeof(lbuf),
+			       &len))
+		return -EINVAL;
+	return send_bytes(c, lbuf, len, *ret_dl);
+}
+
 /* The Text exchange after a successful login. */
 static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct st_result *ret)
 {
@@ -319,12 +333,16 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 	 * cannot hold us forever. */
 	uint64_t per_pdu = (uint64_t)o->active_timeout * 1000u;
 	uint64_t total = netio_now_ms() + 4 * per_pdu;
+	uint64_t ldl = 0;
+	bool logout_sent = false;
 	int step = ST_STEP_SEND;
 	for (;;) {
 		if (step == ST_STEP_SEND) {
 			r = send_pdu(c, &req, total);
 			if (r)
 				break;
+			/* the target answers meanwhile */
+			st_exchange_digest(&ex);
 		}
 		uint64_t now = netio_now_ms(), dl = now + per_pdu < total ? now + per_pdu : total;
 		why[0] = '\0';
@@ -356,6 +374,12 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 			return fail(c, ISCSI_ERR_FATAL_LOGIN, "unexpected %s PDU in the SendTargets exchange",
 				    pdu_opcode_name(rsp.opcode));
 		}
+		/* The last Text Response (F=1): the Logout goes out before the
+		 * list is read, so the target answers it meanwhile. Its
+		 * CmdSN and ExpStatSN are those st_exchange_step() would
+		 * leave: no request follows, and this StatSN + 1. */
+		if (rsp.opcode == ISCSI_OP_TEXT_RSP && pdu_is_final(&rsp) && rsp.itt == ITT_TEXT)
+			logout_sent = send_logout(c, ex.cmdsn, rsp.statsn + 1, &ldl) == 0;
 		step = st_exchange_step(&ex, &rsp, &req, ret);
 		if (step < 0) {
 			int code = step == -ENOMEM ? ISCSI_ERR_NOMEM : ISCSI_ERR_FATAL_LOGIN;
@@ -373,11 +397,7 @@ static int do_sendtargets(struct dconn *c, const struct login_result *lr, struct
 
 	/* Close the session politely; the targets are ours already, so a
 	 * target that botches the Logout costs nothing. */
-	uint8_t lbuf[ISCSI_BHS_LEN];
-	uint64_t ldl = netio_now_ms() + LOGOUT_WAIT_MS;
-	if (login_build_logout(ITT_LOGOUT, 0, ex.cmdsn, ex.exp_statsn, ISCSI_LOGOUT_CLOSE_SESSION, lbuf,
-			       sizeof(lbuf), &len) == 0 &&
-	    send_bytes(c, lbuf, len, ldl) == 0) {
+	if (logout_sent) {
 		uint8_t resp_code = 0;
 		for (int i = 0; i < 4; i++) {
 			if (recv_pdu(c, &rsp, &len, ldl, why, sizeof(why)))

@@ -13,8 +13,24 @@
 #define ZONE_MAX 15   /* IFNAMSIZ - 1: an interface name or index */
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
+
+/* Character classes by table: names are checked byte by byte, a
+ * thousand of them per large SendTargets answer. */
+enum {
+	CC_ALNUM = 1,     /* letters, digits */
+	CC_IQN = 2,       /* the unique part of an iqn name: alnum - . : _ */
+	CC_NAME = 4,      /* allowed in any name: printable, not ' ' / \ */
+	CC_LABEL = 8,     /* in a domain label: alnum - */
+};
+#define CC_ALL (CC_ALNUM | CC_IQN | CC_NAME | CC_LABEL)
+static const unsigned char char_class[256] = {
+	['!' ... ','] = CC_NAME, ['-'] = CC_NAME | CC_IQN | CC_LABEL, ['.'] = CC_NAME | CC_IQN,
+	['0' ... '9'] = CC_ALL, [':'] = CC_NAME | CC_IQN, [';' ... '@'] = CC_NAME,
+	['A' ... 'Z'] = CC_ALL, ['['] = CC_NAME, [']' ... '^'] = CC_NAME,
+	['_'] = CC_NAME | CC_IQN, ['`'] = CC_NAME, ['a' ... 'z'] = CC_ALL, ['{' ... '~'] = CC_NAME,
+};
+
+static bool is_alnum(char c) { return char_class[(unsigned char)c] & CC_ALNUM; }
 static bool is_hex(char c)
 {
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -32,11 +48,10 @@ static bool labels_valid(const char *s, size_t len, bool strict_hyphen)
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.') {
-			if (!is_alnum(s[i]) && s[i] != '-')
-				return false;
-			continue;
-		}
+		if (i < len && (char_class[(unsigned char)s[i]] & CC_LABEL))
+			continue;   /* letter, digit, '-' */
+		if (i < len && s[i] != '.')
+			return false;
 		size_t ll = i - start;
 		if (ll == 0 || ll > 63)
 			return false;
@@ -77,7 +92,7 @@ static int iqn_validate(const char *name, size_t len, char *err, size_t errlen)
 	}
 	if (colon) {
 		for (const char *q = colon + 1; q < name + len; q++) {
-			if (!is_alnum(*q) && *q != '-' && *q != '.' && *q != ':' && *q != '_') {
+			if (!(char_class[(unsigned char)*q] & CC_IQN)) {
 				errbuf_set(err, errlen, "iqn name has an invalid character 0x%02x",
 					(unsigned char)*q);
 				return -EINVAL;
@@ -126,7 +141,7 @@ int name_validate(const char *name, char *err, size_t errlen)
 	 * and is printed on terminals. */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (c <= 0x20 || c >= 0x7f || c == '/' || c == '\\') {
+		if (!(char_class[c] & CC_NAME)) {   /* c <= 0x20, c >= 0x7f, '/', '\\' */
 			errbuf_set(err, errlen, "iSCSI name contains an invalid character 0x%02x", c);
 			return -EINVAL;
 		}

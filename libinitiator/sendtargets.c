@@ -31,15 +31,76 @@ static bool key_is(const struct text_pair *kv, const char *key)
 	return kv->key_len == n && memcmp(kv->key, key, n) == 0;
 }
 
-/* Index of the target named name, or r->n. Linear: at most
- * ST_MAX_TARGETS names, and a repeated name is rare. */
-static size_t target_find(const struct st_result *r, const char *name)
+/* Which target carries a name: an open-addressing hash table of target
+ * indexes (ps->slot, ps->slot_cap slots), so that a response of
+ * thousands of targets is not parsed in time quadratic in their number
+ * (a target may be named twice, and the second mention adds to the
+ * first). A slot keeps the name's hash, so growing never hashes a name
+ * again and most probes compare no string; idx is the target's index
+ * + 1, 0 marks an empty slot. At most half full. */
+struct st_name_slot {
+	uint32_t idx;
+	uint32_t hash;
+};
+
+static uint32_t name_hash(const char *name, size_t len)
 {
-	size_t i;
-	for (i = 0; i < r->n; i++)
-		if (strcmp(r->targets[i].name, name) == 0)
-			break;
-	return i;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
+}
+
+/* The slot of the name (hash h): the one holding its target, or the
+ * empty one where it would go. ps->slot_cap is not 0. */
+static struct st_name_slot *index_slot(const struct st_parse *ps, const char *name, uint32_t h)
+{
+	size_t mask = ps->slot_cap - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct st_name_slot *s = &ps->slot[i];
+		if (s->idx == 0 || (s->hash == h && strcmp(ps->r.targets[s->idx - 1].name, name) == 0))
+			return s;
+	}
+}
+
+/* Enters target t (the last one added, hash h) into the index; grows it
+ * when it would be more than half full. */
+static int index_add(struct st_parse *ps, size_t t, uint32_t h)
+{
+	if (ps->r.n * 2 > ps->slot_cap) {
+		size_t ncap = ps->slot_cap ? ps->slot_cap * 2 : 64;
+		struct st_name_slot *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		for (size_t i = 0; i < ps->slot_cap; i++) {
+			const struct st_name_slot *o = &ps->slot[i];
+			if (o->idx == 0)
+				continue;
+			size_t j = o->hash & (ncap - 1);
+			while (n[j].idx)
+				j = (j + 1) & (ncap - 1);
+			n[j] = *o;
+		}
+		free(ps->slot);
+		ps->slot = n;
+		ps->slot_cap = ncap;
+	}
+	*index_slot(ps, ps->r.targets[t].name, h) = (struct st_name_slot){ (uint32_t)t + 1, h };
+	return 0;
+}
+
+static void st_parse_init(struct st_parse *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	st_result_init(&ps->r);
+	ps->cur = SIZE_MAX;
+}
+
+static void st_parse_free(struct st_parse *ps)
+{
+	st_result_free(&ps->r);
+	free(ps->slot);
+	st_parse_init(ps);
 }
 
 static int target_add(struct st_result *r, size_t *cap, const char *name,
@@ -52,6 +113,8 @@ static int target_add(struct st_result *r, size_t *cap, const char *name,
 	}
 	if (r->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
+		if (ncap > ST_MAX_TARGETS)
+			ncap = ST_MAX_TARGETS;
 		struct st_target *nt = realloc(r->targets, ncap * sizeof(*nt));
 		if (!nt)
 			return -ENOMEM;
@@ -59,7 +122,8 @@ static int target_add(struct st_result *r, size_t *cap, const char *name,
 		*cap = ncap;
 	}
 	struct st_target *t = &r->targets[r->n++];
-	memset(t, 0, sizeof(*t));
+	t->portals = NULL;
+	t->n_portals = 0;
 	/* name passed name_validate(): at most NAME_MAX_LEN bytes. */
 	size_t n = strnlen(name, NAME_MAX_LEN);
 	memcpy(t->name, name, n);
@@ -97,16 +161,34 @@ static int portal_add(struct st_target *t, const struct portal *p, size_t *total
 	return 0;
 }
 
-static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
-		       char *err, size_t errlen)
+/* Parses the pairs of data from ps->done up to limit (the end of a
+ * pair), adding to ps; ps->done moves past each pair taken. The same
+ * pairs in any number of calls give the same result as in one. */
+static int parse_pairs(struct st_parse *ps, const uint8_t *data, size_t limit, char *err, size_t errlen)
 {
+	struct st_result *r = &ps->r;
 	struct text_iter it;
 	struct text_pair kv;
-	size_t cap = 0, total = 0, cur = SIZE_MAX;
 	int k;
 
-	text_iter_init(&it, data, len);
-	while ((k = text_iter_next(&it, &kv)) > 0) {
+	if (!r->targets) {
+		/* Room for as many targets as the text at hand can hold (a
+		 * pair "TargetName=" + a name of 4 or more bytes + NUL is at
+		 * least 16 bytes): little copying while the array grows, and
+		 * the pages of the part never used are never touched. */
+		size_t most = limit / 16 + 1;
+		if (most > ST_MAX_TARGETS)
+			most = ST_MAX_TARGETS;
+		if (most > 16) {
+			r->targets = malloc(most * sizeof(*r->targets));
+			if (!r->targets)
+				return -ENOMEM;
+			ps->cap = most;
+		}
+	}
+	text_iter_init(&it, data, limit);
+	it.off = ps->done;
+	for (; (k = text_iter_next(&it, &kv)) > 0; ps->done = it.off) {
 		char val[512];
 		char why[128];
 		int ret;
@@ -127,26 +209,44 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 				errbuf_set(err, errlen, "target sent an invalid TargetName: %s", why);
 				return -EPROTO;
 			}
-			cur = target_find(r, val);
-			if (cur == r->n) {
-				ret = target_add(r, &cap, val, err, errlen);
-				if (ret < 0)
-					return ret;
+			uint32_t h = name_hash(val, kv.value_len);
+			const struct st_name_slot *slot = ps->slot_cap ? index_slot(ps, val, h) : NULL;
+			if (slot && slot->idx) {
+				ps->cur = slot->idx - 1;
+				continue;
 			}
+			ret = target_add(r, &ps->cap, val, err, errlen);
+			if (ret < 0)
+				return ret;
+			ps->cur = r->n - 1;
+			ret = index_add(ps, ps->cur, h);
+			if (ret < 0)
+				return ret;
 			continue;
 		}
 		/* TargetAddress: Appendix C, it belongs to the TargetName before. */
 		struct portal p;
-		if (cur == SIZE_MAX) {
+		if (ps->cur == SIZE_MAX) {
 			errbuf_set(err, errlen, "target sent a TargetAddress before any TargetName");
 			return -EPROTO;
 		}
-		if (portal_parse(val, &p, why, sizeof(why)) < 0) {
-			errbuf_set(err, errlen, "target %s has an invalid TargetAddress: %s",
-				r->targets[cur].name, why);
-			return -EPROTO;
+		/* Most targets of an array share its portals: an address
+		 * spelled as the one before parses alike (portal_parse() is a
+		 * function of the text alone). */
+		const char *last = (const char *)data + ps->last_addr;
+		if (ps->last_len && kv.value_len == ps->last_len && memcmp(kv.value, last, ps->last_len) == 0) {
+			p = ps->last_p;
+		} else {
+			if (portal_parse(val, &p, why, sizeof(why)) < 0) {
+				errbuf_set(err, errlen, "target %s has an invalid TargetAddress: %s",
+					r->targets[ps->cur].name, why);
+				return -EPROTO;
+			}
+			ps->last_addr = (size_t)((const uint8_t *)kv.value - data);
+			ps->last_len = kv.value_len;
+			ps->last_p = p;
 		}
-		ret = portal_add(&r->targets[cur], &p, &total, err, errlen);
+		ret = portal_add(&r->targets[ps->cur], &p, &ps->total, err, errlen);
 		if (ret < 0)
 			return ret;
 	}
@@ -161,7 +261,7 @@ static int parse_pairs(const uint8_t *data, size_t len, struct st_result *r,
 int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
 		      char *err, size_t errlen)
 {
-	struct st_result r;
+	struct st_parse ps;
 	int k;
 
 	if (!ret || (!data && len))
@@ -170,15 +270,17 @@ int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
 		errbuf_set(err, errlen, "SendTargets response larger than %u bytes", ST_MAX_BYTES);
 		return -E2BIG;
 	}
-	st_result_init(&r);
-	k = parse_pairs(data, len, &r, err, errlen);
+	st_parse_init(&ps);
+	k = parse_pairs(&ps, data, len, err, errlen);
 	if (k < 0) {
 		if (k == -ENOMEM)
 			errbuf_set(err, errlen, "out of memory");
-		st_result_free(&r);
+		st_parse_free(&ps);
 		return k;
 	}
-	*ret = r;
+	*ret = ps.r;
+	st_result_init(&ps.r);
+	st_parse_free(&ps);
 	return 0;
 }
 
@@ -237,6 +339,7 @@ static int ex_fail(struct st_exchange *ex, int r, const char *fmt, ...)
 	}
 	ex->active = false;
 	text_asm_reset(&ex->data);
+	st_parse_free(&ex->ps);
 	return r;
 }
 
@@ -277,7 +380,8 @@ int st_exchange_start(struct st_exchange *ex, uint32_t itt, uint32_t cmdsn,
 	ex->exp_statsn = exp_statsn;
 	ex->exp_cmdsn = exp_cmdsn;
 	ex->max_cmdsn = max_cmdsn;
-	text_asm_init_max(&ex->data, ST_MAX_BYTES);
+	text_asm_init_plain(&ex->data, ST_MAX_BYTES);
+	st_parse_init(&ex->ps);
 	r = sendtargets_build_request(NULL, ex->req, sizeof(ex->req), &ex->req_len);
 	if (r < 0)
 		return r;
@@ -382,12 +486,49 @@ int st_exchange_step(struct st_exchange *ex, const struct pdu *rsp,
 
 	size_t n;
 	const uint8_t *d = text_asm_data(&ex->data, &n);
-	r = sendtargets_parse(d, n, ret_result, ex->err, sizeof(ex->err));
+	if (ex->ps_off) {
+		r = sendtargets_parse(d, n, ret_result, ex->err, sizeof(ex->err));
+	} else {
+		/* the rest after what st_exchange_digest() took */
+		r = parse_pairs(&ex->ps, d, n, ex->err, sizeof(ex->err));
+		if (r == -ENOMEM)
+			errbuf_set(ex->err, sizeof(ex->err), "out of memory");
+		if (r == 0) {
+			*ret_result = ex->ps.r;
+			st_result_init(&ex->ps.r);
+		}
+	}
 	if (r < 0)
 		return ex_fail(ex, r, NULL);
 	ex->active = false;
 	text_asm_reset(&ex->data);
+	st_parse_free(&ex->ps);
 	return ST_STEP_DONE;
+}
+
+void st_exchange_digest(struct st_exchange *ex)
+{
+	size_t n;
+
+	if (!ex || !ex->active || ex->ps_off)
+		return;
+	const uint8_t *d = text_asm_data(&ex->data, &n);
+	size_t done = ex->ps.done;
+	if (n <= done + 1)
+		return;
+	/* Up to the NUL ending the last whole pair: a NUL after another
+	 * NUL may be padding or an empty pair, which only the whole text
+	 * tells apart; that is left to the last step. */
+	const uint8_t *q = memrchr(d + done, 0, n - done);
+	if (!q || q == d + done || q[-1] == 0)
+		return;
+	char err[ST_ERR_MAX];
+	if (parse_pairs(&ex->ps, d, (size_t)(q - d) + 1, err, sizeof(err)) < 0) {
+		/* Whatever went wrong, the last step parses the whole text
+		 * anew and says so as it always did. */
+		st_parse_free(&ex->ps);
+		ex->ps_off = true;
+	}
 }
 
 const char *st_exchange_error(const struct st_exchange *ex)
@@ -400,5 +541,6 @@ void st_exchange_free(struct st_exchange *ex)
 	if (!ex)
 		return;
 	text_asm_free(&ex->data);
+	st_parse_free(&ex->ps);
 	ex->active = false;
 }

@@ -81,6 +81,20 @@ enum st_step {
 	ST_STEP_IGNORED = 3,  /* a Reject for some other PDU; nothing to do */
 };
 
+/* A SendTargets answer parsed as it arrives (sendtargets.c). */
+struct st_name_slot;
+struct st_parse {
+	struct st_result r;
+	struct st_name_slot *slot;  /* the name index */
+	size_t slot_cap;
+	size_t cap;                 /* room in r.targets */
+	size_t total;               /* portals so far */
+	size_t cur;                 /* target of the last TargetName, SIZE_MAX: none yet */
+	size_t done;                /* bytes of the text parsed */
+	size_t last_addr, last_len; /* the last TargetAddress parsed (offset, length; 0: none) */
+	struct portal last_p;
+};
+
 struct st_exchange {
 	uint32_t itt;
 	uint32_t cmdsn;       /* CmdSN of the next request */
@@ -93,6 +107,8 @@ struct st_exchange {
 	uint8_t req[16 + NAME_MAX_LEN + 1];
 	size_t req_len;
 	char err[ST_ERR_MAX];
+	struct st_parse ps;   /* what st_exchange_digest() parsed */
+	bool ps_off;          /* a digest failed: the last step parses it all */
 };
 
 /* Fills *ret_req with the first Text Request ("SendTargets=All", F=1,
@@ -113,6 +129,13 @@ int st_exchange_start(struct st_exchange *ex, uint32_t itt, uint32_t cmdsn,
  * says why; the exchange is over. */
 int st_exchange_step(struct st_exchange *ex, const struct pdu *rsp,
 		     struct pdu *ret_req, struct st_result *ret_result);
+
+/* Optional, after sending the request ST_STEP_SEND gave: parses the
+ * pairs received whole so far, work done while the next Text Response
+ * is on its way instead of after the last. The result and every error
+ * are the same with or without it (a failure here leaves it all to the
+ * last step, which then parses the whole text). */
+void st_exchange_digest(struct st_exchange *ex);
 
 const char *st_exchange_error(const struct st_exchange *ex);
 void st_exchange_free(struct st_exchange *ex);   /* NULL is a no-op */

@@ -7,13 +7,17 @@
 #include "secmem.h"
 #include "text.h"
 
+/* RFC 7143 §6.1 standard-label: letters, digits, dot, minus, plus,
+ * commercial at, underscore (a table: every key of a large SendTargets
+ * answer is checked). */
+static const bool key_chars[256] = {
+	['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+	['.'] = true, ['-'] = true, ['+'] = true, ['@'] = true, ['_'] = true,
+};
+
 static bool key_char(unsigned char c)
 {
-	/* RFC 7143 §6.1 standard-label: letters, digits, dot, minus, plus,
-	 * commercial at, underscore. */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-' || c == '+' || c == '@' || c == '_';
+	return key_chars[c];
 }
 
 int text_key_valid(const char *key, size_t len)
@@ -31,11 +35,30 @@ int text_key_valid(const char *key, size_t len)
 	return 1;
 }
 
+/* Whether any of the 8 bytes in x is below 0x20 or is 0x7f: the
+ * "has less" and "has zero" word tests (exact for "any"; bytes from
+ * 0x80 up never match), 8 bytes of a value per step. */
+static bool word_has_ctl(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t del = x ^ (0x7fu * ones);
+
+	return ((((x - 0x20u * ones) & ~x) | ((del - ones) & ~del)) & highs) != 0;
+}
+
 int text_value_valid(const char *value, size_t len)
 {
+	size_t i = 0;
+
 	if (!value || len > TEXT_VALUE_MAX)
 		return 0;
-	for (size_t i = 0; i < len; i++) {
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, value + i, sizeof(w));
+		if (word_has_ctl(w))
+			return 0;
+	}
+	for (; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
 		/* Control characters never appear in any value type of §6.1;
 		 * rejecting them keeps terminal output and records safe. */
@@ -256,6 +279,13 @@ void text_asm_init_max(struct text_asm *a, size_t max_bytes)
 	a->cap = 0;
 	a->max = (max_bytes == 0 || max_bytes > TEXT_ASM_HARD_MAX) ?
 		 TEXT_ASM_HARD_MAX : max_bytes;
+	a->plain = false;
+}
+
+void text_asm_init_plain(struct text_asm *a, size_t max_bytes)
+{
+	text_asm_init_max(a, max_bytes);
+	a->plain = true;
 }
 
 void text_asm_init(struct text_asm *a, size_t max_bytes)
@@ -278,8 +308,8 @@ int text_asm_feed(struct text_asm *a, const uint8_t *data, size_t len)
 			ncap *= 2;
 		if (ncap > a->max)
 			ncap = a->max;
-		/* the data may hold secrets (CHAP) */
-		uint8_t *nbuf = secmem_grow(a->buf, a->len, a->cap, ncap);
+		/* the data may hold secrets (CHAP) unless plain */
+		uint8_t *nbuf = a->plain ? realloc(a->buf, ncap) : secmem_grow(a->buf, a->len, a->cap, ncap);
 		if (!nbuf)
 			return -ENOMEM;
 		a->buf = nbuf;
@@ -298,7 +328,7 @@ const uint8_t *text_asm_data(const struct text_asm *a, size_t *ret_len)
 
 void text_asm_reset(struct text_asm *a)
 {
-	if (a->buf)
+	if (a->buf && !a->plain)
 		explicit_bzero(a->buf, a->len);
 	a->len = 0;
 }
@@ -315,7 +345,8 @@ void text_asm_free(struct text_asm *a)
 	if (!a)
 		return;
 	if (a->buf) {
-		explicit_bzero(a->buf, a->cap);
+		if (!a->plain)
+			explicit_bzero(a->buf, a->cap);
 		free(a->buf);
 	}
 	a->buf = NULL;

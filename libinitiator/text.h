@@ -25,6 +25,7 @@
 #ifndef LIBINITIATOR_TEXT_H
 #define LIBINITIATOR_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,12 +89,23 @@ int text_value_valid(const char *value, size_t len);
 
 /* Assembly across Continue (C-bit) PDUs (RFC 7143 §11.10.2, §11.13.2): a
  * key=value pair may be split across PDUs. */
-struct text_asm { uint8_t *buf; size_t len; size_t cap; size_t max; };
+struct text_asm {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	size_t max;
+	bool plain;        /* holds no secret: not wiped (text_asm_init_plain) */
+};
 /* max_bytes <= TEXT_MAX_BYTES (larger or 0 means TEXT_MAX_BYTES). */
 void text_asm_init(struct text_asm *a, size_t max_bytes);
 /* Like text_asm_init() with a ceiling up to TEXT_ASM_HARD_MAX, for
  * segments that are walked with text_iter rather than text_parse. */
 void text_asm_init_max(struct text_asm *a, size_t max_bytes);
+/* Like text_asm_init_max(), for text that holds no secret (a SendTargets
+ * answer: target names and addresses): it grows with realloc() and is
+ * freed without wiping, which for a 1000-target answer saves copying
+ * and clearing every intermediate buffer. */
+void text_asm_init_plain(struct text_asm *a, size_t max_bytes);
 /* Appends raw bytes. -E2BIG past max (nothing appended), -ENOMEM. */
 int text_asm_feed(struct text_asm *a, const uint8_t *data, size_t len);
 /* Parses all assembled bytes with text_parse(), then resets (also on

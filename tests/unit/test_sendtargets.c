@@ -84,6 +84,37 @@ START_TEST(test_parse_tolerance)
 }
 END_TEST
 
+/* Many targets, each named a second time later with another address:
+ * the second mention adds to the first, whatever its position (the
+ * name lookup is a hash table that grows while the answer is read). */
+START_TEST(test_parse_many_renamed)
+{
+	enum { N = 3000 };
+	char *b = malloc((size_t)N * 2 * 90);
+	size_t off = 0;
+	struct st_result r;
+
+	ck_assert_ptr_nonnull(b);
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < N; i++) {
+			off += (size_t)sprintf(b + off, "TargetName=iqn.2001-04.com.example:t%u", i) + 1;
+			off += (size_t)sprintf(b + off, "TargetAddress=192.0.2.%u:3260,1", pass + 1) + 1;
+		}
+	ck_assert_int_eq(sendtargets_parse((const uint8_t *)b, off, &r, NULL, 0), 0);
+	ck_assert_uint_eq(r.n, N);
+	for (unsigned i = 0; i < N; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "iqn.2001-04.com.example:t%u", i);
+		ck_assert_str_eq(r.targets[i].name, want);
+		ck_assert_uint_eq(r.targets[i].n_portals, 2);
+		ck_assert_str_eq(r.targets[i].portals[0].host, "192.0.2.1");
+		ck_assert_str_eq(r.targets[i].portals[1].host, "192.0.2.2");
+	}
+	st_result_free(&r);
+	free(b);
+}
+END_TEST
+
 static void expect_fail(const uint8_t *d, size_t n, int code, const char *why)
 {
 	struct st_result r = { .targets = (struct st_target *)&r, .n = 42 };
@@ -291,6 +322,102 @@ END_TEST
  * MaxRecvDataSegmentLength bytes wherever that falls, each part but the
  * last with F=0 and C=0 and a fresh TTT, the last with F=1 and TTT
  * 0xffffffff. Parts that end mid-pair are joined, not NUL-terminated. */
+/* Runs answer through an exchange cut every mrdsl bytes (tgtd style: no
+ * C bit), with st_exchange_digest() after every request when digest;
+ * returns the last step, *r (on ST_STEP_DONE) and the error text. */
+static int run_split(const char *answer, size_t len, size_t mrdsl, bool digest, struct st_result *r,
+		     char *err, size_t errlen)
+{
+	struct st_exchange ex;
+	struct pdu req, rsp;
+	uint32_t ttt = 0x10, statsn = 7;
+	size_t off = 0;
+	int step;
+
+	ck_assert_int_eq(st_exchange_start(&ex, 0x77, 10, statsn, 10, 20, &req), 0);
+	do {
+		size_t n = len - off > mrdsl ? mrdsl : len - off;
+		bool last = off + n == len;
+		rsp = text_rsp(0x77, last ? ISCSI_FLAG_FINAL : 0, last ? ISCSI_RESERVED_TAG : ++ttt, statsn++,
+			       answer + off, n);
+		off += n;
+		step = st_exchange_step(&ex, &rsp, &req, r);
+		if (step == ST_STEP_SEND && digest)
+			st_exchange_digest(&ex);
+	} while (step == ST_STEP_SEND && off < len);
+	snprintf(err, errlen, "%s", st_exchange_error(&ex));
+	st_exchange_free(&ex);
+	return step;
+}
+
+/* Parsing what has come while the next part is on its way gives what
+ * parsing it all at the end gives, wherever the parts are cut: the same
+ * targets, or the same error at the same byte. */
+START_TEST(test_exchange_digest_same)
+{
+	static const char good[] =
+		"TargetName=iqn.2024-01.org.example:a\0"
+		"TargetAddress=192.0.2.1:3260,1\0"
+		"TargetAlias=disk a\0"
+		"TargetName=iqn.2024-01.org.example:b\0"
+		"TargetAddress=192.0.2.1:3260,1\0"
+		"TargetAddress=[2001:db8::1]:3260,2\0"
+		"TargetName=iqn.2024-01.org.example:a\0"
+		"TargetAddress=192.0.2.9:3261,1\0"
+		"TargetName=iqn.2024-01.org.example:c\0";
+	static const char bad_name[] =
+		"TargetName=iqn.2024-01.org.example:a\0"
+		"TargetAddress=192.0.2.1:3260,1\0"
+		"TargetName=iqn.2024-01.org.example:../b\0"
+		"TargetAddress=192.0.2.1:3260,1\0";
+	static const char bad_pair[] =
+		"TargetName=iqn.2024-01.org.example:a\0"
+		"TargetAddress=192.0.2.1:3260,1\0"
+		"\0"
+		"TargetName=iqn.2024-01.org.example:b\0";
+	static const char bad_addr[] =
+		"TargetName=iqn.2024-01.org.example:a\0"
+		"TargetAddress=192.0.2.1:3260,1\0"
+		"TargetName=iqn.2024-01.org.example:b\0"
+		"TargetAddress=192.0.2.1:0,1\0";
+	const struct { const char *s; size_t len; } cases[] = {
+		{ good, sizeof(good) - 1 },
+		{ bad_name, sizeof(bad_name) - 1 },
+		{ bad_pair, sizeof(bad_pair) - 1 },
+		{ bad_addr, sizeof(bad_addr) - 1 },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (size_t m = 1; m <= cases[c].len; m++) {
+			struct st_result r1, r2;
+			char e1[ST_ERR_MAX], e2[ST_ERR_MAX];
+			int s1 = run_split(cases[c].s, cases[c].len, m, false, &r1, e1, sizeof(e1));
+			int s2 = run_split(cases[c].s, cases[c].len, m, true, &r2, e2, sizeof(e2));
+			ck_assert_msg(s1 == s2, "case %zu cut %zu: %d / %d", c, m, s1, s2);
+			ck_assert_msg(strcmp(e1, e2) == 0, "case %zu cut %zu: \"%s\" / \"%s\"", c, m, e1, e2);
+			if (c == 0)
+				ck_assert_int_eq(s1, ST_STEP_DONE);
+			else
+				ck_assert_int_lt(s1, 0);
+			if (s1 != ST_STEP_DONE)
+				continue;
+			ck_assert_uint_eq(r1.n, 3);
+			ck_assert_uint_eq(r2.n, r1.n);
+			for (size_t i = 0; i < r1.n; i++) {
+				ck_assert_str_eq(r1.targets[i].name, r2.targets[i].name);
+				ck_assert_uint_eq(r1.targets[i].n_portals, r2.targets[i].n_portals);
+				for (size_t p = 0; p < r1.targets[i].n_portals; p++)
+					ck_assert(portal_equal(&r1.targets[i].portals[p], &r2.targets[i].portals[p]));
+			}
+			ck_assert_uint_eq(r2.targets[0].n_portals, 2);
+			ck_assert_uint_eq(r2.targets[1].n_portals, 2);
+			ck_assert_uint_eq(r2.targets[2].n_portals, 0);
+			st_result_free(&r1);
+			st_result_free(&r2);
+		}
+}
+END_TEST
+
 START_TEST(test_exchange_tgtd_split)
 {
 	static const char answer[] =
@@ -507,12 +634,14 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_parse_response);
 	tcase_add_test(tc, test_parse_tolerance);
+	tcase_add_test(tc, test_parse_many_renamed);
 	tcase_add_test(tc, test_parse_hostile);
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_build_request);
 	tcase_add_test(tc, test_exchange_single);
 	tcase_add_test(tc, test_exchange_continue);
 	tcase_add_test(tc, test_exchange_tgtd_split);
+	tcase_add_test(tc, test_exchange_digest_same);
 	tcase_add_test(tc, test_exchange_window_closed);
 	tcase_add_test(tc, test_exchange_errors);
 	tcase_add_test(tc, test_exchange_limits);

@@ -289,6 +289,26 @@ START_TEST(test_asm_limits_and_reset)
 }
 END_TEST
 
+/* Values are checked 8 bytes at a time: a control byte (0x00-0x1f,
+ * 0x7f) is refused at every position and next to any other byte, UTF-8
+ * bytes (0x80 and up) pass. */
+START_TEST(test_value_control_everywhere)
+{
+	char v[21];
+
+	for (unsigned pos = 0; pos < sizeof(v); pos++)
+		for (unsigned c = 0; c < 256; c++) {
+			memset(v, 0xc3, sizeof(v));   /* UTF-8 lead bytes */
+			v[pos] = (char)c;
+			int ok = c >= 0x20 && c != 0x7f;
+			ck_assert_msg(text_value_valid(v, sizeof(v)) == ok, "byte 0x%02x at %u", c, pos);
+			memset(v, 'a', sizeof(v));
+			v[pos] = (char)c;
+			ck_assert_msg(text_value_valid(v, sizeof(v)) == ok, "byte 0x%02x at %u", c, pos);
+		}
+}
+END_TEST
+
 START_TEST(test_iter_ordered_duplicates)
 {
 	static const char seg[] = "TargetName=a\0TargetAddress=x\0TargetName=b\0TargetName=a";
@@ -331,6 +351,7 @@ int main(void)
 	tcase_add_test(tc, test_asm_split_everywhere);
 	tcase_add_test(tc, test_asm_limits_and_reset);
 	tcase_add_test(tc, test_iter_ordered_duplicates);
+	tcase_add_test(tc, test_value_control_everywhere);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
