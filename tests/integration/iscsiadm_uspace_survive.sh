@@ -83,7 +83,7 @@ kill -KILL "$pid2"
 for i in $(seq 1 50); do ! adm -m session 2>/dev/null | grep -q "\[$s2\]" && break; sleep 0.1; done
 check "a crashed session is gone from -m session" bash -c "! '$ADM' --root '$R' --sysfs '$R/sys' -m session | grep -q '\[$s2\]'"
 check "iscsid says so" grep -q "session $s2 \[$T2, 127.0.0.1,$P1\]: its iscsi-uspace process (pid $pid2) ended without a logout" "$R/iscsid.log"
-for i in $(seq 1 50); do [ ! -e "$RUNDIR/$s2" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ ! -e "$RUNDIR/$s2" ] && break; sleep 0.1; done
 check "iscsid cleaned up after it: no mount, loop device or directory" \
 	bash -c "! grep -qF '$RUNDIR/$s2/' /proc/mounts && ! losetup -l -n -O BACK-FILE | grep -qF '$RUNDIR/$s2/' && [ ! -e '$RUNDIR/$s2' ]"
 check "iscsid goes on" kill -0 "$DPID"
@@ -121,7 +121,7 @@ ua_kill_iscsid
 wait "$lpid"
 check "the waiting iscsiadm is told the connection broke (18)" [ $? = 18 ]
 kill -CONT "$TGTD_PID"
-for i in $(seq 1 150); do [ -n "$s3" ] && [ ! -e "$RUNDIR/$s3" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ -n "$s3" ] && [ ! -e "$RUNDIR/$s3" ] && break; sleep 0.1; done
 check "its process logged in, found nobody to tell, and logged out" [ -n "$s3" -a ! -e "$RUNDIR/$s3" ]
 for i in $(seq 1 50); do pgrep -f "iscsi-uspace run --sid $s3 .*--rundir $RUNDIR" >/dev/null || break; sleep 0.1; done
 no_process() { ! pgrep -f "iscsi-uspace run --sid $1 .*--rundir $RUNDIR" >/dev/null; }
