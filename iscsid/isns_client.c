@@ -45,6 +45,7 @@ struct job_req {
 	int port;
 	char iname[NAME_MAX_LEN + 1];
 	char alias[INAME_ALIAS_MAX + 1];
+	char iface[REC_IFACE_NAME_SIZE];
 	uint16_t scn_port;
 };
 
@@ -64,6 +65,7 @@ struct isns_client {
 	char host[REC_HOST_SIZE];            /* the server now configured */
 	int port;
 	char iname[NAME_MAX_LEN + 1];
+	char iface[REC_IFACE_NAME_SIZE];
 	/* the registration in force, if any (what a clean stop removes) */
 	bool registered;
 	char reg_host[REC_HOST_SIZE];
@@ -131,6 +133,7 @@ static void store(const struct job_req *q, const struct st_result *res, int out)
 	struct nodedb_merge_result mr;
 	struct rec_diags diags;
 	struct node_filter f;
+	struct iface_rec ir;
 	size_t nf = 0, nlogins = 0;
 
 	int r = nodedb_open(&q->d->paths, &db);
@@ -144,11 +147,15 @@ static void store(const struct job_req *q, const struct st_result *res, int out)
 		drec.port = q->port;
 	}
 	node_filter_init(&f);
-	f.iface = "default";
+	f.iface = q->iface;
 	rec_diags_init(&diags);
+	if ((r = nodedb_iface_load(db, q->iface, &ir, NULL)) < 0) {
+		emit(out, "E isns.iface %s: %s", q->iface, r == -ENOENT ? "no such iface" : strerror(-r));
+		goto out;
+	}
 	if ((r = nodedb_node_find(db, &f, &before, NULL)) < 0 ||
 	    (r = disc_targets_from_result(res, &found, &nf)) < 0 ||
-	    (r = nodedb_disc_merge(db, &drec, &q->d->config.node, NULL, 0, found, nf, NODEDB_MERGE_NEW, NULL,
+	    (r = nodedb_disc_merge(db, &drec, &q->d->config.node, &ir, 1, found, nf, NODEDB_MERGE_NEW, NULL,
 				   NULL, &mr, &diags)) < 0) {
 		emit(out, "E cannot store the discovered nodes: %s", strerror(-r));
 		goto out;
@@ -173,7 +180,7 @@ static void store(const struct job_req *q, const struct st_result *res, int out)
 			     MAX_LOGINS_PER_PASS);
 			break;
 		}
-		emit(out, "L %s %s %d %d", a->name, a->conn.address, a->conn.port, a->tpgt);
+		emit(out, "L %s %s %d %d %s", a->name, a->conn.address, a->conn.port, a->tpgt, q->iface);
 	}
 out:
 	for (size_t i = 0; i < before.n; i++)
@@ -263,7 +270,7 @@ close:
 
 struct login_op {
 	struct node_rec rec;
-	char what[NAME_MAX_LEN + REC_HOST_SIZE + 64];
+	char what[NAME_MAX_LEN + REC_HOST_SIZE + REC_IFACE_NAME_SIZE + 64];
 };
 
 static void login_done(void *data, const struct transport_result *res)
@@ -279,7 +286,8 @@ static void login_done(void *data, const struct transport_result *res)
 	free(op);
 }
 
-static void login_new(struct isns_client *c, const char *target, const char *address, int port, int tpgt)
+static void login_new(struct isns_client *c, const char *target, const char *address, int port, int tpgt,
+		      const char *iface)
 {
 	struct nodedb *db = NULL;
 	struct login_op *op = calloc(1, sizeof(*op));
@@ -289,9 +297,9 @@ static void login_new(struct isns_client *c, const char *target, const char *add
 		free(op);
 		return;
 	}
-	int r = nodedb_node_load(db, target, address, port, tpgt, "default", &op->rec, NULL);
+	int r = nodedb_node_load(db, target, address, port, tpgt, iface, &op->rec, NULL);
 	nodedb_free(db);
-	snprintf(op->what, sizeof(op->what), "[iface: default, target: %s, portal: %s,%d]", target, address, port);
+	snprintf(op->what, sizeof(op->what), "[iface: %s, target: %s, portal: %s,%d]", iface, target, address, port);
 	if (r < 0 || (op->rec.startup != REC_STARTUP_AUTOMATIC && op->rec.conn.startup != REC_STARTUP_AUTOMATIC)) {
 		log_debug(1, "iSNS: %s: record gone or no longer automatic; no login", op->what);
 		goto drop;
@@ -361,7 +369,7 @@ static void pass_done(struct loop *l, int status, const void *out, size_t len, v
 		p = nl ? nl + 1 : end;
 		unsigned u;
 		size_t nt, np, na, nk, ni;
-		char target[NAME_MAX_LEN + 1], addr[REC_HOST_SIZE];
+		char target[NAME_MAX_LEN + 1], addr[REC_HOST_SIZE], iface[REC_IFACE_NAME_SIZE];
 		int port, tpgt;
 		if (line[0] == 'R' && sscanf(line, "R %u", &u) == 1) {
 			if (!c->registered || strcmp(c->reg_host, c->host) || c->reg_port != c->port)
@@ -381,8 +389,8 @@ static void pass_done(struct loop *l, int status, const void *out, size_t len, v
 				log_debug(1, "iSNS: %zu targets, nothing new", nt);
 			if (ni)
 				log_warnx("iSNS: %zu portals with an invalid name or address skipped", ni);
-		} else if (line[0] == 'L' && sscanf(line, "L %223s %255s %d %d", target, addr, &port, &tpgt) == 4) {
-			login_new(c, target, addr, port, tpgt);
+		} else if (line[0] == 'L' && sscanf(line, "L %223s %255s %d %d %64s", target, addr, &port, &tpgt, iface) == 5) {
+			login_new(c, target, addr, port, tpgt, iface);
 		} else if (line[0] == 'E' && line[1] == ' ') {
 			log_warnx("iSNS: %s", line + 2);
 			failed = true;
@@ -424,6 +432,7 @@ static void fill_req(const struct isns_client *c, enum job_kind kind, struct job
 		q->port = c->port;
 		snprintf(q->iname, sizeof(q->iname), "%s", c->iname);
 		snprintf(q->alias, sizeof(q->alias), "%s", c->d->iname.alias);
+		snprintf(q->iface, sizeof(q->iface), "%s", c->iface);
 	}
 }
 
@@ -603,7 +612,9 @@ static void on_accept(struct loop *l, int lfd, uint32_t events, void *data)
 	char host[NI_MAXHOST], serv[NI_MAXSERV];
 	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
 			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		snprintf(sc->peer, sizeof(sc->peer), "%s:%s", host, serv);
+		/* IPv4 as such (the socket is dual-stack), IPv6 in brackets */
+		snprintf(sc->peer, sizeof(sc->peer), strchr(host, '.') || !strchr(host, ':') ? "%s:%s" : "[%s]:%s",
+			 !strncmp(host, "::ffff:", 7) && strchr(host, '.') ? host + 7 : host, serv);
 	else
 		snprintf(sc->peer, sizeof(sc->peer), "(unknown)");
 	struct isns_limits lim = { .max_msg = ISNS_CLIENT_MSG_MAX, .max_pdus = 16, .max_attrs = 1024 };
@@ -715,8 +726,11 @@ void isns_client_configure(struct isns_client *c)
 	if (cfg->isns_address[0] && !c->d->have_iname)
 		log_warnx("iSNS: isns.address is set but there is no initiator name; not registering");
 	if (want && c->on && !strcmp(c->host, cfg->isns_address) && c->port == cfg->isns_port &&
-	    !strcmp(c->iname, c->d->iname.name))
+	    !strcmp(c->iname, c->d->iname.name)) {
+		/* the iface only changes where new records go */
+		snprintf(c->iface, sizeof(c->iface), "%s", cfg->isns_iface[0] ? cfg->isns_iface : "default");
 		return;
+	}
 	/* off, or another server or name: start over */
 	if (c->on) {
 		loop_work_cancel(c->loop, c->work);
@@ -736,6 +750,7 @@ void isns_client_configure(struct isns_client *c)
 	snprintf(c->host, sizeof(c->host), "%s", cfg->isns_address);
 	c->port = cfg->isns_port;
 	snprintf(c->iname, sizeof(c->iname), "%s", c->d->iname.name);
+	snprintf(c->iface, sizeof(c->iface), "%s", cfg->isns_iface[0] ? cfg->isns_iface : "default");
 	c->backoff_s = 0;
 	c->passes = 0;
 	if (c->lfd < 0 && listen_open(c) < 0)

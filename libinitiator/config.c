@@ -119,6 +119,14 @@ static int apply(struct iscsi_config *c, const char *key, const char *value, cha
 		memcpy(c->isns_address, value, strlen(value) + 1);
 		return 0;
 	}
+	if (strcmp(key, "isns.iface") == 0) {
+		if (value[0] && (strlen(value) >= sizeof(c->isns_iface) || !rec_iface_name_valid(value))) {
+			snprintf(err, errlen, "%s: not a valid iface name", key);
+			return -1;
+		}
+		memcpy(c->isns_iface, value, strlen(value) + 1);
+		return 0;
+	}
 	if (strcmp(key, "isns.port") == 0) {
 		char *end;
 		errno = 0;

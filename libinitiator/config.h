@@ -53,6 +53,9 @@ struct iscsi_config {
 	 * given. */
 	char isns_address[REC_HOST_SIZE];
 	int isns_port;
+	/* isns.iface: the iface the node records iscsid writes are bound to
+	 * (and its logins go through); "" (the default): "default". */
+	char isns_iface[REC_IFACE_NAME_SIZE];
 	/* node.* defaults for new node records (iface: "default"). */
 	struct node_rec node;
 	/* discovery.sendtargets.* defaults for new discovery records. */
