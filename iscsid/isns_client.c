@@ -712,7 +712,8 @@ static void dereg_later(struct isns_client *c)
 		return;
 	snprintf(what, REC_HOST_SIZE + 16, "%s:%d", c->reg_host, c->reg_port);
 	fill_req(c, JOB_DEREG, &q);
-	if (loop_work_start(c->loop, job_child, &q, sizeof(q), OUT_LINE_MAX, 30000, dereg_done, what, NULL) < 0) {
+	struct loop_work *w;
+	if (loop_work_start(c->loop, job_child, &q, sizeof(q), OUT_LINE_MAX, 30000, dereg_done, what, &w) < 0) {
 		log_warnx("iSNS: cannot deregister from %s", what);
 		free(what);
 	}

@@ -121,7 +121,23 @@ for c in conns:
 sys.exit(0 if closed >= 12 else 1)
 EOF
 alive "after the SCN port abuse"
+# isns.address removed, SIGHUP: deregistered at once, and not again at
+# the stop
+grep -q "request DevDereg" "$R/hisns.normal.err" && fail "a DevDereg before any was due"
+: > "$R/iscsid.conf"
+kill -HUP "$DPID"
+wait_log 10 "iSNS: deregistered from 127.0.0.1:$HPORT"
+grep -qF "iSNS: isns.address unset; no longer registered" "$LOG" || fail "SIGHUP: the log does not say why"
+grep -q "request DevDereg" "$R/hisns.normal.err" || fail "SIGHUP: the server got no DevDereg"
+alive "after SIGHUP"
 stop_promptly "normal"
+[ "$(grep -c "request DevDereg" "$R/hisns.normal.err")" = 1 ] || fail "DevDereg sent again at the stop"
+# registered again: a clean stop deregisters
+printf 'isns.address = 127.0.0.1\nisns.port = %s\n' "$HPORT" > "$R/iscsid.conf"
+: > "$LOG"
+start_iscsid
+wait_log 10 "iSNS: registered $INAME"
+stop_promptly "normal, again"
 grep -qF "iSNS: deregistered $INAME from the iSNS server 127.0.0.1:$HPORT" "$LOG" || fail "normal: not deregistered"
-grep -q "request DevDereg" "$R/hisns.normal.err" || fail "the server got no DevDereg"
+[ "$(grep -c "request DevDereg" "$R/hisns.normal.err")" = 2 ] || fail "the server got no DevDereg at the stop"
 echo "PASS"
