@@ -536,7 +536,7 @@ void iscsid_adopted(void *data, const struct transport_result *res)
 void iscsid_unpark_all(struct iscsid *d)
 {
 	for (size_t i = 0; i < d->nparked; i++)
-		ctl_reply_error(d->parked[i], ISCSI_ERR_AGAIN, "iscsid is stopping");
+		ctl_reply_error(d->parked[i], ISCSI_ERR_INTERNAL, "iscsid is stopping");
 	free(d->parked);
 	d->parked = NULL;
 	d->nparked = d->cparked = 0;

@@ -56,7 +56,8 @@ void iscsid_dispatch(void *data, struct ctl_request *req);
 /* session_adopt_all's answer: the requests parked meanwhile run now (or
  * are told iscsid is stopping). */
 void iscsid_adopted(void *data, const struct transport_result *res);
-/* Answers what is parked with "iscsid is stopping" (at exit). */
+/* Answers what is parked with "iscsid is stopping" (at exit), status 9
+ * (ISCSI_ERR_INTERNAL) as for the requests the carriers had in hand. */
 void iscsid_unpark_all(struct iscsid *d);
 
 #endif

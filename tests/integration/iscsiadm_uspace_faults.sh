@@ -20,28 +20,6 @@ configure() {
 		tgtd_adm --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$BACK"
 }
 configure
-tgtd_kill() { kill -KILL "$TGTD_PID"; wait "$TGTD_PID" 2>/dev/null; }
-# a new tgtd on the same portal with the same LUN
-tgtd_again() {
-	local i j
-	for i in $(seq 1 50); do
-		TGTD_CTL=$(( 1000 + (RANDOM % 30000) ))
-		tgtd -f --iscsi "portal=127.0.0.1:$PORT" -C "$TGTD_CTL" >>"$R/tgtd2.log" 2>&1 &
-		TGTD_PID=$!
-		TGTD_INSTANCES="$TGTD_INSTANCES $TGTD_PID:$TGTD_CTL:$R"
-		for j in $(seq 1 40); do
-			kill -0 "$TGTD_PID" 2>/dev/null || break
-			if tgtd_adm --mode target --op show >/dev/null 2>&1 && ss -Htln "sport = :$PORT" | grep -q .; then
-				configure && return 0
-			fi
-			sleep 0.05
-		done
-		kill -KILL "$TGTD_PID" 2>/dev/null
-		wait "$TGTD_PID" 2>/dev/null
-		sleep 0.2
-	done
-	return 1
-}
 start_iscsid
 ua_node "$T"
 ua_login "$T"
@@ -68,7 +46,7 @@ check "-P 1: iscsid's state REOPEN" grep -q "Internal iscsid Session State: REOP
 run -m session -P 3
 check "-P 3: the LUN is blocked" grep -q $'Attached scsi disk loop[0-9]*\t\tState: blocked' "$R/out"
 sleep 2.5
-check "tgtd back on the same portal" tgtd_again
+check "tgtd back on the same portal" tgtd_again configure
 wait "$ddpid"
 ddrc=$?
 check "the writes finished with no I/O error (dd exit $ddrc)" [ "$ddrc" = 0 ]

@@ -28,28 +28,6 @@ configure() {
 		tgtd_adm --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$BACK"
 }
 configure || fail "tgtd target"
-tgtd_kill() { kill -KILL "$TGTD_PID"; wait "$TGTD_PID" 2>/dev/null; }
-# a new tgtd on the same portal with the same LUN
-tgtd_again() {
-	local i j
-	for i in $(seq 1 50); do
-		TGTD_CTL=$(( 1000 + (RANDOM % 30000) ))
-		tgtd -f --iscsi "portal=127.0.0.1:$PORT" -C "$TGTD_CTL" >>"$R/tgtd2.log" 2>&1 &
-		TGTD_PID=$!
-		TGTD_INSTANCES="$TGTD_INSTANCES $TGTD_PID:$TGTD_CTL:$R"
-		for j in $(seq 1 40); do
-			kill -0 "$TGTD_PID" 2>/dev/null || break
-			if tgtd_adm --mode target --op show >/dev/null 2>&1 && ss -Htln "sport = :$PORT" | grep -q .; then
-				configure && return 0
-			fi
-			sleep 0.05
-		done
-		kill -KILL "$TGTD_PID" 2>/dev/null
-		wait "$TGTD_PID" 2>/dev/null
-		sleep 0.2
-	done
-	return 1
-}
 
 M=$R/metrics
 PROM=$M/iscsi.prom
@@ -115,7 +93,7 @@ tgtd_kill
 check "the file shows the recovery" wait_prom "iscsi_session_up$LBL 0" 10
 check "state recovery" prom_has "iscsi_session_state{target=\"$T\",portal=\"127.0.0.1:$PORT\",iface=\"uspace\",sid=\"$sid\",state=\"recovery\"} 1"
 sleep 2
-check "tgtd back on the same portal" tgtd_again
+check "tgtd back on the same portal" tgtd_again configure
 check "the session is up again" wait_prom "iscsi_session_up$LBL 1" 30
 check "a second login" prom_has "iscsi_session_logins_total$LBL 2"
 rec=$(prom_value iscsi_session_recoveries_total)

@@ -19,28 +19,6 @@ configure() {
 		tgtd_adm --mode logicalunit --op new --tid 1 --lun 1 --backing-store "$BACK"
 }
 configure
-# tgtd dies; a new one comes up on the same portal with the same LUN.
-tgtd_kill() { kill -KILL "$TGTD_PID"; wait "$TGTD_PID" 2>/dev/null; }
-tgtd_again() {
-	local i
-	for i in $(seq 1 50); do
-		TGTD_CTL=$(( 1000 + (RANDOM % 30000) ))
-		tgtd -f --iscsi "portal=127.0.0.1:$PORT" -C "$TGTD_CTL" >>"$USP_WORK/tgtd2.log" 2>&1 &
-		TGTD_PID=$!
-		TGTD_INSTANCES="$TGTD_INSTANCES $TGTD_PID:$TGTD_CTL:$USP_WORK"
-		local j
-		for j in $(seq 1 40); do
-			kill -0 "$TGTD_PID" 2>/dev/null || break
-			if tgtd_adm --mode target --op show >/dev/null 2>&1 && ss -Htln "sport = :$PORT" | grep -q .; then
-				configure && return 0
-			fi
-			sleep 0.05
-		done
-		kill -KILL "$TGTD_PID" 2>/dev/null; wait "$TGTD_PID" 2>/dev/null
-		sleep 0.2
-	done
-	return 1
-}
 
 usp_record "$T" </dev/null >"$USP_WORK/rec1"
 usp_start 1 "$USP_WORK/rec1"
@@ -60,7 +38,7 @@ tgtd_kill
 sleep 0.5
 check "state RECOVERY while the target is away" usp_wait_state 1 RECOVERY 5
 sleep 2.5
-check "tgtd back on the same portal" tgtd_again
+check "tgtd back on the same portal" tgtd_again configure
 wait "$ddpid"
 ddrc=$?
 check "the writes finished with no I/O error (dd exit $ddrc)" [ "$ddrc" = 0 ]
@@ -87,7 +65,7 @@ check "dd says Input/output error" grep -q "Input/output error" "$USP_WORK/eio.e
 check "it took about replacement_timeout ($((t1 - t0)) s)" [ $((t1 - t0)) -ge 2 -a $((t1 - t0)) -le 12 ]
 check "state FAILED" [ "$(usp_field 2 state)" = FAILED ]
 check "new I/O fails at once" bash -c "! timeout 2 dd if='$dev' of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null"
-check "tgtd back" tgtd_again
+check "tgtd back" tgtd_again configure
 check "the session logs in again by itself" usp_wait_state 2 LOGGED_IN 15
 check "I/O works again" dd if="$USP_WORK/data" of="$dev" bs=64k count=16 oflag=direct status=none
 check "and reached the target" cmp -n $((1 << 20)) "$USP_WORK/data" "$BACK"

@@ -92,6 +92,42 @@ tgtd_start() {
 	return 1
 }
 
+# tgtd_kill: the current tgtd dies (SIGKILL), as in a crash.
+tgtd_kill() {
+	kill -KILL "$TGTD_PID"
+	wait "$TGTD_PID" 2>/dev/null
+}
+
+# tgtd_again CONFIGURE...: a new tgtd on the portal of the one killed
+# (retried while the old listening port lingers), set up by running
+# CONFIGURE... once it answers. The same targets and LUNs come back.
+tgtd_again() {
+	local i j portal
+	case $TGTD_ADDR in
+	*:*) portal="[$TGTD_ADDR]:$TGTD_PORT" ;;
+	*) portal="$TGTD_ADDR:$TGTD_PORT" ;;
+	esac
+	for i in $(seq 1 50); do
+		TGTD_CTL=$(( 1000 + (RANDOM % 30000) ))
+		[ -e "/var/run/tgtd/socket.$TGTD_CTL" ] && continue
+		tgtd -f --iscsi "portal=$portal" -C "$TGTD_CTL" >>"$TGTD_DIR/tgtd-again.log" 2>&1 &
+		TGTD_PID=$!
+		TGTD_INSTANCES="$TGTD_INSTANCES $TGTD_PID:$TGTD_CTL:$TGTD_DIR"
+		for j in $(seq 1 40); do
+			kill -0 "$TGTD_PID" 2>/dev/null || break
+			if tgtd_adm --mode target --op show >/dev/null 2>&1 &&
+				ss -Htln "sport = :$TGTD_PORT" | grep -q .; then
+				"$@" && return 0
+			fi
+			sleep 0.05
+		done
+		kill -KILL "$TGTD_PID" 2>/dev/null
+		wait "$TGTD_PID" 2>/dev/null
+		sleep 0.2
+	done
+	return 1
+}
+
 tgtd_target_nolun() { # TID NAME
 	tgtd_adm --mode target --op new --tid "$1" --targetname "$2" &&
 		tgtd_adm --mode target --op bind --tid "$1" --initiator-address ALL

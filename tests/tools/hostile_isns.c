@@ -33,20 +33,17 @@
  *   close        a PDU header promising 1000 bytes, 100 of them, close
  */
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hostile_server.h"
 #include "isns.h"
 
 enum mode {
@@ -54,10 +51,7 @@ enum mode {
 	M_TLV_PAST, M_ATTRS, M_STATUS, M_UNKNOWN, M_REG_REFUSED, M_CLOSE,
 };
 
-static const struct {
-	const char *name;
-	enum mode mode;
-} mode_names[] = {
+static const struct hs_mode mode_names[] = {
 	{ "normal", M_NORMAL },     { "many", M_MANY },       { "too-many", M_TOO_MANY },
 	{ "repeat", M_REPEAT },     { "bad-function", M_BAD_FUNCTION },
 	{ "bad-xid", M_BAD_XID },   { "huge", M_HUGE },       { "endless", M_ENDLESS },
@@ -73,36 +67,6 @@ struct conn {
 	enum mode mode;
 	unsigned count;
 };
-
-static int read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = read(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -122,9 +86,9 @@ static int send_pdu(struct conn *c, uint16_t function, uint16_t flags, uint16_t 
 	put16(hdr + 6, (uint16_t)(flags | ISNS_F_SERVER));
 	put16(hdr + 8, xid);
 	put16(hdr + 10, seq);
-	if (write_full(c->fd, hdr, sizeof(hdr)))
+	if (hs_write_full(c->fd, hdr, sizeof(hdr)))
 		return -1;
-	return len ? write_full(c->fd, data, len) : 0;
+	return len ? hs_write_full(c->fd, data, len) : 0;
 }
 
 /* A whole message over as many PDUs as its length needs. */
@@ -266,8 +230,8 @@ static int answer_query(struct conn *c, uint16_t xid)
 			put16(hdr + 6, ISNS_F_SERVER | ISNS_F_FIRST | ISNS_F_LAST);
 			put16(hdr + 8, xid);
 			put16(hdr + 10, 0);
-			if (write_full(c->fd, hdr, sizeof(hdr)) == 0)
-				write_full(c->fd, b, sizeof(b));
+			if (hs_write_full(c->fd, hdr, sizeof(hdr)) == 0)
+				hs_write_full(c->fd, b, sizeof(b));
 		}
 		return -1;
 	}
@@ -278,10 +242,10 @@ static void serve(struct conn *c)
 {
 	uint8_t hdr[ISNS_HDR_LEN], *payload = malloc(ISNS_PDU_PAYLOAD_MAX);
 
-	while (payload && read_full(c->fd, hdr, sizeof(hdr)) == 0) {
+	while (payload && hs_read_full(c->fd, hdr, sizeof(hdr)) == 0) {
 		uint16_t function = (uint16_t)(hdr[2] << 8 | hdr[3]), len = (uint16_t)(hdr[4] << 8 | hdr[5]);
 		uint16_t xid = (uint16_t)(hdr[8] << 8 | hdr[9]);
-		if (read_full(c->fd, payload, len))
+		if (hs_read_full(c->fd, payload, len))
 			break;
 		fprintf(stderr, "request %s\n", isns_function_name(function));
 		int r;
@@ -297,86 +261,20 @@ static void serve(struct conn *c)
 	free(payload);
 }
 
-static void usage(void)
+/* hs_run's per-connection callback */
+static void serve_fd(int fd, void *data)
 {
-	fprintf(stderr, "usage: hostile_isns -m MODE [-p PORT] [-n COUNT]\nmodes:");
-	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
-		fprintf(stderr, " %s", mode_names[i].name);
-	fputc('\n', stderr);
-	exit(2);
+	struct conn *c = data;
+	c->fd = fd;
+	serve(c);
 }
 
 int main(int argc, char **argv)
 {
-	struct conn c = { .mode = M_NORMAL };
-	bool have_mode = false;
-	unsigned port = 0;
-	int opt;
-
-	while ((opt = getopt(argc, argv, "m:p:n:")) != -1) {
-		switch (opt) {
-		case 'm':
-			for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
-				if (!strcmp(optarg, mode_names[i].name)) {
-					c.mode = mode_names[i].mode;
-					have_mode = true;
-				}
-			if (!have_mode)
-				usage();
-			break;
-		case 'p':
-			port = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'n':
-			c.count = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (!have_mode || port > 65535)
-		usage();
+	struct hs_args a;
+	hs_parse_args(argc, argv, "hostile_isns", mode_names, sizeof(mode_names) / sizeof(mode_names[0]), &a);
+	struct conn c = { .mode = (enum mode)a.mode, .count = a.count };
 	if (!c.count)
 		c.count = c.mode == M_MANY || c.mode == M_TOO_MANY ? 4096 : 3;
-
-	setvbuf(stderr, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_IGN);   /* children are reaped automatically */
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof(sa);
-	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 64) ||
-	    getsockname(ls, (struct sockaddr *)&sa, &sl)) {
-		perror("hostile_isns: listen");
-		return 1;
-	}
-	printf("%u\n", ntohs(sa.sin_port));
-	fflush(stdout);
-
-	for (;;) {
-		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			perror("hostile_isns: accept");
-			return 1;
-		}
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(ls);
-			/* Children must not outlive the server the test kills,
-			 * nor run forever if it is never killed. */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			alarm(120);
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			c.fd = fd;
-			serve(&c);
-			close(fd);
-			_exit(0);
-		}
-		close(fd);
-	}
+	return hs_run("hostile_isns", &a, 120, serve_fd, &c);
 }

@@ -46,20 +46,17 @@
  *                   any burst), after all its data came as immediate data
  */
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "hostile_server.h"
 #include "pdu.h"
 #include "text.h"
 
@@ -70,10 +67,7 @@ enum mode {
 	M_IO_BAD_PDU, M_IO_DATAIN_OVERFLOW, M_IO_HUGE_DSL, M_IO_BAD_ITT, M_IO_R2T_BEYOND,
 };
 
-static const struct {
-	const char *name;
-	enum mode mode;
-} mode_names[] = {
+static const struct hs_mode mode_names[] = {
 	{ "normal", M_NORMAL }, { "many", M_MANY }, { "oversized", M_OVERSIZED },
 	{ "noequals", M_NOEQUALS }, { "control", M_CONTROL }, { "slash", M_SLASH },
 	{ "endless", M_ENDLESS }, { "stall", M_STALL }, { "stall-login", M_STALL_LOGIN },
@@ -101,50 +95,20 @@ struct conn {
 
 #define RX_MAX (ISCSI_BHS_LEN + ISCSI_MAX_AHS_LEN + 8 + 65536 + 8)
 
-static int read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = read(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 /* One request PDU into buf; *p points into buf. */
 static int recv_pdu(struct conn *c, uint8_t *buf, struct pdu *p)
 {
 	struct pdu_opts o = { .max_data_len = 65536 };
 	enum pdu_error e;
 
-	if (read_full(c->fd, buf, ISCSI_BHS_LEN))
+	if (hs_read_full(c->fd, buf, ISCSI_BHS_LEN))
 		return -1;
 	if (pdu_decode_bhs(buf, PDU_DIR_TO_TARGET, &o, p, &e)) {
 		fprintf(stderr, "hostile_target: bad PDU from initiator: %s\n", pdu_strerror(e));
 		return -1;
 	}
 	size_t rest = pdu_rest_len(p, &o);
-	if (ISCSI_BHS_LEN + rest > RX_MAX || read_full(c->fd, buf + ISCSI_BHS_LEN, rest))
+	if (ISCSI_BHS_LEN + rest > RX_MAX || hs_read_full(c->fd, buf + ISCSI_BHS_LEN, rest))
 		return -1;
 	if (pdu_decode_rest(p, buf, ISCSI_BHS_LEN + rest, &o, &e)) {
 		fprintf(stderr, "hostile_target: bad PDU from initiator: %s\n", pdu_strerror(e));
@@ -161,7 +125,7 @@ static int send_pdu(struct conn *c, const struct pdu *p)
 	int r = -1;
 
 	if (buf && pdu_encode(p, &o, buf, len, &used) == 0)
-		r = write_full(c->fd, buf, used);
+		r = hs_write_full(c->fd, buf, used);
 	free(buf);
 	return r;
 }
@@ -250,7 +214,7 @@ static int send_broken_login_rsp(struct conn *c, struct pdu *rsp, uint8_t *buf)
 		/* DataSegmentLength (BHS bytes 5..7) far beyond what is sent */
 		out[5] = out[6] = out[7] = 0xff;
 	}
-	if (write_full(c->fd, out, used))
+	if (hs_write_full(c->fd, out, used))
 		return -1;
 	drain(c, buf);
 	return -1;
@@ -444,7 +408,7 @@ static int do_sendtargets(struct conn *c, uint8_t *buf)
 		break;
 	case M_GARBAGE: {
 		static const uint8_t junk[64] = "\xff\xff\xff\xffnot an iSCSI PDU at all........................";
-		r = write_full(c->fd, junk, sizeof(junk));
+		r = hs_write_full(c->fd, junk, sizeof(junk));
 		sleep(1);
 		break;
 	}
@@ -532,7 +496,7 @@ static int misbehave(struct conn *c, const struct pdu *req, uint8_t *buf)
 		raw[0] = 0x3e;
 		raw[1] = 0x80;
 		memcpy(raw + 16, &req->itt, 4);
-		if (write_full(c->fd, raw, ISCSI_BHS_LEN))
+		if (hs_write_full(c->fd, raw, ISCSI_BHS_LEN))
 			return -1;
 		break;
 	case M_IO_DATAIN_OVERFLOW: {
@@ -557,7 +521,7 @@ static int misbehave(struct conn *c, const struct pdu *req, uint8_t *buf)
 		raw[1] = ISCSI_FLAG_FINAL;
 		raw[5] = raw[6] = raw[7] = 0xff;
 		memcpy(raw + 16, &req->itt, 4);
-		if (write_full(c->fd, raw, sizeof(raw)))
+		if (hs_write_full(c->fd, raw, sizeof(raw)))
 			return -1;
 		break;
 	case M_IO_BAD_ITT: {
@@ -695,86 +659,22 @@ static void serve(struct conn *c)
 	free(buf);
 }
 
-static void usage(void)
+static struct hs_args a;        /* a.port: the port bound, for the SendTargets answer */
+
+/* hs_run's per-connection callback */
+static void serve_fd(int fd, void *data)
 {
-	fprintf(stderr, "usage: hostile_target -m MODE [-p PORT] [-n COUNT]\nmodes:");
-	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
-		fprintf(stderr, " %s", mode_names[i].name);
-	fputc('\n', stderr);
-	exit(2);
+	struct conn *c = data;
+	c->fd = fd;
+	c->port = (uint16_t)a.port;
+	serve(c);
 }
 
 int main(int argc, char **argv)
 {
-	struct conn c = { .count = 0, .mode = M_NORMAL };
-	bool have_mode = false;
-	unsigned port = 0;
-	int opt;
-
-	while ((opt = getopt(argc, argv, "m:p:n:")) != -1) {
-		switch (opt) {
-		case 'm':
-			for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
-				if (!strcmp(optarg, mode_names[i].name)) {
-					c.mode = mode_names[i].mode;
-					have_mode = true;
-				}
-			if (!have_mode)
-				usage();
-			break;
-		case 'p':
-			port = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'n':
-			c.count = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (!have_mode || port > 65535)
-		usage();
+	hs_parse_args(argc, argv, "hostile_target", mode_names, sizeof(mode_names) / sizeof(mode_names[0]), &a);
+	struct conn c = { .mode = (enum mode)a.mode, .count = a.count };
 	if (!c.count)
 		c.count = c.mode == M_MANY ? 1500 : 3;
-
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_IGN);   /* children are reaped automatically */
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof(sa);
-	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 64) ||
-	    getsockname(ls, (struct sockaddr *)&sa, &sl)) {
-		perror("hostile_target: listen");
-		return 1;
-	}
-	c.port = ntohs(sa.sin_port);
-	printf("%u\n", c.port);
-	fflush(stdout);
-
-	for (;;) {
-		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			perror("hostile_target: accept");
-			return 1;
-		}
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(ls);
-			/* Stalling children must not outlive the server the test
-			 * kills, nor hang around forever if it is never killed. */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			alarm(300);
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			c.fd = fd;
-			serve(&c);
-			close(fd);
-			_exit(0);
-		}
-		close(fd);
-	}
+	return hs_run("hostile_target", &a, 300, serve_fd, &c);
 }

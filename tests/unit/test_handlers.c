@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_run.h"
 #include "control.h"
 #include "errors.h"
 #include "ipc.h"
@@ -98,44 +99,10 @@ static void teardown(void)
 
 /* ---- running a client ---- */
 
-typedef void (*client_fn)(FILE *out);
-
-static void on_client_exit(struct loop *l, pid_t pid, int st, void *data)
-{
-	loop_exit(l, 0);
-}
-
-static void on_deadline(struct loop *l, void *data)
-{
-	loop_exit(l, -ETIMEDOUT);
-}
-
 /* Runs fn in a child against the daemon; returns what it printed. */
 static char *run_client(client_fn fn)
 {
-	static char buf[8192];
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		FILE *out = fdopen(p[1], "w");
-		fn(out);
-		fclose(out);
-		_exit(0);
-	}
-	close(p[1]);
-	struct loop_timer deadline;
-	loop_timer_init(&deadline, on_deadline, NULL);
-	loop_timer_arm(d.loop, &deadline, 10000);
-	ck_assert_int_eq(loop_child_watch(d.loop, pid, on_client_exit, NULL), 0);
-	ck_assert_int_eq(loop_run(d.loop), 0);
-	loop_timer_disarm(d.loop, &deadline);
-	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
+	return client_run(d.loop, fn, 10000);
 }
 
 static void print_reply(FILE *out, int r, struct ipc_reply *rep)
@@ -377,7 +344,7 @@ START_TEST(test_parked_requests_at_stop)
 	loop_timer_init(&t, on_stop_while_parked, NULL);
 	loop_timer_arm(d.loop, &t, 200);
 	char *out = run_client(c_logout_sid);
-	ck_assert_str_eq(out, "r=29 status=29 msg=iscsid is stopping\n");
+	ck_assert_str_eq(out, "r=9 status=9 msg=iscsid is stopping\n");
 	ck_assert_str_eq(fk->log, "");
 	ck_assert_uint_eq(session_count(d.sessions), 3);
 }

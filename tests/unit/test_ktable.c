@@ -20,6 +20,7 @@
 #include "ipc.h"
 #include "ipc_client.h"
 #include "iscsi_if.h"
+#include "client_run.h"
 #include "ks_harness.h"
 #include "ksession.h"
 
@@ -63,47 +64,9 @@ static void teardown(void)
 
 /* ---- running a client ---- */
 
-typedef void (*client_fn)(FILE *out);
-
-static void on_client_exit(struct loop *l, pid_t pid, int st, void *data)
-{
-	(void)pid;
-	(void)st;
-	(void)data;
-	loop_exit(l, 0);
-}
-
-static void on_deadline(struct loop *l, void *data)
-{
-	(void)data;
-	loop_exit(l, -ETIMEDOUT);
-}
-
 static char *run_client(client_fn fn)
 {
-	static char buf[8192];
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		FILE *out = fdopen(p[1], "w");
-		fn(out);
-		fclose(out);
-		_exit(0);
-	}
-	close(p[1]);
-	struct loop_timer deadline;
-	loop_timer_init(&deadline, on_deadline, NULL);
-	loop_timer_arm(lp, &deadline, 15000);
-	ck_assert_int_eq(loop_child_watch(lp, pid, on_client_exit, NULL), 0);
-	ck_assert_int_eq(loop_run(lp), 0);
-	loop_timer_disarm(lp, &deadline);
-	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
+	return client_run(lp, fn, 15000);
 }
 
 static void print_reply(FILE *out, int r, struct ipc_reply *rep)
