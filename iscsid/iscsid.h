@@ -15,6 +15,7 @@ struct control;
 struct ctl_request;
 struct session_layer;
 struct metrics;
+struct isns_client;
 
 struct iscsid {
 	struct loop *loop;
@@ -26,6 +27,7 @@ struct iscsid {
 	struct control *ctl;
 	struct session_layer *sessions;   /* the session layer, its carriers beneath it */
 	struct metrics *metrics;          /* iscsi.prom (metrics.h) */
+	struct isns_client *isns;         /* isns.address (isns_client.h) */
 	bool stopping;
 	/* Until the carriers have taken over the sessions that outlived
 	 * the previous iscsid, requests about sessions wait here: a logout

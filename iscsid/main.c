@@ -17,6 +17,7 @@
 #include "control.h"
 #include "errors.h"
 #include "ipc.h"
+#include "isns_client.h"
 #include "iscsid.h"
 #include "log.h"
 #include "loop.h"
@@ -279,6 +280,8 @@ int iscsid_reload(struct iscsid *d, char *err, size_t errlen)
 		session_layer_reload(d->sessions);
 	if (d->metrics)
 		metrics_configure(d->metrics, d->config.metrics_dir, d->config.metrics_interval);
+	if (d->isns)
+		isns_client_configure(d->isns);
 	return 0;
 }
 
@@ -523,6 +526,12 @@ int main(int argc, char **argv)
 		log_warnx("cannot check the iSCSI transports");
 	}
 
+	/* registration with an iSNS server (isns.address), in the background */
+	if (isns_client_new(&d, &d.isns) < 0)
+		log_errx("cannot set up the iSNS client: out of memory; isns.address is not used");
+	else
+		isns_client_configure(d.isns);
+
 	log_info("iscsid %s ready: control socket %s (protocol %d)", PACKAGE_VERSION,
 		 activated ? "passed by systemd" : d.paths.control_socket, IPC_PROTO_VERSION);
 	sdnotify_send("READY=1\nSTATUS=Ready");
@@ -544,9 +553,11 @@ int main(int argc, char **argv)
 	 * carry the answers; then they close. */
 	control_stop_accepting(d.ctl);
 	iscsid_unpark_all(&d);
+	isns_client_stop(d.isns);
 	metrics_stop(d.metrics);
 	session_layer_free(d.sessions);
 	metrics_free(d.metrics);
+	isns_client_free(d.isns);
 	control_free(d.ctl);
 	loop_free(d.loop);
 	pidfile_release(pidf);

@@ -33,6 +33,7 @@ void config_init(struct iscsi_config *c)
 	c->ipc_auth_uid = true;
 	c->metrics_interval = CONFIG_METRICS_INTERVAL_DEFAULT;
 	c->automatic_login_wait = CONFIG_AUTOMATIC_LOGIN_WAIT;
+	c->isns_port = 3205;
 	node_rec_init(&c->node);
 	discovery_rec_init(&c->sendtargets, REC_DISC_SENDTARGETS);
 	discovery_rec_init(&c->isns, REC_DISC_ISNS);
@@ -103,6 +104,38 @@ static int apply(struct iscsi_config *c, const char *key, const char *value, cha
 			return -1;
 		}
 		c->automatic_login_wait = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "isns.address") == 0) {
+		/* as node.conn[0].address: a host name or a numeric address */
+		if (value[0] && !rec_address_valid(value)) {
+			snprintf(err, errlen, "%s: not a host name or address", key);
+			return -1;
+		}
+		if (strlen(value) >= sizeof(c->isns_address)) {
+			snprintf(err, errlen, "%s: value too long", key);
+			return -1;
+		}
+		memcpy(c->isns_address, value, strlen(value) + 1);
+		return 0;
+	}
+	if (strcmp(key, "isns.iface") == 0) {
+		if (value[0] && (strlen(value) >= sizeof(c->isns_iface) || !rec_iface_name_valid(value))) {
+			snprintf(err, errlen, "%s: not a valid iface name", key);
+			return -1;
+		}
+		memcpy(c->isns_iface, value, strlen(value) + 1);
+		return 0;
+	}
+	if (strcmp(key, "isns.port") == 0) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || *end || errno || v < 1 || v > 65535) {
+			snprintf(err, errlen, "%s: expected a TCP port, 1..65535", key);
+			return -1;
+		}
+		c->isns_port = (int)v;
 		return 0;
 	}
 	for (size_t i = 0; accepted_unused[i]; i++) {

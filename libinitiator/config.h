@@ -46,6 +46,16 @@ struct iscsi_config {
 	 * what is not logged in by then iscsid keeps trying in the
 	 * background. 0: no bound (each login runs its whole budget). */
 	unsigned automatic_login_wait;
+	/* isns.address / isns.port: the iSNS server iscsid registers this
+	 * initiator with, and whose State Change Notifications make it
+	 * discover (and log in to) new targets (iscsid.conf(5)); "" (the
+	 * default): none. A host name or address; the port 3205 unless
+	 * given. */
+	char isns_address[REC_HOST_SIZE];
+	int isns_port;
+	/* isns.iface: the iface the node records iscsid writes are bound to
+	 * (and its logins go through); "" (the default): "default". */
+	char isns_iface[REC_IFACE_NAME_SIZE];
 	/* node.* defaults for new node records (iface: "default"). */
 	struct node_rec node;
 	/* discovery.sendtargets.* defaults for new discovery records. */

@@ -304,6 +304,36 @@ START_TEST(test_load_missing)
 }
 END_TEST
 
+/* isns.address / isns.port / isns.iface: iscsid's iSNS server. */
+START_TEST(test_isns_keys)
+{
+	struct iscsi_config c;
+	struct rec_diags d;
+
+	config_init(&c);
+	ck_assert_str_eq(c.isns_address, "");
+	ck_assert_int_eq(c.isns_port, 3205);
+	ck_assert_str_eq(c.isns_iface, "");
+	const char *ok = "isns.address = isns.example.com\nisns.port = 3206\nisns.iface = uspace\n";
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(ok, strlen(ok), "i.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_str_eq(c.isns_address, "isns.example.com");
+	ck_assert_int_eq(c.isns_port, 3206);
+	ck_assert_str_eq(c.isns_iface, "uspace");
+	rec_diags_free(&d);
+	const char *v6 = "isns.address = fd00::1\n";
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(v6, strlen(v6), "i.conf", &c, &d), 0);
+	ck_assert_str_eq(c.isns_address, "fd00::1");
+	rec_diags_free(&d);
+	const char *bad[] = { "isns.port = 0\n", "isns.port = 65536\n", "isns.port = 32O5\n",
+			      "isns.address = a b\n", "isns.iface = a/b\n", NULL };
+	for (size_t i = 0; bad[i]; i++)
+		expect_error(bad[i], strlen(bad[i]), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -314,6 +344,7 @@ int main(void)
 	tcase_add_test(tc, test_warnings);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_automatic_login_wait);
+	tcase_add_test(tc, test_isns_keys);
 	tcase_add_test(tc, test_diag_sanitized);
 	tcase_add_test(tc, test_load_missing);
 	suite_add_tcase(s, tc);

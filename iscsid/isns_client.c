@@ -1,0 +1,834 @@
+/* iscsid's iSNS client: registration, State Change Notifications,
+ * discovery and logins without a command (see isns_client.h). */
+#include "isns_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iscsid.h"
+#include "isns.h"
+#include "isns_disc.h"
+#include "log.h"
+#include "loop.h"
+#include "names.h"
+#include "nodedb.h"
+#include "session.h"
+
+#define OUT_MAX (1024u * 1024u)      /* what a pass reports back */
+#define OUT_LINE_MAX 1024u
+#define MAX_LOGINS_PER_PASS 1024u
+#define MAX_EVENTS 16u
+
+/* The events that may mean a target we can see appeared. */
+#define SCN_WANTED (ISNS_SCN_OBJECT_ADDED | ISNS_SCN_OBJECT_UPDATED | ISNS_SCN_DD_MEMBER_ADDED)
+#define SCN_BITMAP (SCN_WANTED | ISNS_SCN_OBJECT_REMOVED | ISNS_SCN_DD_MEMBER_REMOVED)
+
+enum job_kind { JOB_PASS, JOB_DEREG };
+
+/* What a worker gets (copied into the fork; d is the fork's copy). */
+struct job_req {
+	const struct iscsid *d;
+	enum job_kind kind;
+	char host[REC_HOST_SIZE];
+	int port;
+	char iname[NAME_MAX_LEN + 1];
+	char alias[INAME_ALIAS_MAX + 1];
+	char iface[REC_IFACE_NAME_SIZE];
+	uint16_t scn_port;
+};
+
+struct scn_conn {
+	struct isns_client *c;
+	int fd;
+	struct loop_io *io;
+	struct isns_rx rx;
+	struct loop_timer idle;
+	char peer[NI_MAXHOST + NI_MAXSERV + 2];
+};
+
+struct isns_client {
+	struct iscsid *d;
+	struct loop *loop;
+	bool on;
+	char host[REC_HOST_SIZE];            /* the server now configured */
+	int port;
+	char iname[NAME_MAX_LEN + 1];
+	char iface[REC_IFACE_NAME_SIZE];
+	/* the registration in force, if any (what a clean stop removes) */
+	bool registered;
+	char reg_host[REC_HOST_SIZE];
+	int reg_port;
+	char reg_iname[NAME_MAX_LEN + 1];
+	uint32_t period;
+	/* the SCN port */
+	int lfd;
+	struct loop_io *lio;
+	uint16_t scn_port;
+	struct scn_conn *conns[ISNS_CLIENT_MAX_CONNS];
+	/* passes */
+	struct loop_work *work;
+	bool again;                          /* an SCN came during the pass */
+	unsigned backoff_s;
+	unsigned passes;
+	struct loop_timer timer;
+};
+
+/* ---- in the worker (a fork; its log is the pipe) ---- */
+
+__attribute__((format(printf, 2, 3)))
+static void emit(int out, const char *fmt, ...)
+{
+	char line[OUT_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	/* one message a line, whatever the text holds */
+	for (int i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	const char *p = line;
+	while (n > 0) {
+		ssize_t k = write(out, p, (size_t)n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			_exit(3);
+		p += k;
+		n -= (int)k;
+	}
+}
+
+static bool same_node(const struct node_rec *a, const struct node_rec *b)
+{
+	return a->tpgt == b->tpgt && a->conn.port == b->conn.port && !strcmp(a->name, b->name) &&
+	       !strcmp(a->conn.address, b->conn.address);
+}
+
+/* Writes the records (new ones only) and reports the new automatic ones. */
+static void store(const struct job_req *q, const struct st_result *res, int out)
+{
+	struct nodedb *db = NULL;
+	struct node_list before = { 0 }, after = { 0 };
+	struct discovery_rec drec;
+	struct disc_target *found = NULL;
+	struct nodedb_merge_result mr;
+	struct rec_diags diags;
+	struct node_filter f;
+	struct iface_rec ir;
+	size_t nf = 0, nlogins = 0;
+
+	int r = nodedb_open(&q->d->paths, &db);
+	if (r < 0) {
+		emit(out, "E cannot open the node database: %s", strerror(-r));
+		return;
+	}
+	if (nodedb_disc_load(db, REC_DISC_ISNS, q->host, q->port, &drec, NULL) < 0) {
+		drec = q->d->config.isns;
+		snprintf(drec.address, sizeof(drec.address), "%s", q->host);
+		drec.port = q->port;
+	}
+	node_filter_init(&f);
+	f.iface = q->iface;
+	rec_diags_init(&diags);
+	if ((r = nodedb_iface_load(db, q->iface, &ir, NULL)) < 0) {
+		emit(out, "E isns.iface %s: %s", q->iface, r == -ENOENT ? "no such iface" : strerror(-r));
+		goto out;
+	}
+	if ((r = nodedb_node_find(db, &f, &before, NULL)) < 0 ||
+	    (r = disc_targets_from_result(res, &found, &nf)) < 0 ||
+	    (r = nodedb_disc_merge(db, &drec, &q->d->config.node, &ir, 1, found, nf, NODEDB_MERGE_NEW, NULL,
+				   NULL, &mr, &diags)) < 0) {
+		emit(out, "E cannot store the discovered nodes: %s", strerror(-r));
+		goto out;
+	}
+	emit(out, "Q %zu %zu %zu %zu %zu", res->n, nf, mr.added, mr.kept, mr.invalid);
+	f.disc_type = REC_DISC_ISNS;
+	f.disc_address = q->host;
+	f.disc_port = q->port;
+	if ((r = nodedb_node_find(db, &f, &after, NULL)) < 0) {
+		emit(out, "E cannot read the node records back: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < after.n; i++) {
+		const struct node_rec *a = &after.v[i].rec;
+		bool old = false;
+		for (size_t k = 0; k < before.n && !old; k++)
+			old = same_node(a, &before.v[k].rec);
+		if (old || (a->startup != REC_STARTUP_AUTOMATIC && a->conn.startup != REC_STARTUP_AUTOMATIC))
+			continue;
+		if (nlogins++ == MAX_LOGINS_PER_PASS) {
+			emit(out, "W more than %u new automatic records: the others wait for a login command",
+			     MAX_LOGINS_PER_PASS);
+			break;
+		}
+		emit(out, "L %s %s %d %d %s", a->name, a->conn.address, a->conn.port, a->tpgt, q->iface);
+	}
+out:
+	for (size_t i = 0; i < before.n; i++)
+		explicit_bzero(&before.v[i].rec.session.auth, sizeof(before.v[i].rec.session.auth));
+	for (size_t i = 0; i < after.n; i++)
+		explicit_bzero(&after.v[i].rec.session.auth, sizeof(after.v[i].rec.session.auth));
+	node_list_free(&before);
+	node_list_free(&after);
+	rec_diags_free(&diags);
+	free(found);
+	nodedb_free(db);
+}
+
+static void job_child(const void *in, size_t inlen, int out)
+{
+	const struct job_req *q = in;
+	struct portal server = { .tpgt = -1, .family = AF_UNSPEC };
+	struct isns_conn conn;
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct st_result res;
+	char why[400] = "";
+	uint32_t period = 0;
+
+	if (inlen != sizeof(*q))
+		_exit(2);
+	snprintf(server.host, sizeof(server.host), "%s", q->host);
+	server.port = (uint16_t)q->port;
+	struct isns_disc_opts o = {
+		.server = &server,
+		.initiator_name = q->iname,
+		.connect_timeout = q->kind == JOB_DEREG ? ISNS_CLIENT_STOP_TIMEOUT : 10,
+		.call_timeout = q->kind == JOB_DEREG ? ISNS_CLIENT_STOP_TIMEOUT : 10,
+	};
+	int r = isns_conn_open(&conn, &o, why, sizeof(why));
+	if (r < 0) {
+		emit(out, "E %s", why);
+		return;
+	}
+	if (q->kind == JOB_DEREG) {
+		r = isns_deregister(&conn, why, sizeof(why));
+		if (r)
+			emit(out, "E %s", why);
+		else
+			emit(out, "D");
+		isns_conn_close(&conn);
+		return;
+	}
+	/* our Portal: the address the server sees us at, where SCNs come */
+	if (getsockname(conn.fd, (struct sockaddr *)&local, &llen) < 0) {
+		emit(out, "E cannot tell the local address of the connection to the iSNS server: %s",
+		     strerror(errno));
+		goto close;
+	}
+	struct isns_reg reg = {
+		.alias = q->alias,
+		.portal = (const struct sockaddr *)&local,
+		.portal_port = q->scn_port,
+		.scn_port = q->scn_port,
+	};
+	r = isns_register(&conn, &reg, &period, why, sizeof(why));
+	if (r) {
+		emit(out, "E %s", why);
+		goto close;
+	}
+	emit(out, "R %u", period);
+	r = isns_register_scn(&conn, SCN_BITMAP, why, sizeof(why));
+	if (r)
+		emit(out, "W %s; new targets are found every %u s only", why,
+		     period ? period / 2 : ISNS_CLIENT_REFRESH_S);
+	st_result_init(&res);
+	r = isns_query_targets(&conn, NULL, &res, why, sizeof(why));
+	isns_conn_close(&conn);
+	if (r) {
+		emit(out, "E %s", why);
+		st_result_free(&res);
+		return;
+	}
+	store(q, &res, out);
+	st_result_free(&res);
+	return;
+close:
+	isns_conn_close(&conn);
+}
+
+/* ---- logins ---- */
+
+struct login_op {
+	struct node_rec rec;
+	char what[NAME_MAX_LEN + REC_HOST_SIZE + REC_IFACE_NAME_SIZE + 64];
+};
+
+static void login_done(void *data, const struct transport_result *res)
+{
+	struct login_op *op = data;
+
+	if (res->status == 0)
+		log_info("iSNS: login to %s successful (session %u)", op->what, res->sid);
+	else
+		log_warnx("iSNS: login to %s failed: %s (%d)", op->what,
+			  res->message[0] ? res->message : "no reason given", res->status);
+	explicit_bzero(&op->rec.session.auth, sizeof(op->rec.session.auth));
+	free(op);
+}
+
+static void login_new(struct isns_client *c, const char *target, const char *address, int port, int tpgt,
+		      const char *iface)
+{
+	struct nodedb *db = NULL;
+	struct login_op *op = calloc(1, sizeof(*op));
+
+	if (!op || nodedb_open(&c->d->paths, &db) < 0) {
+		log_warnx("iSNS: cannot log in to %s: out of memory or no node database", target);
+		free(op);
+		return;
+	}
+	int r = nodedb_node_load(db, target, address, port, tpgt, iface, &op->rec, NULL);
+	nodedb_free(db);
+	snprintf(op->what, sizeof(op->what), "[iface: %s, target: %s, portal: %s,%d]", iface, target, address, port);
+	if (r < 0 || (op->rec.startup != REC_STARTUP_AUTOMATIC && op->rec.conn.startup != REC_STARTUP_AUTOMATIC)) {
+		log_debug(1, "iSNS: %s: record gone or no longer automatic; no login", op->what);
+		goto drop;
+	}
+	if (session_find_node(c->d->sessions, &op->rec)) {
+		log_debug(1, "iSNS: %s: a session or login exists already", op->what);
+		goto drop;
+	}
+	log_info("iSNS: logging in to %s (new target, node.startup = automatic)", op->what);
+	struct transport_login tl = { .rec = &op->rec };
+	if ((r = session_login(c->d->sessions, &tl, login_done, op)) < 0) {
+		log_warnx("iSNS: cannot start the login to %s: %s", op->what, strerror(-r));
+		goto drop;
+	}
+	return;
+drop:
+	explicit_bzero(&op->rec.session.auth, sizeof(op->rec.session.auth));
+	free(op);
+}
+
+/* ---- passes ---- */
+
+static void start_pass(struct isns_client *c, const char *why);
+
+static void arm(struct isns_client *c, unsigned s)
+{
+	if (loop_timer_arm(c->loop, &c->timer, (uint64_t)s * 1000u) < 0)
+		log_warnx("iSNS: cannot arm a timer: the next pass waits for a notification");
+}
+
+static void on_timer(struct loop *l, void *data)
+{
+	(void)l;
+	start_pass(data, "refresh");
+}
+
+static void pass_failed(struct isns_client *c)
+{
+	c->backoff_s = c->backoff_s ? c->backoff_s * 2 : ISNS_CLIENT_RETRY_MIN_S;
+	if (c->backoff_s > ISNS_CLIENT_RETRY_MAX_S)
+		c->backoff_s = ISNS_CLIENT_RETRY_MAX_S;
+	log_warnx("iSNS: next attempt in %u s", c->backoff_s);
+	arm(c, c->backoff_s);
+}
+
+static void pass_done(struct loop *l, int status, const void *out, size_t len, void *data)
+{
+	struct isns_client *c = data;
+	const char *p = out, *end = p + len;
+	bool ok = false, failed = false;
+	char line[OUT_LINE_MAX + 1];
+
+	(void)l;
+	c->work = NULL;
+	if (status < 0) {
+		log_warnx("iSNS: the exchange with the iSNS server %s:%d %s", c->host, c->port,
+			  status == -ETIMEDOUT ? "did not finish in time; stopped" : "ended abnormally");
+		failed = true;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n > OUT_LINE_MAX)
+			n = OUT_LINE_MAX;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl ? nl + 1 : end;
+		unsigned u;
+		size_t nt, np, na, nk, ni;
+		char target[NAME_MAX_LEN + 1], addr[REC_HOST_SIZE], iface[REC_IFACE_NAME_SIZE];
+		int port, tpgt;
+		if (line[0] == 'R' && sscanf(line, "R %u", &u) == 1) {
+			if (!c->registered || strcmp(c->reg_host, c->host) || c->reg_port != c->port)
+				log_info("iSNS: registered %s with the iSNS server %s:%d (SCN port %u, registration "
+					 "period %u s)", c->iname, c->host, c->port, c->scn_port, u);
+			c->registered = true;
+			snprintf(c->reg_host, sizeof(c->reg_host), "%s", c->host);
+			c->reg_port = c->port;
+			snprintf(c->reg_iname, sizeof(c->reg_iname), "%s", c->iname);
+			c->period = u;
+		} else if (line[0] == 'Q' && sscanf(line, "Q %zu %zu %zu %zu %zu", &nt, &np, &na, &nk, &ni) == 5) {
+			ok = true;
+			if (na || c->passes == 0)
+				log_info("iSNS: the server lists %zu targets (%zu portals) for %s: %zu node records "
+					 "added, %zu kept", nt, np, c->iname, na, nk);
+			else
+				log_debug(1, "iSNS: %zu targets, nothing new", nt);
+			if (ni)
+				log_warnx("iSNS: %zu portals with an invalid name or address skipped", ni);
+		} else if (line[0] == 'L' && sscanf(line, "L %223s %255s %d %d %64s", target, addr, &port, &tpgt, iface) == 5) {
+			login_new(c, target, addr, port, tpgt, iface);
+		} else if (line[0] == 'E' && line[1] == ' ') {
+			log_warnx("iSNS: %s", line + 2);
+			failed = true;
+		} else if (line[0] == 'W' && line[1] == ' ') {
+			log_warnx("iSNS: %s", line + 2);
+		}
+	}
+	c->passes++;
+	if (!c->on)
+		return;
+	if (failed || !ok) {
+		if (!failed)
+			log_warnx("iSNS: the exchange with %s:%d gave no result", c->host, c->port);
+		pass_failed(c);
+		return;
+	}
+	c->backoff_s = 0;
+	if (c->again) {
+		c->again = false;
+		start_pass(c, "state change notification");
+		return;
+	}
+	unsigned s = c->period ? c->period / 2 : ISNS_CLIENT_REFRESH_S;
+	arm(c, s < ISNS_CLIENT_RETRY_MIN_S ? ISNS_CLIENT_RETRY_MIN_S : s);
+}
+
+static void fill_req(const struct isns_client *c, enum job_kind kind, struct job_req *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->d = c->d;
+	q->kind = kind;
+	q->scn_port = c->scn_port;
+	if (kind == JOB_DEREG) {
+		snprintf(q->host, sizeof(q->host), "%s", c->reg_host);
+		q->port = c->reg_port;
+		snprintf(q->iname, sizeof(q->iname), "%s", c->reg_iname);
+	} else {
+		snprintf(q->host, sizeof(q->host), "%s", c->host);
+		q->port = c->port;
+		snprintf(q->iname, sizeof(q->iname), "%s", c->iname);
+		snprintf(q->alias, sizeof(q->alias), "%s", c->d->iname.alias);
+		snprintf(q->iface, sizeof(q->iface), "%s", c->iface);
+	}
+}
+
+static void start_pass(struct isns_client *c, const char *why)
+{
+	struct job_req q;
+
+	if (!c->on)
+		return;
+	if (c->work) {
+		c->again = true;
+		return;
+	}
+	loop_timer_disarm(c->loop, &c->timer);
+	fill_req(c, JOB_PASS, &q);
+	log_debug(1, "iSNS: pass (%s) against %s:%d", why, c->host, c->port);
+	int r = loop_work_start(c->loop, job_child, &q, sizeof(q), OUT_MAX, ISNS_CLIENT_PASS_TIMEOUT_MS, pass_done,
+				c, &c->work);
+	if (r < 0) {
+		c->work = NULL;
+		log_warnx("iSNS: cannot start the exchange with the iSNS server: %s", strerror(-r));
+		pass_failed(c);
+	}
+}
+
+static void dereg_done(struct loop *l, int status, const void *out, size_t len, void *data)
+{
+	char *what = data;
+
+	(void)l;
+	if (status == 0 && len >= 1 && ((const char *)out)[0] == 'D')
+		log_info("iSNS: deregistered from %s", what);
+	else
+		log_warnx("iSNS: deregistration from %s failed; the server drops the entity when its "
+			  "registration period ends", what);
+	free(what);
+}
+
+/* ---- the SCN port ---- */
+
+static void conn_close(struct scn_conn *sc)
+{
+	struct isns_client *c = sc->c;
+
+	for (size_t i = 0; i < ISNS_CLIENT_MAX_CONNS; i++)
+		if (c->conns[i] == sc)
+			c->conns[i] = NULL;
+	loop_io_remove(c->loop, sc->io);
+	loop_timer_disarm(c->loop, &sc->idle);
+	close(sc->fd);
+	isns_rx_free(&sc->rx);
+	free(sc);
+}
+
+static void on_idle(struct loop *l, void *data)
+{
+	(void)l;
+	conn_close(data);
+}
+
+/* 0 to go on, -1 when the connection is to be closed. */
+static int handle_msg(struct scn_conn *sc, struct isns_msg *m)
+{
+	struct isns_client *c = sc->c;
+	struct isns_scn_event ev[MAX_EVENTS];
+	char dest[NAME_MAX_LEN + 1], why[ISNS_ERR_MAX];
+	uint8_t answer[512];
+	size_t alen, n = 0;
+	uint32_t status = ISNS_OK;
+	bool wanted = false;
+
+	if (isns_msg_is_response(m)) {
+		log_debug(1, "iSNS: unexpected %s response from %s on the SCN port; ignored",
+			  isns_function_name(m->function & 0x7fffu), sc->peer);
+		return 0;
+	}
+	if (m->function == ISNS_SCN) {
+		if (isns_scn_parse(m, dest, sizeof(dest), ev, MAX_EVENTS, &n, why, sizeof(why)) < 0) {
+			log_warnx("iSNS: malformed state change notification from %s: %s", sc->peer, why);
+			status = ISNS_MSG_FORMAT_ERROR;
+		} else if (strcmp(dest, c->iname)) {
+			log_warnx("iSNS: state change notification from %s for another node (%s); ignored", sc->peer,
+				  dest);
+			status = ISNS_SCN_EVENT_REJECTED;
+		} else {
+			for (size_t i = 0; i < n && i < MAX_EVENTS; i++) {
+				log_info("iSNS: state change notification: %s %s", ev[i].name,
+					 isns_scn_event_str(ev[i].bitmap));
+				if ((ev[i].bitmap & SCN_WANTED) && strcmp(ev[i].name, c->iname))
+					wanted = true;
+			}
+		}
+	} else if (m->function != ISNS_ESI) {
+		log_debug(1, "iSNS: %s from %s on the SCN port: not supported", isns_function_name(m->function),
+			  sc->peer);
+		status = ISNS_MSG_NOT_SUPPORTED;
+	}
+	if (isns_build_answer(m, status, answer, sizeof(answer), &alen) == 0) {
+		ssize_t k = send(sc->fd, answer, alen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k != (ssize_t)alen) {
+			log_debug(1, "iSNS: cannot answer %s: %s", sc->peer, k < 0 ? strerror(errno) : "short send");
+			if (wanted)
+				start_pass(c, "state change notification");
+			return -1;
+		}
+	}
+	if (wanted)
+		start_pass(c, "state change notification");
+	return 0;
+}
+
+static void on_conn(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct scn_conn *sc = data;
+	char why[ISNS_ERR_MAX];
+
+	(void)events;
+	/* a bounded number of reads a call: others get their turn */
+	for (int round = 0; round < 64; round++) {
+		uint8_t *buf;
+		size_t want;
+		if (isns_rx_space(&sc->rx, &buf, &want) < 0)
+			goto close;
+		ssize_t k = recv(fd, buf, want, 0);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (k <= 0)
+			goto close;
+		int r = isns_rx_commit(&sc->rx, (size_t)k, why, sizeof(why));
+		if (r < 0) {
+			log_warnx("iSNS: bad message from %s on the SCN port: %s; connection closed", sc->peer, why);
+			goto close;
+		}
+		if (r == 0)
+			continue;
+		struct isns_msg m;
+		if (isns_rx_take(&sc->rx, &m, why, sizeof(why)) < 0) {
+			log_warnx("iSNS: bad message from %s on the SCN port: %s; connection closed", sc->peer, why);
+			goto close;
+		}
+		r = handle_msg(sc, &m);
+		isns_msg_free(&m);
+		if (r < 0)
+			goto close;
+		loop_timer_arm(l, &sc->idle, ISNS_CLIENT_IDLE_MS);
+	}
+	return;
+close:
+	conn_close(sc);
+}
+
+static void on_accept(struct loop *l, int lfd, uint32_t events, void *data)
+{
+	struct isns_client *c = data;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	size_t slot = ISNS_CLIENT_MAX_CONNS;
+
+	(void)events;
+	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < ISNS_CLIENT_MAX_CONNS; i++)
+		if (!c->conns[i]) {
+			slot = i;
+			break;
+		}
+	struct scn_conn *sc = slot < ISNS_CLIENT_MAX_CONNS ? calloc(1, sizeof(*sc)) : NULL;
+	if (!sc) {
+		log_debug(1, "iSNS: SCN port: %s; connection refused",
+			  slot < ISNS_CLIENT_MAX_CONNS ? "out of memory" : "too many connections");
+		close(fd);
+		return;
+	}
+	sc->c = c;
+	sc->fd = fd;
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		/* IPv4 as such (the socket is dual-stack), IPv6 in brackets */
+		snprintf(sc->peer, sizeof(sc->peer), strchr(host, '.') || !strchr(host, ':') ? "%s:%s" : "[%s]:%s",
+			 !strncmp(host, "::ffff:", 7) && strchr(host, '.') ? host + 7 : host, serv);
+	else
+		snprintf(sc->peer, sizeof(sc->peer), "(unknown)");
+	struct isns_limits lim = { .max_msg = ISNS_CLIENT_MSG_MAX, .max_pdus = 16, .max_attrs = 1024 };
+	isns_rx_init(&sc->rx, &lim);
+	loop_timer_init(&sc->idle, on_idle, sc);
+	if (loop_io_add(l, fd, EPOLLIN, on_conn, sc, &sc->io) < 0 ||
+	    loop_timer_arm(l, &sc->idle, ISNS_CLIENT_IDLE_MS) < 0) {
+		loop_io_remove(l, sc->io);
+		isns_rx_free(&sc->rx);
+		close(fd);
+		free(sc);
+		return;
+	}
+	c->conns[slot] = sc;
+	log_debug(2, "iSNS: connection from %s on the SCN port", sc->peer);
+}
+
+static int listen_open(struct isns_client *c)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (fd >= 0) {
+		int off = 0;
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
+		    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		/* no IPv6 here */
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			goto fail;
+	}
+	sl = sizeof(ss);
+	if (listen(fd, ISNS_CLIENT_MAX_CONNS) < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		goto fail;
+	c->scn_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						      : ((struct sockaddr_in *)&ss)->sin_port);
+	if (loop_io_add(c->loop, fd, EPOLLIN, on_accept, c, &c->lio) < 0)
+		goto fail;
+	c->lfd = fd;
+	return 0;
+fail:
+	log_warn("iSNS: cannot open the port for state change notifications");
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void listen_close(struct isns_client *c)
+{
+	for (size_t i = 0; i < ISNS_CLIENT_MAX_CONNS; i++)
+		if (c->conns[i])
+			conn_close(c->conns[i]);
+	loop_io_remove(c->loop, c->lio);
+	c->lio = NULL;
+	if (c->lfd >= 0)
+		close(c->lfd);
+	c->lfd = -1;
+	c->scn_port = 0;
+}
+
+/* ---- the interface ---- */
+
+int isns_client_new(struct iscsid *d, struct isns_client **ret)
+{
+	struct isns_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	c->loop = d->loop;
+	c->lfd = -1;
+	loop_timer_init(&c->timer, on_timer, c);
+	*ret = c;
+	return 0;
+}
+
+/* Forget the registration in force (a worker removes it from the server). */
+static void dereg_later(struct isns_client *c)
+{
+	struct job_req q;
+
+	if (!c->registered)
+		return;
+	c->registered = false;
+	char *what = malloc(REC_HOST_SIZE + 16);
+	if (!what)
+		return;
+	snprintf(what, REC_HOST_SIZE + 16, "%s:%d", c->reg_host, c->reg_port);
+	fill_req(c, JOB_DEREG, &q);
+	struct loop_work *w;
+	if (loop_work_start(c->loop, job_child, &q, sizeof(q), OUT_LINE_MAX, 30000, dereg_done, what, &w) < 0) {
+		log_warnx("iSNS: cannot deregister from %s", what);
+		free(what);
+	}
+}
+
+void isns_client_configure(struct isns_client *c)
+{
+	const struct iscsi_config *cfg = &c->d->config;
+	bool want = cfg->isns_address[0] && c->d->have_iname;
+
+	if (cfg->isns_address[0] && !c->d->have_iname)
+		log_warnx("iSNS: isns.address is set but there is no initiator name; not registering");
+	if (want && c->on && !strcmp(c->host, cfg->isns_address) && c->port == cfg->isns_port &&
+	    !strcmp(c->iname, c->d->iname.name)) {
+		/* the iface only changes where new records go */
+		snprintf(c->iface, sizeof(c->iface), "%s", cfg->isns_iface[0] ? cfg->isns_iface : "default");
+		return;
+	}
+	/* off, or another server or name: start over */
+	if (c->on) {
+		loop_work_cancel(c->loop, c->work);
+		c->work = NULL;
+		c->again = false;
+		loop_timer_disarm(c->loop, &c->timer);
+		dereg_later(c);
+		c->on = false;
+		if (!want) {
+			listen_close(c);
+			log_info("iSNS: isns.address unset; no longer registered with an iSNS server");
+			return;
+		}
+	}
+	if (!want)
+		return;
+	snprintf(c->host, sizeof(c->host), "%s", cfg->isns_address);
+	c->port = cfg->isns_port;
+	snprintf(c->iname, sizeof(c->iname), "%s", c->d->iname.name);
+	snprintf(c->iface, sizeof(c->iface), "%s", cfg->isns_iface[0] ? cfg->isns_iface : "default");
+	c->backoff_s = 0;
+	c->passes = 0;
+	if (c->lfd < 0 && listen_open(c) < 0)
+		return;
+	c->on = true;
+	log_info("iSNS: registering %s with the iSNS server %s:%d", c->iname, c->host, c->port);
+	start_pass(c, "start");
+}
+
+void isns_client_stop(struct isns_client *c)
+{
+	if (!c)
+		return;
+	loop_work_cancel(c->loop, c->work);
+	c->work = NULL;
+	c->on = false;
+	loop_timer_disarm(c->loop, &c->timer);
+	listen_close(c);
+	if (!c->registered)
+		return;
+	c->registered = false;
+	/* The loop has stopped: a child of our own, waited for with a bound,
+	 * so that a server (or a name service) that does not answer cannot
+	 * hold the stop. */
+	struct job_req q;
+	int p[2];
+	fill_req(c, JOB_DEREG, &q);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_warn("iSNS: cannot deregister");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		job_child(&q, sizeof(q), p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		log_warn("iSNS: cannot deregister");
+		return;
+	}
+	int st = 0;
+	bool done = false;
+	for (int i = 0; i < (int)ISNS_CLIENT_STOP_TIMEOUT * 2 * 50 + 50 && !done; i++) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			done = true;
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	char buf[OUT_LINE_MAX] = "";
+	ssize_t n = done ? read(p[0], buf, sizeof(buf) - 1) : -1;
+	close(p[0]);
+	if (n > 0 && buf[0] == 'D') {
+		log_info("iSNS: deregistered %s from the iSNS server %s:%d", q.iname, q.host, q.port);
+	} else {
+		if (n > 2 && buf[0] == 'E') {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+		}
+		log_warnx("iSNS: deregistration from %s:%d failed: %s", q.host, q.port,
+			  !done ? "no answer in time" : n > 2 && buf[0] == 'E' ? buf + 2 : "no answer");
+	}
+}
+
+void isns_client_free(struct isns_client *c)
+{
+	if (!c)
+		return;
+	loop_work_cancel(c->loop, c->work);
+	loop_timer_disarm(c->loop, &c->timer);
+	listen_close(c);
+	free(c);
+}
