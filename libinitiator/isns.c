@@ -190,6 +190,21 @@ int isns_build_query(struct isns_buf *b, const char *iname, const char *target)
 	return built(b);
 }
 
+int isns_build_getnext(struct isns_buf *b, const char *iname, const char *last)
+{
+	if (!name_ok(iname) || (last && !name_ok(last)))
+		return -EINVAL;
+	isns_put_str(b, ISNS_TAG_ISCSI_NAME, iname);
+	/* §5.6.5.3: a zero-length key asks for the first object */
+	if (last)
+		isns_put_str(b, ISNS_TAG_ISCSI_NAME, last);
+	else
+		isns_put_nil(b, ISNS_TAG_ISCSI_NAME);
+	isns_put_nil(b, ISNS_TAG_DELIMITER);
+	isns_put_u32(b, ISNS_TAG_ISCSI_NODE_TYPE, ISNS_NODE_TARGET);
+	return built(b);
+}
+
 int isns_build_dereg(struct isns_buf *b, const char *iname, const char *eid)
 {
 	if (!name_ok(iname) || !eid || !*eid || strlen(eid) > 255)

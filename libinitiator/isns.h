@@ -180,6 +180,9 @@ int isns_build_reg(struct isns_buf *b, const struct isns_reg *r);
  * target: their iSCSI Name and Node Type, Portals, and Portal Groups
  * (name, address, port, tag) -- the objects the results are made of. */
 int isns_build_query(struct isns_buf *b, const char *iname, const char *target);
+/* DevGetNext over the target nodes iname may see: the one after the
+ * iSCSI Name last (NULL: the first). */
+int isns_build_getnext(struct isns_buf *b, const char *iname, const char *last);
 /* DevDereg of the whole entity eid (its portal and node with it). */
 int isns_build_dereg(struct isns_buf *b, const char *iname, const char *eid);
 /* SCNReg for iname's own node. */

@@ -191,6 +191,24 @@ static int refused(struct isns_conn *c, const struct isns_msg *m, const char *wh
 	return (int)(m->status > 0x7fffffffu ? 0x7fffffff : m->status);
 }
 
+/* Moves the targets of one into all (one is left empty). */
+static int result_take(struct st_result *all, struct st_result *one)
+{
+	if (all->n + one->n > ST_MAX_TARGETS)
+		return -E2BIG;
+	struct st_target *v = realloc(all->targets, (all->n + one->n) * sizeof(*v));
+	if (!v && all->n + one->n)
+		return -ENOMEM;
+	all->targets = v;
+	memcpy(all->targets + all->n, one->targets, one->n * sizeof(*v));
+	all->n += one->n;
+	free(one->targets);
+	st_result_init(one);
+	return 0;
+}
+
+static int query_one_by_one(struct isns_conn *c, struct st_result *ret, char *err, size_t errlen);
+
 int isns_query_targets(struct isns_conn *c, const char *target, struct st_result *ret, char *err, size_t errlen)
 {
 	uint8_t buf[REQ_MAX];
@@ -208,6 +226,14 @@ int isns_query_targets(struct isns_conn *c, const char *target, struct st_result
 	r = isns_conn_call(c, ISNS_DEV_ATTR_QRY, 0, &b, &m, err, errlen);
 	if (r < 0)
 		return r;
+	if (m.status == ISNS_INTERNAL_ERROR && !target) {
+		/* open-isns's isnsd answers a query whose answer would not
+		 * fit its one-PDU message (about 50 targets) this way: ask
+		 * for the names one by one, then each target's portals. */
+		isns_msg_free(&m);
+		dbg(c, "the server refused the list of all targets (internal error): asking target by target");
+		return query_one_by_one(c, ret, err, errlen);
+	}
 	if (m.status != ISNS_OK) {
 		r = refused(c, &m, "the query", err, errlen);
 		isns_msg_free(&m);
@@ -222,6 +248,93 @@ int isns_query_targets(struct isns_conn *c, const char *target, struct st_result
 		return r;
 	}
 	dbg(c, "%zu portal groups, %zu not usable, %zu targets", st.pgs, st.skipped, ret->n);
+	return 0;
+}
+
+/* DevGetNext from the first target node to the last (No Such Entry),
+ * and a DevAttrQry for each name. Bounded: ST_MAX_TARGETS names, and a
+ * name must not come back (a server that loops is an error). */
+static int query_one_by_one(struct isns_conn *c, struct st_result *ret, char *err, size_t errlen)
+{
+	struct st_result all, one;
+	char last[NAME_MAX_LEN + 1] = "";
+	int r = 0;
+
+	st_result_init(&all);
+	for (size_t round = 0;; round++) {
+		uint8_t buf[REQ_MAX];
+		struct isns_buf b;
+		struct isns_msg m;
+		char name[NAME_MAX_LEN + 1];
+
+		if (round > ST_MAX_TARGETS) {
+			errbuf_set(err, errlen, "the iSNS server %s lists more than %d targets", c->where, ST_MAX_TARGETS);
+			r = -E2BIG;
+			break;
+		}
+		isns_buf_init(&b, buf, sizeof(buf));
+		r = isns_build_getnext(&b, iname_of(c), last[0] ? last : NULL);
+		if (r < 0) {
+			errbuf_set(err, errlen, "cannot build the iSNS DevGetNext: %s", strerror(-r));
+			break;
+		}
+		r = isns_conn_call(c, ISNS_DEV_GET_NEXT, 0, &b, &m, err, errlen);
+		if (r < 0)
+			break;
+		if (m.status == ISNS_NO_SUCH_ENTRY) {
+			isns_msg_free(&m);
+			break;                  /* past the last one */
+		}
+		if (m.status != ISNS_OK) {
+			r = refused(c, &m, "DevGetNext", err, errlen);
+			isns_msg_free(&m);
+			break;
+		}
+		bool target = true;
+		r = m.n_attrs && m.attrs[0].tag == ISNS_TAG_ISCSI_NAME ? isns_attr_str(&m.attrs[0], name, sizeof(name)) : -EPROTO;
+		for (size_t i = m.delim + 1; r == 0 && i < m.n_attrs; i++) {
+			uint32_t type;
+			if (m.attrs[i].tag == ISNS_TAG_ISCSI_NODE_TYPE && isns_attr_u32(&m.attrs[i], &type) == 0)
+				target = type & ISNS_NODE_TARGET;
+		}
+		isns_msg_free(&m);
+		if (r < 0 || !name[0]) {
+			errbuf_set(err, errlen, "bad DevGetNext answer from the iSNS server %s: no valid iSCSI Name",
+				   c->where);
+			r = -EPROTO;
+			break;
+		}
+		bool seen = !strcmp(name, last);
+		for (size_t i = 0; !seen && i < all.n; i++)
+			seen = !strcmp(all.targets[i].name, name);
+		if (seen) {
+			errbuf_set(err, errlen, "the iSNS server %s lists %s twice in DevGetNext", c->where, name);
+			r = -EPROTO;
+			break;
+		}
+		snprintf(last, sizeof(last), "%s", name);
+		if (!target)
+			continue;
+		r = isns_query_targets(c, name, &one, err, errlen);
+		if (r == ISNS_NO_SUCH_ENTRY) {
+			r = 0;                  /* gone meanwhile */
+			continue;
+		}
+		if (r != 0)
+			break;
+		r = result_take(&all, &one);
+		st_result_free(&one);
+		if (r < 0) {
+			errbuf_set(err, errlen, "%s", r == -E2BIG ? "too many targets" : strerror(-r));
+			break;
+		}
+	}
+	if (r != 0) {
+		st_result_free(&all);
+		return r;
+	}
+	dbg(c, "%zu targets, one by one", all.n);
+	*ret = all;
 	return 0;
 }
 
