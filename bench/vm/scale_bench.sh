@@ -111,8 +111,9 @@ ffield() { # N COLUMN (BENCH-FLOOR columns: 4 = first figure)
     printf '%s\n' "$results" | awk -v n="$1" -v c="$2" \
         '$1 == "BENCH-FLOOR" && $2 == n && $3 == "ok" { print $c }' | tail -n1
 }
-status() { # WHO N -> ok | FAILED | not built | no result
+status() { # WHO N -> ok | FAILED | not built | no result | - (not asked for)
     local line
+    case " $initiators floor " in *" $1 "*) ;; *) echo "-"; return ;; esac
     if [ -n "${unavailable[$1]:-}" ]; then echo "not built"; return; fi
     if [ "$1" = floor ]; then
         line=$(printf '%s\n' "$results" | awk -v n="$2" '$1 == "BENCH-FLOOR" && $2 == n' | tail -n1)
