@@ -585,6 +585,12 @@ void kconn_teardown(struct ksession *ks)
 			log_warnx("session %" PRIu32 ": DESTROY_CONN: %s", ks->sid, nl_strerror(r));
 		ks->have_conn = ks->bound = ks->started = false;
 	}
+	if (ks->have_session && ks->logout_req && ks->state == KS_DEAD &&
+	    kctx_destroy_async(ks->k, ks->sid, ks->logout_req) == 0) {
+		/* answered when the kernel has removed it */
+		ks->logout_req = NULL;
+		ks->have_session = false;
+	}
 	if (ks->have_session) {
 		r = nl_destroy_session(nl, ks->sid);
 		if (r < 0)

@@ -2,11 +2,15 @@
  * deferred event queue and "the pump" that works through it, answers
  * waiting to be delivered, and the list of kernel sessions (ksession.h). */
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "errors.h"
 #include "iscsi_if.h"
@@ -152,6 +156,8 @@ int kctx_post(struct kctx *k, uint32_t sid, enum ks_event ev)
 	return 0;
 }
 
+static struct kdestroy **destroy_find(struct kctx *k, uint32_t sid);
+
 /* The netlink callback: copy, never act (ksession.h). Events for sessions
  * we do not track belong to other tools (reference §5 gotcha 3). */
 static void on_nl_event(struct nl_iscsi *nl, const struct nl_msg_info *m, void *userdata)
@@ -174,7 +180,7 @@ static void on_nl_event(struct nl_iscsi *nl, const struct nl_msg_info *m, void *
 	default:
 		return;
 	}
-	if (!kctx_find(k, m->sid)) {
+	if (!kctx_find(k, m->sid) && !(m->type == ISCSI_KEVENT_DESTROY_SESSION && destroy_find(k, m->sid))) {
 		log_debug(3, "netlink: %s for sid %u (not ours)", nl_type_name(m->type), m->sid);
 		return;
 	}
@@ -219,11 +225,103 @@ void kctx_drop_stale(struct kctx *k, uint32_t sid)
 	}
 }
 
+/* ---- asynchronous DESTROY_SESSION ---- */
+
+struct kdestroy {
+	uint32_t sid;
+	struct kreq *req;
+	int64_t deadline;
+	struct kdestroy *next;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct kdestroy **destroy_find(struct kctx *k, uint32_t sid)
+{
+	for (struct kdestroy **pp = &k->destroys; *pp; pp = &(*pp)->next)
+		if ((*pp)->sid == sid)
+			return pp;
+	return NULL;
+}
+
+static void destroy_done(struct kctx *k, struct kdestroy **pp)
+{
+	struct kdestroy *d = *pp;
+	*pp = d->next;
+	kreq_finish(k, d->req);
+	free(d);
+}
+
+static bool session_in_sysfs(const struct kctx *k, uint32_t sid)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/class/iscsi_session/session%" PRIu32, k->sysfs ? k->sysfs : "/sys",
+			 sid);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return false;
+	return access(path, F_OK) == 0;
+}
+
+static void on_destroy_poll(struct loop *l, void *data)
+{
+	struct kctx *k = data;
+	int64_t now = mono_ms();
+	(void)l;
+	for (struct kdestroy **pp = &k->destroys; *pp;) {
+		if (!session_in_sysfs(k, (*pp)->sid)) {
+			destroy_done(k, pp);
+		} else if (now >= (*pp)->deadline) {
+			log_warnx("session %" PRIu32 ": the kernel has not removed it %u s after DESTROY_SESSION_ASYNC",
+				  (*pp)->sid, KS_DESTROY_WAIT_MS / 1000);
+			destroy_done(k, pp);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	if (k->destroys)
+		(void)loop_timer_arm(k->loop, &k->destroy_poll, KS_DESTROY_POLL_MS);
+}
+
+int kctx_destroy_async(struct kctx *k, uint32_t sid, struct kreq *req)
+{
+	if (k->no_async_destroy || k->stopping)
+		return -EOPNOTSUPP;
+	struct kdestroy *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	int r = nl_destroy_session_async(k->nl, sid);
+	if (r < 0) {
+		free(d);
+		if (r == -ENOSYS || r == -EOPNOTSUPP) {
+			log_info("the kernel has no DESTROY_SESSION_ASYNC: sessions are destroyed one by one");
+			k->no_async_destroy = true;
+		}
+		return r;
+	}
+	d->sid = sid;
+	d->req = req;
+	d->deadline = mono_ms() + KS_DESTROY_WAIT_MS;
+	d->next = k->destroys;
+	k->destroys = d;
+	if (!loop_timer_armed(&k->destroy_poll))
+		(void)loop_timer_arm(k->loop, &k->destroy_poll, KS_DESTROY_POLL_MS);
+	return 0;
+}
+
 static void handle_event(struct kctx *k, struct kev *e)
 {
 	struct ksession *ks = kctx_find(k, e->sid);
-	if (!ks)
+	if (!ks) {
+		struct kdestroy **pp;
+		if (e->type == ISCSI_KEVENT_DESTROY_SESSION && (pp = destroy_find(k, e->sid)))
+			destroy_done(k, pp);
 		return;
+	}
 	if (e->type == KEV_INTERNAL)
 		ks_fsm(ks, e->internal);
 	else
@@ -303,6 +401,7 @@ int kctx_new(const struct kctx_config *cfg, struct kctx **ret)
 	snprintf(k->proc_netlink, sizeof(k->proc_netlink), "%s",
 		 cfg->proc_netlink ? cfg->proc_netlink : "/proc/net/netlink");
 	loop_timer_init(&k->pump, on_pump, k);
+	loop_timer_init(&k->destroy_poll, on_destroy_poll, k);
 
 	if (cfg->nl) {
 		k->nl = cfg->nl;
@@ -343,6 +442,10 @@ void kctx_free(struct kctx *k)
 	while (k->sessions)
 		ks_fsm(k->sessions, KE_STOP);   /* every state: -> DEAD, freed */
 	kscan_free_all(k, ISCSI_ERR_INTERNAL, "iscsid is stopping");
+	/* logged out; the kernel finishes the removal without us */
+	while (k->destroys)
+		destroy_done(k, &k->destroys);
+	loop_timer_disarm(k->loop, &k->destroy_poll);
 	deliver_finished(k);
 	evq_clear(k);
 	loop_timer_disarm(k->loop, &k->pump);

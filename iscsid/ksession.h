@@ -62,6 +62,8 @@ struct session;
 #define KS_DEVWAIT_MS          30000u /* waiting for block devices after a scan */
 #define KS_DEVPOLL_MS          20u
 #define KS_UNBIND_MIN_MS       30000u /* SCSI target removal may flush caches */
+#define KS_DESTROY_POLL_MS     100u   /* a lost KEVENT_DESTROY_SESSION is noticed in sysfs */
+#define KS_DESTROY_WAIT_MS     60000u /* then the logout is answered anyway */
 #define KS_MAX_DEVICES         256    /* names reported per request */
 
 /* ---- the session machine ---- */
@@ -201,6 +203,9 @@ struct kctx {
 	size_t nsessions;
 	struct kscan *scans;                 /* running scans */
 	bool stopping;
+	struct kdestroy *destroys;           /* DESTROY_SESSION_ASYNC sent, not done */
+	struct loop_timer destroy_poll;
+	bool no_async_destroy;               /* the kernel lacks DESTROY_SESSION_ASYNC */
 };
 
 struct kctx_config {
@@ -235,6 +240,13 @@ void kctx_poke(struct kctx *k);
  * BIND_CONN, after which they could only be mistaken for news about the
  * new connection. */
 void kctx_drop_stale(struct kctx *k, uint32_t sid);
+/* A logged-out session's DESTROY_SESSION without holding the loop: sends
+ * DESTROY_SESSION_ASYNC (the kernel removes the SCSI host from a worker,
+ * so N logouts tear down side by side rather than one after the other)
+ * and finishes req once the kernel reports KEVENT_DESTROY_SESSION or the
+ * session is gone from sysfs. < 0: nothing sent (kernel without it), the
+ * caller destroys it itself; req is untouched then. */
+int kctx_destroy_async(struct kctx *k, uint32_t sid, struct kreq *req);
 /* Posts an internal event for a session, handled by the pump in order. */
 int kctx_post(struct kctx *k, uint32_t sid, enum ks_event ev);
 

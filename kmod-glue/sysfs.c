@@ -645,8 +645,20 @@ int sysfs_session_auth_read(const char *root, uint32_t sid, struct sysfs_session
 
 int sysfs_conn_list(const char *root, uint32_t sid, uint32_t **ret_cids, size_t *ret_n)
 {
+	char dir[64];
+	int r;
+
 	if (!ret_cids || !ret_n)
 		return -EINVAL;
+	/* The session's device directory holds its connections: a few
+	 * entries, where the class directory holds every session's (a
+	 * listing of N sessions would read N * N entries). */
+	snprintf(dir, sizeof(dir), "class/iscsi_session/session%u/device", sid);
+	r = list_numbered(root, dir, "connection", &sid, ret_cids, ret_n);
+	if (r == 0 && *ret_n > 0)
+		return 0;
+	if (r == 0)
+		free(*ret_cids);
 	return list_numbered(root, "class/iscsi_connection", "connection", &sid, ret_cids, ret_n);
 }
 

@@ -104,6 +104,11 @@ if [ "${SKIP_VM:-0}" != 1 ] && [ -n "$VM_SCENARIOS" ]; then
 	[ "$f" -eq 0 ] || failures+=("VM suite")
 	# Each failed scenario's own reason, repeated in the summary at the end.
 	reasons+=("$(echo "$vmout" | awk '/^FAIL: vm / { s = $3 } s != "" && /^    FAIL: / { sub(/^    /, ""); print "  vm " s ": " $0; s = "" }')")
+	# The scale benchmark at a small N as a smoke (~20 s of VM): passes
+	# when this project, Debian's open-iscsi and the kernel floor all
+	# produced figures; the timings are printed, never asserted.
+	step "vm scale benchmark smoke (N=8: ours, open-iscsi, floor)" \
+		env BENCH_LIST_TIMEOUT=30 BENCH_VM_TIMEOUT=300 bench/vm/scale_bench.sh 8
 fi
 
 # 6. The full Debian VM (tests/vm/debian): systemd, udev, multipath-tools,

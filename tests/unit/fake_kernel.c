@@ -54,6 +54,22 @@ void fk_event(uint32_t type, uint32_t sid, uint32_t r1, uint32_t r2, const void 
 	fk_push(b, PL + plen);
 }
 
+static void fk_destroyed(uint32_t sid, bool event)
+{
+	if (fake_has_session(fk.sysfs, sid))
+		fake_del_session(fk.sysfs, sid);   /* with its host (iscsi_tcp) */
+	/* host_no first, then sid: the reverse of the other session events */
+	if (event)
+		fk_event(ISCSI_KEVENT_DESTROY_SESSION, 0, sid, 0, NULL, 0);
+}
+
+void fk_finish_destroys(bool events)
+{
+	for (size_t i = 0; i < fk.nheld; i++)
+		fk_destroyed(fk.held[i], events);
+	fk.nheld = 0;
+}
+
 void fk_conn_error(uint32_t sid, uint32_t err)
 {
 	fk_event(ISCSI_KEVENT_CONN_ERROR, sid, 0, err, NULL, 0);
@@ -240,6 +256,11 @@ ssize_t fk_send(void *io_data, const void *buf, size_t len)
 		fk_login_rsp(rq->sid, rq->bhs);
 	else if (rq->type == ISCSI_UEVENT_SEND_PDU && (rq->bhs[0] & 0x3f) == ISCSI_OP_LOGOUT_REQ)
 		fk_logout_rsp(rq->sid);
+	else if (rq->type == ISCSI_UEVENT_DESTROY_SESSION_ASYNC && fk.hold_destroy &&
+		 fk.nheld < sizeof(fk.held) / sizeof(fk.held[0]))
+		fk.held[fk.nheld++] = rq->sid;
+	else if (rq->type == ISCSI_UEVENT_DESTROY_SESSION_ASYNC)
+		fk_destroyed(rq->sid, true);
 	else if (rq->type == ISCSI_UEVENT_UNBIND_SESSION)
 		fk_event(ISCSI_KEVENT_UNBIND_SESSION, rq->sid, 0, 0, NULL, 0);
 	else if (rq->type == ISCSI_UEVENT_GET_STATS)

@@ -50,6 +50,11 @@ struct fk {
 	int redirect_port;                /* answer the next login with a redirection here */
 	const char *redirect_host;        /* ... to this host (NULL: 127.0.0.1) */
 	bool redirect_permanent;
+	/* DESTROY_SESSION_ASYNC: the kernel's worker has not run yet; the
+	 * sessions are removed by fk_finish_destroys() */
+	bool hold_destroy;
+	uint32_t held[16];
+	size_t nheld;
 };
 
 extern struct fk fk;
@@ -57,6 +62,9 @@ extern struct fk fk;
 void fk_push(const void *buf, size_t len);
 void fk_event(uint32_t type, uint32_t sid, uint32_t r1, uint32_t r2, const void *payload, size_t plen);
 void fk_conn_error(uint32_t sid, uint32_t err);
+/* the held DESTROY_SESSION_ASYNC work runs: sessions leave sysfs, and
+ * with events set, KEVENT_DESTROY_SESSION is reported for each */
+void fk_finish_destroys(bool events);
 /* a target PDU as RECV_PDU: BHS + DataSegmentLength bytes */
 void fk_recv_pdu(uint32_t sid, const struct pdu *p);
 ssize_t fk_send(void *io_data, const void *buf, size_t len);

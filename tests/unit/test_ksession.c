@@ -166,8 +166,9 @@ START_TEST(test_logout)
 		if (fk.reqs[i].type == ISCSI_UEVENT_SEND_PDU && fk.reqs[i].bhs[0] == 0x46)
 			lo = (ssize_t)i;
 	ssize_t stop = index_of(ISCSI_UEVENT_STOP_CONN, 0);
-	ssize_t dc = index_of(ISCSI_UEVENT_DESTROY_CONN, 0), ds = index_of(ISCSI_UEVENT_DESTROY_SESSION, 0);
+	ssize_t dc = index_of(ISCSI_UEVENT_DESTROY_CONN, 0), ds = index_of(ISCSI_UEVENT_DESTROY_SESSION_ASYNC, 0);
 	ck_assert(ub >= 0 && ub < lo && lo < stop && stop < dc && dc < ds);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 0);
 	ck_assert_uint_eq(fk.reqs[stop].flag, ISCSI_STOP_CONN_TERM);
 	ck_assert_ptr_null(kctx_find(kc, sid));
 	/* and a logout of what is gone */
@@ -175,6 +176,49 @@ START_TEST(test_logout)
 	ck_assert_int_eq(session_logout(d.sessions, sid, on_done, &b), 0);
 	ck_assert(wait_answer(&b, 2000));
 	ck_assert_int_eq(b.res.status, ISCSI_ERR_SESS_NOT_FOUND);
+}
+END_TEST
+
+/* Logouts do not wait for one another's DESTROY_SESSION: each is sent as
+ * DESTROY_SESSION_ASYNC, and a logout is answered only once the kernel
+ * reports the session destroyed (or, the event lost, sysfs shows it
+ * gone), so a listing right after the answer no longer shows it. */
+static void logout_two(bool events)
+{
+	struct answer a, b1, b2;
+	uint32_t s1 = login_ok(&a, "iqn.2003-01.org.example:disk1", false);
+	uint32_t s2 = login_ok(&a, "iqn.2003-01.org.example:disk2", false);
+	fk.hold_destroy = true;
+	memset(&b1, 0, sizeof(b1));
+	memset(&b2, 0, sizeof(b2));
+	ck_assert_int_eq(session_logout(d.sessions, s1, on_done, &b1), 0);
+	ck_assert_int_eq(session_logout(d.sessions, s2, on_done, &b2), 0);
+	ck_assert(wait_requests(ISCSI_UEVENT_DESTROY_SESSION_ASYNC, 2, 3000));
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 0);
+	/* both removals run in the kernel at once; nobody is answered yet */
+	ck_assert(!wait_answer(&b1, 300));
+	ck_assert(!b2.done);
+	ck_assert(fake_has_session(fk.sysfs, s1) && fake_has_session(fk.sysfs, s2));
+	fk_finish_destroys(events);
+	ck_assert(wait_answer(&b1, 3000));
+	ck_assert(wait_answer(&b2, 3000));
+	ck_assert_int_eq(b1.res.status, 0);
+	ck_assert_int_eq(b2.res.status, 0);
+	ck_assert_ptr_null(session_find(d.sessions, s1));
+	ck_assert_ptr_null(session_find(d.sessions, s2));
+	ck_assert_uint_eq(kc->nsessions, 0);
+	ck_assert_ptr_null(kc->destroys);
+}
+
+START_TEST(test_logouts_destroy_async)
+{
+	logout_two(true);
+}
+END_TEST
+
+START_TEST(test_logout_destroy_event_lost)
+{
+	logout_two(false);
 }
 END_TEST
 
@@ -317,7 +361,7 @@ START_TEST(test_adopt)
 	ck_assert_int_eq(session_logout(d.sessions, 7, on_done, &b), 0);
 	ck_assert(wait_answer(&b, 5000));
 	ck_assert_int_eq(b.res.status, 0);
-	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION), 1);
+	ck_assert_uint_eq(count(ISCSI_UEVENT_DESTROY_SESSION_ASYNC), 1);
 	ck_assert_ptr_null(session_find(d.sessions, 7));
 }
 END_TEST
@@ -484,6 +528,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_silent_close_is_auth_failure);
 	tcase_add_test(tc, test_recovery);
 	tcase_add_test(tc, test_logout);
+	tcase_add_test(tc, test_logouts_destroy_async);
+	tcase_add_test(tc, test_logout_destroy_event_lost);
 	tcase_add_test(tc, test_safe_logout_refuses);
 	tcase_add_test(tc, test_async_luns_changed_scans);
 	tcase_add_test(tc, test_async_drop_and_renegotiate);
