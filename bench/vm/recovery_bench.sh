@@ -29,31 +29,8 @@ for v in "$cycles" "$outage"; do
 done
 initiators=${BENCH_INITIATORS:-ours openiscsi}
 
-default_bin() { if [ -f "$top/build/$1" ]; then echo "$top/build/$1"; else echo "$top/build/$1/$1"; fi; }
-iscsid=${ISCSID:-$(default_bin iscsid)}
-iscsiadm=${ISCSIADM:-$(default_bin iscsiadm)}
-
-bins=()
-declare -A unavailable=()
-run_list=
-for who in $initiators; do
-    case $who in
-    ours)
-        if [ -x "$iscsid" ] && [ -x "$iscsiadm" ]; then
-            bins+=(--add-bin "$iscsid:/opt/ours/iscsid" --add-bin "$iscsiadm:/opt/ours/iscsiadm")
-        else
-            unavailable[ours]="not built ($iscsid, $iscsiadm)"
-            continue
-        fi
-        ;;
-    openiscsi)
-        ensure_pkg open-iscsi iscsiadm
-        bins+=(--add-bin /usr/sbin/iscsid --add-bin /usr/sbin/iscsiadm)
-        ;;
-    *) die "unknown initiator '$who' (ours, openiscsi)" ;;
-    esac
-    run_list="$run_list${run_list:+,}$who"
-done
+. "$top/bench/vm/bench_common.sh"
+bench_initiators $initiators
 
 out=$VM_CACHE/bench
 mkdir -p "$out"

@@ -49,32 +49,12 @@ for n in $ns; do
     case $n in ''|*[!0-9]*) die "N must be a number, not '$n'" ;; esac
 done
 
-default_bin() { if [ -f "$top/build/$1" ]; then echo "$top/build/$1"; else echo "$top/build/$1/$1"; fi; }
-iscsid=${ISCSID:-$(default_bin iscsid)}
-iscsiadm=${ISCSIADM:-$(default_bin iscsiadm)}
-
-bins=()
-declare -A unavailable=()
-run_list=
-if [ -x "$iscsid" ] && [ -x "$iscsiadm" ]; then
+. "$top/bench/vm/bench_common.sh"
+bench_initiators $initiators
+# The floor needs this project's iscsid even when only open-iscsi is timed.
+if [[ ",$run_list," != *,ours,* ]] && [ -x "$iscsid" ] && [ -x "$iscsiadm" ]; then
     bins+=(--add-bin "$iscsid:/opt/ours/iscsid" --add-bin "$iscsiadm:/opt/ours/iscsiadm")
 fi
-for who in $initiators; do
-    case $who in
-    ours)
-        if [ ${#bins[@]} = 0 ]; then
-            unavailable[ours]="not built ($iscsid, $iscsiadm)"
-            continue
-        fi
-        ;;
-    openiscsi)
-        ensure_pkg open-iscsi iscsiadm
-        bins+=(--add-bin /usr/sbin/iscsid --add-bin /usr/sbin/iscsiadm)
-        ;;
-    *) die "unknown initiator '$who' (ours, openiscsi)" ;;
-    esac
-    run_list="$run_list${run_list:+,}$who"
-done
 floor=${BENCH_FLOOR:-1}
 # The floor needs this project's iscsid to carry the sessions.
 [ -n "${unavailable[ours]:-}" ] && floor=0
