@@ -113,18 +113,26 @@ start_iscsid() {
 	fail "iscsid did not create its socket"
 }
 
-# The hostile target in MODE on a free port: sets HPORT.
-start_hostile() { # MODE [COUNT]
-	local f="$R/hostile.$1"
-	"$HOSTILE" -m "$1" ${2:+-n "$2"} >"$f" 2>"$f.err" &
-	HPIDS="$HPIDS $!"
+# A scripted hostile peer (tests/tools/hostile_*) in MODE on a free port:
+# sets HPORT (what it printed) and HPID; its output in $R/PREFIX.MODE
+# (stdout) and $R/PREFIX.MODE.err.
+start_hostile_tool() { # PROGRAM PREFIX MODE [COUNT]
+	local f="$R/$2.$3" what=${1##*/}
+	"$1" -m "$3" ${4:+-n "$4"} >"$f" 2>"$f.err" &
+	HPID=$!
+	HPIDS="$HPIDS $HPID"
 	local i
 	for i in $(seq 1 100); do
 		HPORT=$(head -1 "$f" 2>/dev/null)
 		[ -n "$HPORT" ] && return 0
 		sleep 0.02
 	done
-	fail "hostile_target did not start"
+	fail "$what did not start"
+}
+
+# The hostile target in MODE on a free port: sets HPORT.
+start_hostile() { # MODE [COUNT]
+	start_hostile_tool "$HOSTILE" hostile "$@"
 }
 
 # --- fake sysfs (layout of reference/kernel-iscsi-abi.md §3) ---

@@ -18,17 +18,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 T=iqn.2024-01.org.example.hostile
 
-start_hisns() { # MODE [COUNT]: sets HPORT
-	local f="$R/hisns.$1"
-	"$HISNS" -m "$1" ${2:+-n "$2"} >"$f" 2>"$f.err" &
-	HPIDS="$HPIDS $!"
-	local i
-	for i in $(seq 1 100); do
-		HPORT=$(head -1 "$f" 2>/dev/null)
-		[ -n "$HPORT" ] && return 0
-		sleep 0.02
-	done
-	fail "hostile_isns did not start"
+start_hisns() { # MODE [COUNT]: sets HPORT, HPID
+	start_hostile_tool "$HISNS" hisns "$@"
 }
 
 # iscsiadm under a watchdog: a hang fails the test (exit 124) instead of

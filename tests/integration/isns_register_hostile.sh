@@ -15,18 +15,8 @@ setup_root
 T=iqn.2024-01.org.example.hostile
 LOG=$R/iscsid.log
 
-start_hisns() { # MODE: sets HPORT
-	local f="$R/hisns.$1"
-	"$HISNS" -m "$1" >"$f" 2>"$f.err" &
-	HPID=$!
-	HPIDS="$HPIDS $HPID"
-	local i
-	for i in $(seq 1 100); do
-		HPORT=$(head -1 "$f" 2>/dev/null)
-		[ -n "$HPORT" ] && return 0
-		sleep 0.02
-	done
-	fail "hostile_isns did not start"
+start_hisns() { # MODE [COUNT]: sets HPORT, HPID
+	start_hostile_tool "$HISNS" hisns "$@"
 }
 
 wait_log() { # SECONDS STRING
