@@ -3,14 +3,11 @@
  * waiting to be delivered, and the list of kernel sessions (ksession.h). */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "errors.h"
 #include "iscsi_if.h"
@@ -18,6 +15,7 @@
 #include "ksession.h"
 #include "log.h"
 #include "nl.h"
+#include "sysfs.h"
 
 #define KEV_INTERNAL 0u        /* type of events posted by ourselves */
 
@@ -230,16 +228,9 @@ void kctx_drop_stale(struct kctx *k, uint32_t sid)
 struct kdestroy {
 	uint32_t sid;
 	struct kreq *req;
-	int64_t deadline;
+	uint64_t deadline;
 	struct kdestroy *next;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct kdestroy **destroy_find(struct kctx *k, uint32_t sid)
 {
@@ -257,23 +248,13 @@ static void destroy_done(struct kctx *k, struct kdestroy **pp)
 	free(d);
 }
 
-static bool session_in_sysfs(const struct kctx *k, uint32_t sid)
-{
-	char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/class/iscsi_session/session%" PRIu32, k->sysfs ? k->sysfs : "/sys",
-			 sid);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return false;
-	return access(path, F_OK) == 0;
-}
-
 static void on_destroy_poll(struct loop *l, void *data)
 {
 	struct kctx *k = data;
-	int64_t now = mono_ms();
+	uint64_t now = loop_now_ms();
 	(void)l;
 	for (struct kdestroy **pp = &k->destroys; *pp;) {
-		if (!session_in_sysfs(k, (*pp)->sid)) {
+		if (!sysfs_session_exists(k->sysfs, (*pp)->sid)) {
 			destroy_done(k, pp);
 		} else if (now >= (*pp)->deadline) {
 			log_warnx("session %" PRIu32 ": the kernel has not removed it %u s after DESTROY_SESSION_ASYNC",
@@ -305,7 +286,7 @@ int kctx_destroy_async(struct kctx *k, uint32_t sid, struct kreq *req)
 	}
 	d->sid = sid;
 	d->req = req;
-	d->deadline = mono_ms() + KS_DESTROY_WAIT_MS;
+	d->deadline = loop_now_ms() + KS_DESTROY_WAIT_MS;
 	d->next = k->destroys;
 	k->destroys = d;
 	if (!loop_timer_armed(&k->destroy_poll))
