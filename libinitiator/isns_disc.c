@@ -191,16 +191,24 @@ static int refused(struct isns_conn *c, const struct isns_msg *m, const char *wh
 	return (int)(m->status > 0x7fffffffu ? 0x7fffffff : m->status);
 }
 
-/* Moves the targets of one into all (one is left empty). */
-static int result_take(struct st_result *all, struct st_result *one)
+/* Moves the targets of one into all (one is left empty); *cap: the
+ * targets all has room for, grown by doubling. */
+static int result_take(struct st_result *all, size_t *cap, struct st_result *one)
 {
 	if (all->n + one->n > ST_MAX_TARGETS)
 		return -E2BIG;
-	struct st_target *v = realloc(all->targets, (all->n + one->n) * sizeof(*v));
-	if (!v && all->n + one->n)
-		return -ENOMEM;
-	all->targets = v;
-	memcpy(all->targets + all->n, one->targets, one->n * sizeof(*v));
+	if (all->n + one->n > *cap) {
+		size_t c = *cap ? *cap : 16;
+		while (c < all->n + one->n)
+			c *= 2;
+		struct st_target *v = realloc(all->targets, c * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		all->targets = v;
+		*cap = c;
+	}
+	if (one->n)
+		memcpy(all->targets + all->n, one->targets, one->n * sizeof(*one->targets));
 	all->n += one->n;
 	free(one->targets);
 	st_result_init(one);
@@ -257,6 +265,7 @@ int isns_query_targets(struct isns_conn *c, const char *target, struct st_result
 static int query_one_by_one(struct isns_conn *c, struct st_result *ret, char *err, size_t errlen)
 {
 	struct st_result all, one;
+	size_t cap = 0;
 	char last[NAME_MAX_LEN + 1] = "";
 	int r = 0;
 
@@ -322,7 +331,7 @@ static int query_one_by_one(struct isns_conn *c, struct st_result *ret, char *er
 		}
 		if (r != 0)
 			break;
-		r = result_take(&all, &one);
+		r = result_take(&all, &cap, &one);
 		st_result_free(&one);
 		if (r < 0) {
 			errbuf_set(err, errlen, "%s", r == -E2BIG ? "too many targets" : strerror(-r));
