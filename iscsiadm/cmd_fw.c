@@ -258,9 +258,7 @@ static int fw_store(struct fw_disc *c, unsigned ops)
 				e = nodedb_exit_code(x);
 		}
 	}
-	for (size_t i = 0; i < old.n; i++)
-		explicit_bzero(&old.v[i].rec.session.auth, sizeof(old.v[i].rec.session.auth));
-	node_list_free(&old);
+	node_list_free(&old);   /* wipes the CHAP secrets */
 	nodedb_unlock(c->db);
 	return e;
 }

@@ -190,13 +190,11 @@ bool iscsid_login_wanted(void *data, const struct session *s)
 	f.iface = s->iface[0] ? s->iface : "default";
 	if (nodedb_node_find(db, &f, &l, NULL) == 0) {
 		wanted = false;
-		for (size_t i = 0; i < l.n; i++) {
+		for (size_t i = 0; i < l.n; i++)
 			if (l.v[i].rec.startup == REC_STARTUP_AUTOMATIC || l.v[i].rec.conn.startup == REC_STARTUP_AUTOMATIC)
 				wanted = true;
-			explicit_bzero(&l.v[i].rec.session.auth, sizeof(l.v[i].rec.session.auth));
-		}
 	}
-	node_list_free(&l);
+	node_list_free(&l);   /* wipes the CHAP secrets */
 	nodedb_free(db);
 	return wanted;
 }

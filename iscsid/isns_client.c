@@ -183,11 +183,7 @@ static void store(const struct job_req *q, const struct st_result *res, int out)
 		emit(out, "L %s %s %d %d %s", a->name, a->conn.address, a->conn.port, a->tpgt, q->iface);
 	}
 out:
-	for (size_t i = 0; i < before.n; i++)
-		explicit_bzero(&before.v[i].rec.session.auth, sizeof(before.v[i].rec.session.auth));
-	for (size_t i = 0; i < after.n; i++)
-		explicit_bzero(&after.v[i].rec.session.auth, sizeof(after.v[i].rec.session.auth));
-	node_list_free(&before);
+	node_list_free(&before);   /* wipes the CHAP secrets */
 	node_list_free(&after);
 	rec_diags_free(&diags);
 	free(found);

@@ -79,10 +79,8 @@ static bool find_record(struct kctx *k, const struct sysfs_session *s, const cha
 					*ret = l.v[i].rec;
 					found = true;
 				}
-		for (size_t i = 0; i < l.n; i++)
-			explicit_bzero(&l.v[i].rec.session.auth, sizeof(l.v[i].rec.session.auth));
 	}
-	node_list_free(&l);
+	node_list_free(&l);   /* wipes the CHAP secrets */
 	nodedb_free(db);
 	return found;
 }
