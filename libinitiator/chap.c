@@ -2,15 +2,75 @@
  * the verifier for mutual CHAP. See chap.h for the contract. */
 #include "chap.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+
+/* ---- libcrypto, opened on first use ------------------------------------ */
+
+/* OpenSSL 3's libcrypto (configure asks for >= 3.0) is opened the first
+ * time a digest is needed rather than linked: loading it costs every
+ * start of a program ~0.8 ms of CPU (thousands of symbol relocations,
+ * its constructors), which for iscsiadm, started once per command by
+ * scripts and mostly without CHAP, was a third of a 1000-target
+ * discovery. Programs that link it anyway (iscsid, iscsistart: an
+ * initramfs builder copies the libraries a binary names) get the copy
+ * already loaded. These entry points, set once, are the only
+ * process-wide state of libinitiator. */
+#define CHAP_LIBCRYPTO "libcrypto.so.3"
+
+static struct {
+	__typeof__(&EVP_MD_fetch) md_fetch;
+	__typeof__(&EVP_MD_free) md_free;
+	__typeof__(&EVP_MD_get_size) md_get_size;
+	__typeof__(&EVP_MD_CTX_new) ctx_new;
+	__typeof__(&EVP_MD_CTX_free) ctx_free;
+	__typeof__(&EVP_DigestInit_ex2) init;
+	__typeof__(&EVP_DigestUpdate) update;
+	__typeof__(&EVP_DigestFinal_ex) final;
+	__typeof__(&ERR_clear_error) err_clear;
+	__typeof__(&RAND_bytes) rand_bytes;
+	bool ok;
+} crypto;
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+
+static void crypto_open(void)
+{
+	void *h = dlopen(CHAP_LIBCRYPTO, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+
+	if (!h)
+		return;
+#define SYM(field, name) (crypto.field = (__typeof__(crypto.field))dlsym(h, name)) != NULL
+	crypto.ok = SYM(md_fetch, "EVP_MD_fetch") && SYM(md_free, "EVP_MD_free") &&
+		    SYM(md_get_size, "EVP_MD_get_size") && SYM(ctx_new, "EVP_MD_CTX_new") &&
+		    SYM(ctx_free, "EVP_MD_CTX_free") && SYM(init, "EVP_DigestInit_ex2") &&
+		    SYM(update, "EVP_DigestUpdate") && SYM(final, "EVP_DigestFinal_ex") &&
+		    SYM(err_clear, "ERR_clear_error") && SYM(rand_bytes, "RAND_bytes");
+#undef SYM
+}
+
+/* Whether libcrypto's entry points are there (opening it once). */
+static bool crypto_ready(void)
+{
+	return pthread_once(&crypto_once, crypto_open) == 0 && crypto.ok;
+}
+
+/* Equal in time independent of where they differ. */
+static bool mem_equal_ct(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	unsigned diff = 0;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned)(a[i] ^ b[i]);
+	return diff == 0;
+}
 
 /* ---- algorithms ------------------------------------------------------- */
 
@@ -386,11 +446,13 @@ static int md_fetch(enum chap_alg alg, EVP_MD **ret)
 
 	if (!a)
 		return -EINVAL;
-	md = EVP_MD_fetch(NULL, a->evp_name, NULL);
+	if (!crypto_ready())
+		return -EOPNOTSUPP;
+	md = crypto.md_fetch(NULL, a->evp_name, NULL);
 	if (!md) {
 		/* e.g. MD5 with only the FIPS provider loaded. Leave no
 		 * stale entries on the thread's OpenSSL error queue. */
-		ERR_clear_error();
+		crypto.err_clear();
 		return -EOPNOTSUPP;
 	}
 	*ret = md;
@@ -402,22 +464,23 @@ static int md_fetch(enum chap_alg alg, EVP_MD **ret)
 static int digest_compute(const EVP_MD *md, size_t want, uint8_t id, const uint8_t *secret, size_t secret_len,
 			  const uint8_t *challenge, size_t challenge_len, uint8_t *out)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	/* md came from md_fetch(): crypto is ready */
+	EVP_MD_CTX *ctx = crypto.ctx_new();
 	unsigned int outlen = 0;
 	int r = 0;
 
 	if (!ctx)
 		return -ENOMEM;
-	if ((size_t)EVP_MD_get_size(md) != want || EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, &id, 1) != 1 || EVP_DigestUpdate(ctx, secret, secret_len) != 1 ||
-	    EVP_DigestUpdate(ctx, challenge, challenge_len) != 1 || EVP_DigestFinal_ex(ctx, out, &outlen) != 1 ||
+	if ((size_t)crypto.md_get_size(md) != want || crypto.init(ctx, md, NULL) != 1 ||
+	    crypto.update(ctx, &id, 1) != 1 || crypto.update(ctx, secret, secret_len) != 1 ||
+	    crypto.update(ctx, challenge, challenge_len) != 1 || crypto.final(ctx, out, &outlen) != 1 ||
 	    outlen != want) {
-		ERR_clear_error();
+		crypto.err_clear();
 		r = -EIO;
 	}
 	/* EVP_MD_CTX_free() cleanses the hash state, which held the
 	 * secret. */
-	EVP_MD_CTX_free(ctx);
+	crypto.ctx_free(ctx);
 	return r;
 }
 
@@ -445,7 +508,7 @@ int chap_response(enum chap_alg alg, uint8_t id, const uint8_t *secret, size_t s
 	if (r < 0)
 		return r;
 	r = digest_compute(md, dlen, id, secret, secret_len, challenge, challenge_len, out);
-	EVP_MD_free(md);
+	crypto.md_free(md);
 	if (r == 0) {
 		memcpy(ret_digest, out, dlen);
 		*ret_len = dlen;
@@ -495,9 +558,9 @@ struct chap_verifier *chap_verifier_new(enum chap_alg alg, const uint8_t *secret
 	 * logins have probability far below 2^-128, so no process-wide
 	 * history is kept (libinitiator holds no mutable globals). A
 	 * failing RNG fails the verifier; there is no weaker fallback. */
-	if (RAND_bytes(v->challenge, sizeof(v->challenge)) != 1 || RAND_bytes(&v->id, 1) != 1) {
-		ERR_clear_error();
-		EVP_MD_free(v->md);
+	if (crypto.rand_bytes(v->challenge, sizeof(v->challenge)) != 1 || crypto.rand_bytes(&v->id, 1) != 1) {
+		crypto.err_clear();
+		crypto.md_free(v->md);
 		free(v);
 		errno = EIO;
 		return NULL;
@@ -537,7 +600,7 @@ int chap_verifier_check(struct chap_verifier *v, const uint8_t *resp, size_t len
 	if (!resp || len != dlen)
 		return -EACCES;
 	r = digest_compute(v->md, dlen, v->id, v->secret, v->secret_len, v->challenge, sizeof(v->challenge), want);
-	if (r == 0 && CRYPTO_memcmp(want, resp, dlen) != 0)
+	if (r == 0 && !mem_equal_ct(want, resp, dlen))
 		r = -EACCES;
 	chap_wipe(want, sizeof(want));
 	return r;
@@ -547,7 +610,8 @@ void chap_verifier_free(struct chap_verifier *v)
 {
 	if (!v)
 		return;
-	EVP_MD_free(v->md);
+	if (v->md)   /* set only once crypto was ready */
+		crypto.md_free(v->md);
 	chap_wipe(v, sizeof(*v));
 	free(v);
 }
@@ -556,7 +620,7 @@ bool chap_is_reflection(const struct chap_verifier *v, const uint8_t *target_cha
 {
 	if (!v || !target_chal || len != sizeof(v->challenge))
 		return false;
-	return CRYPTO_memcmp(v->challenge, target_chal, len) == 0;
+	return mem_equal_ct(v->challenge, target_chal, len);
 }
 
 bool chap_secrets_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
@@ -580,5 +644,5 @@ bool chap_secrets_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 void chap_wipe(void *p, size_t len)
 {
 	if (p && len)
-		OPENSSL_cleanse(p, len);
+		explicit_bzero(p, len);
 }

@@ -1,6 +1,7 @@
 /* CHAP for iSCSI login (RFC 1994, RFC 7143 §12.1.3).
  *
- * Two roles, both pure (no sockets, no logging, no globals):
+ * Two roles, both pure (no sockets, no logging; the one global is the
+ * table of libcrypto entry points, filled once, see chap.c):
  *  - answering: the target challenges us; chap_response() computes
  *    R = H(I || secret || C) for CHAP_R.
  *  - verifying (mutual CHAP): we challenge the target with a
@@ -11,7 +12,8 @@
  * Algorithm numbers are IANA's "PPP Authentication Algorithms": 5 MD5
  * (RFC 1994, the one RFC 7143 requires), 6 SHA-1, 7 SHA-256, 8 SHA3-256
  * (the numbers the Linux LIO target and open-iscsi use for CHAP_A).
- * Every digest goes through OpenSSL EVP.
+ * Every digest goes through OpenSSL EVP, from libcrypto.so.3 opened on
+ * first use (not linked: see chap.c).
  *
  * Errors are negative errno values:
  *   -EINVAL      bad argument or bad syntax
@@ -19,7 +21,7 @@
  *   -EPROTO      chap_alg_pick(): a well-formed algorithm we did not offer
  *   -EACCES      chap_verifier_check(): wrong response (or reused verifier)
  *   -EOPNOTSUPP  the crypto library cannot provide the digest (e.g. MD5
- *                under a FIPS-only provider)
+ *                under a FIPS-only provider) or cannot be opened
  *   -ENOMEM, -EIO  crypto library failures
  * Outputs named ret_* are untouched on failure. */
 #ifndef LIBINITIATOR_CHAP_H
