@@ -24,7 +24,6 @@
  * initramfs builder copies the libraries a binary names) get the copy
  * already loaded. These entry points, set once, are the only
  * process-wide state of libinitiator. */
-#define CHAP_LIBCRYPTO "libcrypto.so.3"
 
 static struct {
 	__typeof__(&EVP_MD_fetch) md_fetch;
@@ -447,7 +446,7 @@ static int md_fetch(enum chap_alg alg, EVP_MD **ret)
 	if (!a)
 		return -EINVAL;
 	if (!crypto_ready())
-		return -EOPNOTSUPP;
+		return -ELIBACC;
 	md = crypto.md_fetch(NULL, a->evp_name, NULL);
 	if (!md) {
 		/* e.g. MD5 with only the FIPS provider loaded. Leave no

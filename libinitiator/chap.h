@@ -21,7 +21,8 @@
  *   -EPROTO      chap_alg_pick(): a well-formed algorithm we did not offer
  *   -EACCES      chap_verifier_check(): wrong response (or reused verifier)
  *   -EOPNOTSUPP  the crypto library cannot provide the digest (e.g. MD5
- *                under a FIPS-only provider) or cannot be opened
+ *                under a FIPS-only provider)
+ *   -ELIBACC     the crypto library (CHAP_LIBCRYPTO) cannot be opened
  *   -ENOMEM, -EIO  crypto library failures
  * Outputs named ret_* are untouched on failure. */
 #ifndef LIBINITIATOR_CHAP_H
@@ -30,6 +31,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The library opened on first use: OpenSSL 3's libcrypto, by soname. */
+#define CHAP_LIBCRYPTO "libcrypto.so.3"
 
 enum chap_alg {
 	CHAP_ALG_MD5 = 5,

@@ -158,8 +158,9 @@ static int receive_challenge(struct login *l, const struct text_list *in)
 		if (!l->verifier) {
 			if (errno == ENOMEM)
 				return -ENOMEM;
-			return login_fail(l, ISCSI_ERR_LOGIN_AUTH_FAILED,
-					  "cannot create a CHAP challenge with %s", chap_alg_name(l->alg));
+			return login_fail(l, ISCSI_ERR_LOGIN_AUTH_FAILED, "cannot create a CHAP challenge with %s%s",
+					  chap_alg_name(l->alg),
+					  errno == ELIBACC ? ": " CHAP_LIBCRYPTO " cannot be loaded" : "");
 		}
 		/* §12.1.3: a target that sends back a challenge we issued is
 		 * trying to obtain our answer to it; refuse (this login's own
@@ -210,7 +211,8 @@ response_failed:
 	chap_wipe(digest, sizeof(digest));
 	return login_fail(l, ISCSI_ERR_LOGIN_AUTH_FAILED, "cannot compute the CHAP response with %s%s",
 			  chap_alg_name(l->alg) ? chap_alg_name(l->alg) : "?",
-			  r == -EOPNOTSUPP ? ": not available in the crypto library" : "");
+			  r == -EOPNOTSUPP ? ": not available in the crypto library" :
+			  r == -ELIBACC ? ": " CHAP_LIBCRYPTO " cannot be loaded" : "");
 }
 
 static int receive_verdict(struct login *l, const struct text_list *in)
