@@ -88,6 +88,7 @@ struct adm {
 	bool show_secrets;           /* -S */
 	bool no_wait;                /* -W */
 	bool json;                   /* -j / --json */
+	bool lean_tree;              /* -m session -P 1: sysfs reads skip what it does not print (sessions.c) */
 	bool wait_devices;           /* --wait-devices: logins answer once the disks exist */
 	bool ordered;                /* --ordered: log in all, then scan one session at a
 				      * time in target/portal/iface order (stable sdX names) */

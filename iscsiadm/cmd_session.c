@@ -163,6 +163,13 @@ int cmd_session(struct adm *a)
 	int load_level = level < 0 ? 0 : level;
 	if (a->logout || a->rescan || a->stats)
 		load_level = 0;
+	/* The one-line listing, which os-brick, csi-lib-iscsi and others
+	 * run all the time: 4 files per session instead of 45. */
+	else if (level < 0 && !a->json && !sid)
+		load_level = SESS_LOAD_FLAT;
+	/* -P 1 prints no timeouts, negotiated parameters or CHAP */
+	else if (level == 1 && !a->json)
+		a->lean_tree = true;
 
 	if (sid) {
 		v = calloc(1, sizeof(*v));

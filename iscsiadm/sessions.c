@@ -9,16 +9,31 @@
 #include "ctl.h"
 #include "errors.h"
 
+/* How much of each session sysfs must give: one open per attribute, so
+ * a listing of hundreds reads only what it prints. */
+static enum sysfs_detail detail_of(const struct adm *a, int level)
+{
+	if (level < 0)
+		return SYSFS_BRIEF;
+	if (a->lean_tree && level == 1)
+		return SYSFS_TREE;
+	return SYSFS_FULL;
+}
+
 static void fill_view(struct adm *a, struct sess_view *v, int level, bool show_secrets)
 {
 	uint32_t *cids = NULL;
 	size_t ncid = 0;
 
+	bool brief = level < 0;
+
 	if (sysfs_conn_list(a->sysfs_root, v->s.sid, &cids, &ncid) == 0 && ncid > 0)
-		v->have_conn = sysfs_conn_read(a->sysfs_root, v->s.sid, cids[0], &v->c) == 0;
+		v->have_conn = sysfs_conn_read_detail(a->sysfs_root, v->s.sid, cids[0], detail_of(a, level),
+						      &v->c) == 0;
 	free(cids);
 	if (v->s.host_no != SYSFS_UNSET)
-		v->have_host = sysfs_host_read(a->sysfs_root, (uint32_t)v->s.host_no, &v->h) == 0;
+		v->have_host = (brief ? sysfs_host_read_brief : sysfs_host_read)(a->sysfs_root,
+										 (uint32_t)v->s.host_no, &v->h) == 0;
 	print_transport_from_proc(v->have_host ? v->h.proc_name : "", v->transport, sizeof(v->transport));
 	if (!v->transport[0])
 		snprintf(v->transport, sizeof(v->transport), "%s", "tcp");
@@ -67,7 +82,7 @@ int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view 
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* A session may vanish between listing and reading. */
-		if (sysfs_session_read(a->sysfs_root, sids[i], &v[k].s))
+		if (sysfs_session_read_detail(a->sysfs_root, sids[i], detail_of(a, level), &v[k].s))
 			continue;
 		fill_view(a, &v[k], level, show_secrets);
 		k++;
@@ -105,7 +120,7 @@ int sessions_load_one(struct adm *a, uint32_t sid, int level, bool show_secrets,
 	size_t nst = 0;
 
 	memset(ret, 0, sizeof(*ret));
-	int r = sysfs_session_read(a->sysfs_root, sid, &ret->s);
+	int r = sysfs_session_read_detail(a->sysfs_root, sid, detail_of(a, level), &ret->s);
 	if (r && r != -ENOENT) {
 		adm_err("could not read session %u: %s", sid, strerror(-r));
 		return ISCSI_ERR_SYSFS_LOOKUP;

@@ -13,9 +13,12 @@
 /* Every session, in sid order: the kernel's (sysfs) and the userspace
  * transport's (sessions_uspace.c: the uspace run directory; from level 1
  * on also iscsid's view).
- * level: what to read besides the basics (>= 1 host and iscsid states,
+ * level: SESS_LOAD_FLAT (< 0) only what the one-line listing prints
+ * (print_session_flat: target, tpgt, portals, transport, flash; every
+ * other field unset), else what to read besides the basics (>= 1 host and iscsid states,
  * >= 2 the uspace records, >= 3 LUNs). show_secrets: read the CHAP
  * secrets (root only). Returns an exit code; *ret_n may be 0. */
+#define SESS_LOAD_FLAT (-1)
 int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view **ret, size_t *ret_n);
 /* One session; 2 (ISCSI_ERR_SESS_NOT_FOUND) when there is none. */
 int sessions_load_one(struct adm *a, uint32_t sid, int level, bool show_secrets, struct sess_view *ret);

@@ -34,17 +34,13 @@ int sysfs_path(char *buf, size_t cap, const char *fmt, ...)
 	return 0;
 }
 
-int sysfs_read_abs(const char *path, char *buf, size_t cap)
+/* Reads one attribute from an open descriptor, which it closes. */
+static int read_fd_attr(int fd, char *buf, size_t cap)
 {
 	char tmp[SYSFS_ATTR_MAX + 1];
 	size_t len = 0;
-	int fd, err = 0;
+	int err = 0;
 
-	if (!buf || cap < 2)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	/* Bounded: a sysfs attribute is at most one page; anything longer
 	 * is not an attribute we understand. */
 	while (len < sizeof(tmp)) {
@@ -59,6 +55,12 @@ int sysfs_read_abs(const char *path, char *buf, size_t cap)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		/* A sysfs attribute's show() output (at most a page) comes
+		 * whole in the first read when the buffer holds it: a short
+		 * read is its end, and asking again for the end-of-file
+		 * would cost a listing of 512 sessions 20000 system calls. */
+		if (len < sizeof(tmp))
+			break;
 	}
 	close(fd);
 	if (err)
@@ -80,6 +82,18 @@ int sysfs_read_abs(const char *path, char *buf, size_t cap)
 out:
 	explicit_bzero(tmp, sizeof(tmp));   /* may have held a CHAP secret */
 	return err;
+}
+
+int sysfs_read_abs(const char *path, char *buf, size_t cap)
+{
+	int fd;
+
+	if (!buf || cap < 2)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	return read_fd_attr(fd, buf, cap);
 }
 
 int sysfs_read_attr(const char *root, const char *relpath, char *buf, size_t cap)
@@ -467,6 +481,30 @@ int sysfs_session_host(const char *root, uint32_t sid, uint32_t *ret_host_no)
 	uint32_t h;
 	int r;
 
+	/* Fast path: the class link names the host directly,
+	 * ../../devices/.../host<H>/session<S>/iscsi_session/session<S>;
+	 * one readlink instead of resolving every component. */
+	{
+		char path[PATH_MAX], suffix[64];
+		ssize_t n;
+		size_t sl;
+
+		if (sysfs_path(path, sizeof(path), "%s/class/iscsi_session/session%u",
+			       sysfs_root_or_default(root), sid) == 0 &&
+		    (n = readlink(path, dev, PATH_MAX - 1)) > 0) {
+			dev[n] = '\0';
+			snprintf(suffix, sizeof(suffix), "/session%u/iscsi_session/session%u", sid, sid);
+			sl = strlen(suffix);
+			if ((size_t)n > sl && strcmp(dev + n - sl, suffix) == 0) {
+				dev[n - sl] = '\0';
+				slash = strrchr(dev, '/');
+				if (slash && sysfs_parse_prefixed(slash + 1, "host", &h) == 0) {
+					*ret_host_no = h;
+					return 0;
+				}
+			}
+		}
+	}
 	r = sysfs_session_devdir(root, sid, dev);
 	if (r < 0)
 		return r;
@@ -482,37 +520,77 @@ int sysfs_session_host(const char *root, uint32_t sid, uint32_t *ret_host_no)
 	return 0;
 }
 
-/* Optional attributes: a missing or unreadable file leaves the default. */
-static void opt_str(const char *root, const char *base, const char *attr, char *buf, size_t cap)
+/* The attributes of one sysfs object, read relative to its directory,
+ * opened once: every read by full path would resolve the class link and
+ * the device path again (a listing of 512 sessions reads ~20000 files). */
+struct adir {
+	const char *root;
+	const char *base;
+	int fd;                 /* -1: not opened yet; -2: open failed, use paths */
+};
+
+#define ADIR_INIT(r, b) { .root = (r), .base = (b), .fd = -1 }
+
+static int adir_read(struct adir *d, const char *attr, char *buf, size_t cap)
 {
 	char rel[PATH_MAX];
+	int fd;
 
-	buf[0] = '\0';
-	if (sysfs_path(rel, sizeof(rel), "%s/%s", base, attr) < 0 ||
-	    sysfs_read_attr(root, rel, buf, cap) < 0)
+	if (!buf || cap < 2)
+		return -EINVAL;
+	if (d->fd == -1) {
+		if (sysfs_path(rel, sizeof(rel), "%s/%s", sysfs_root_or_default(d->root), d->base) < 0)
+			d->fd = -2;
+		else {
+			d->fd = open(rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (d->fd < 0)
+				d->fd = -2;
+		}
+	}
+	if (d->fd < 0) {
+		if (sysfs_path(rel, sizeof(rel), "%s/%s", d->base, attr) < 0)
+			return -ENAMETOOLONG;
+		return sysfs_read_attr(d->root, rel, buf, cap);
+	}
+	fd = openat(d->fd, attr, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	return read_fd_attr(fd, buf, cap);
+}
+
+static void adir_close(struct adir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
+/* Optional attributes: a missing or unreadable file leaves the default. */
+static void opt_str(struct adir *d, const char *attr, char *buf, size_t cap)
+{
+	if (adir_read(d, attr, buf, cap) < 0)
 		buf[0] = '\0';
 }
 
-static int opt_int(const char *root, const char *base, const char *attr)
+static int opt_int(struct adir *d, const char *attr)
 {
-	char rel[PATH_MAX];
-	int v;
+	char buf[SYSFS_SHORT_MAX];
+	long long v;
 
-	if (sysfs_path(rel, sizeof(rel), "%s/%s", base, attr) < 0 ||
-	    sysfs_read_int(root, rel, &v) < 0)
+	/* INT_MIN is our "unset" marker, never a value */
+	if (adir_read(d, attr, buf, sizeof(buf)) < 0 ||
+	    parse_s64(buf, (long long)INT_MIN + 1, INT_MAX, &v) < 0)
 		return SYSFS_UNSET;
-	return v;
+	return (int)v;
 }
 
-static enum sysfs_secret secret_state(const char *root, const char *base, const char *attr)
+static enum sysfs_secret secret_state(struct adir *d, const char *attr)
 {
-	char rel[PATH_MAX], buf[SYSFS_NAME_MAX];
+	char buf[SYSFS_NAME_MAX];
 	enum sysfs_secret s;
 	int r;
 
-	if (sysfs_path(rel, sizeof(rel), "%s/%s", base, attr) < 0)
-		return SYSFS_SECRET_UNSET;
-	r = sysfs_read_attr(root, rel, buf, sizeof(buf));
+	r = adir_read(d, attr, buf, sizeof(buf));
 	if (r == -EACCES || r == -EPERM)
 		s = SYSFS_SECRET_UNREADABLE;
 	else if (r == 0 && buf[0])
@@ -546,10 +624,10 @@ const char *sysfs_session_state_name(enum sysfs_session_state s)
 	}
 }
 
-int sysfs_session_read(const char *root, uint32_t sid, struct sysfs_session *ret)
+static int session_read(const char *root, uint32_t sid, enum sysfs_detail detail, struct sysfs_session *ret)
 {
 	struct sysfs_session s;
-	char base[64], rel[PATH_MAX], tmp[SYSFS_NAME_MAX];
+	char base[64], tmp[SYSFS_NAME_MAX];
 	uint32_t host;
 	int r;
 
@@ -558,45 +636,69 @@ int sysfs_session_read(const char *root, uint32_t sid, struct sysfs_session *ret
 	if (!sysfs_session_exists(root, sid))
 		return -ENOENT;
 	snprintf(base, sizeof(base), "class/iscsi_session/session%u", sid);
+	struct adir d = ADIR_INIT(root, base);
 	memset(&s, 0, sizeof(s));
 	s.sid = sid;
 	s.host_no = sysfs_session_host(root, sid, &host) == 0 && host <= INT_MAX ?
 		    (int)host : SYSFS_UNSET;
-	opt_str(root, base, "targetname", s.targetname, sizeof(s.targetname));
-	s.tpgt = opt_int(root, base, "tpgt");
-	opt_str(root, base, "state", s.state_str, sizeof(s.state_str));
+	opt_str(&d, "targetname", s.targetname, sizeof(s.targetname));
+	s.tpgt = opt_int(&d, "tpgt");
+	s.creator = opt_int(&d, "creator");
+	s.target_id = s.recovery_tmo = s.abort_tmo = s.lu_reset_tmo = s.tgt_reset_tmo = SYSFS_UNSET;
+	s.initial_r2t = s.immediate_data = s.first_burst_len = s.max_burst_len = SYSFS_UNSET;
+	s.max_outstanding_r2t = s.data_pdu_in_order = s.data_seq_in_order = SYSFS_UNSET;
+	s.erl = s.fast_abort = SYSFS_UNSET;
+	s.password = s.password_in = SYSFS_SECRET_UNSET;
+	if (detail == SYSFS_BRIEF) {
+		s.state = parse_state(s.state_str);
+		goto done;
+	}
+	opt_str(&d, "state", s.state_str, sizeof(s.state_str));
 	s.state = parse_state(s.state_str);
-	opt_str(root, base, "target_state", s.target_state, sizeof(s.target_state));
-	s.recovery_tmo = opt_int(root, base, "recovery_tmo");
-	opt_str(root, base, "initiatorname", s.initiatorname, sizeof(s.initiatorname));
-	opt_str(root, base, "ifacename", s.ifacename, sizeof(s.ifacename));
-	s.target_id = opt_int(root, base, "target_id");
-	s.creator = opt_int(root, base, "creator");
+	opt_str(&d, "target_state", s.target_state, sizeof(s.target_state));
+	s.recovery_tmo = opt_int(&d, "recovery_tmo");
+	opt_str(&d, "initiatorname", s.initiatorname, sizeof(s.initiatorname));
+	opt_str(&d, "ifacename", s.ifacename, sizeof(s.ifacename));
+	s.abort_tmo = opt_int(&d, "abort_tmo");
+	s.lu_reset_tmo = opt_int(&d, "lu_reset_tmo");
+	s.tgt_reset_tmo = opt_int(&d, "tgt_reset_tmo");
+	if (detail == SYSFS_TREE)
+		goto done;
+	s.target_id = opt_int(&d, "target_id");
 
 	/* usernames are not secrets, but they share the root-only mode */
-	snprintf(rel, sizeof(rel), "%s/username", base);
-	r = sysfs_read_attr(root, rel, tmp, sizeof(tmp));
+	r = adir_read(&d, "username", tmp, sizeof(tmp));
 	s.auth_readable = !(r == -EACCES || r == -EPERM);
 	if (r == 0)
 		memcpy(s.username, tmp, sizeof(s.username));
-	opt_str(root, base, "username_in", s.username_in, sizeof(s.username_in));
-	s.password = secret_state(root, base, "password");
-	s.password_in = secret_state(root, base, "password_in");
+	opt_str(&d, "username_in", s.username_in, sizeof(s.username_in));
+	s.password = secret_state(&d, "password");
+	s.password_in = secret_state(&d, "password_in");
 
-	s.initial_r2t = opt_int(root, base, "initial_r2t");
-	s.immediate_data = opt_int(root, base, "immediate_data");
-	s.first_burst_len = opt_int(root, base, "first_burst_len");
-	s.max_burst_len = opt_int(root, base, "max_burst_len");
-	s.max_outstanding_r2t = opt_int(root, base, "max_outstanding_r2t");
-	s.data_pdu_in_order = opt_int(root, base, "data_pdu_in_order");
-	s.data_seq_in_order = opt_int(root, base, "data_seq_in_order");
-	s.erl = opt_int(root, base, "erl");
-	s.fast_abort = opt_int(root, base, "fast_abort");
-	s.abort_tmo = opt_int(root, base, "abort_tmo");
-	s.lu_reset_tmo = opt_int(root, base, "lu_reset_tmo");
-	s.tgt_reset_tmo = opt_int(root, base, "tgt_reset_tmo");
+	s.initial_r2t = opt_int(&d, "initial_r2t");
+	s.immediate_data = opt_int(&d, "immediate_data");
+	s.first_burst_len = opt_int(&d, "first_burst_len");
+	s.max_burst_len = opt_int(&d, "max_burst_len");
+	s.max_outstanding_r2t = opt_int(&d, "max_outstanding_r2t");
+	s.data_pdu_in_order = opt_int(&d, "data_pdu_in_order");
+	s.data_seq_in_order = opt_int(&d, "data_seq_in_order");
+	s.erl = opt_int(&d, "erl");
+	s.fast_abort = opt_int(&d, "fast_abort");
+done:
+	adir_close(&d);
 	*ret = s;
 	return 0;
+}
+
+int sysfs_session_read(const char *root, uint32_t sid, struct sysfs_session *ret)
+{
+	return session_read(root, sid, SYSFS_FULL, ret);
+}
+
+int sysfs_session_read_detail(const char *root, uint32_t sid, enum sysfs_detail detail,
+			      struct sysfs_session *ret)
+{
+	return session_read(root, sid, detail, ret);
 }
 
 void sysfs_session_auth_wipe(struct sysfs_session_auth *a)
@@ -662,10 +764,11 @@ int sysfs_conn_list(const char *root, uint32_t sid, uint32_t **ret_cids, size_t 
 	return list_numbered(root, "class/iscsi_connection", "connection", &sid, ret_cids, ret_n);
 }
 
-int sysfs_conn_read(const char *root, uint32_t sid, uint32_t cid, struct sysfs_conn *ret)
+static int conn_read(const char *root, uint32_t sid, uint32_t cid, enum sysfs_detail detail,
+		     struct sysfs_conn *ret)
 {
 	struct sysfs_conn c;
-	char base[64], path[PATH_MAX], rel[PATH_MAX], buf[SYSFS_SHORT_MAX];
+	char base[64], path[PATH_MAX], buf[SYSFS_SHORT_MAX];
 	struct stat st;
 	uint32_t v;
 
@@ -676,30 +779,49 @@ int sysfs_conn_read(const char *root, uint32_t sid, uint32_t cid, struct sysfs_c
 		return -ENAMETOOLONG;
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return -ENOENT;
+	struct adir d = ADIR_INIT(root, base);
 	memset(&c, 0, sizeof(c));
 	c.sid = sid;
 	c.cid = cid;
 	/* address/port/local_port read -ENOTCONN while no socket is bound */
-	opt_str(root, base, "address", c.address, sizeof(c.address));
-	c.port = opt_int(root, base, "port");
-	opt_str(root, base, "persistent_address", c.persistent_address,
+	opt_str(&d, "address", c.address, sizeof(c.address));
+	c.port = opt_int(&d, "port");
+	opt_str(&d, "persistent_address", c.persistent_address,
 		sizeof(c.persistent_address));
-	c.persistent_port = opt_int(root, base, "persistent_port");
-	opt_str(root, base, "state", c.state, sizeof(c.state));
-	snprintf(rel, sizeof(rel), "%s/exp_statsn", base);
-	if (sysfs_read_attr(root, rel, buf, sizeof(buf)) == 0 && sysfs_parse_u32(buf, &v) == 0) {
+	c.persistent_port = opt_int(&d, "persistent_port");
+	c.max_recv_dlength = c.max_xmit_dlength = c.header_digest = c.data_digest = SYSFS_UNSET;
+	c.local_port = c.ping_tmo = c.recv_tmo = SYSFS_UNSET;
+	if (detail == SYSFS_BRIEF)
+		goto done;
+	opt_str(&d, "state", c.state, sizeof(c.state));
+	if (detail == SYSFS_TREE)
+		goto done;
+	if (adir_read(&d, "exp_statsn", buf, sizeof(buf)) == 0 && sysfs_parse_u32(buf, &v) == 0) {
 		c.exp_statsn = v;
 		c.exp_statsn_set = true;
 	}
-	c.max_recv_dlength = opt_int(root, base, "max_recv_dlength");
-	c.max_xmit_dlength = opt_int(root, base, "max_xmit_dlength");
-	c.header_digest = opt_int(root, base, "header_digest");
-	c.data_digest = opt_int(root, base, "data_digest");
-	c.local_port = opt_int(root, base, "local_port");
-	c.ping_tmo = opt_int(root, base, "ping_tmo");
-	c.recv_tmo = opt_int(root, base, "recv_tmo");
+	c.max_recv_dlength = opt_int(&d, "max_recv_dlength");
+	c.max_xmit_dlength = opt_int(&d, "max_xmit_dlength");
+	c.header_digest = opt_int(&d, "header_digest");
+	c.data_digest = opt_int(&d, "data_digest");
+	c.local_port = opt_int(&d, "local_port");
+	c.ping_tmo = opt_int(&d, "ping_tmo");
+	c.recv_tmo = opt_int(&d, "recv_tmo");
+done:
+	adir_close(&d);
 	*ret = c;
 	return 0;
+}
+
+int sysfs_conn_read(const char *root, uint32_t sid, uint32_t cid, struct sysfs_conn *ret)
+{
+	return conn_read(root, sid, cid, SYSFS_FULL, ret);
+}
+
+int sysfs_conn_read_detail(const char *root, uint32_t sid, uint32_t cid, enum sysfs_detail detail,
+			   struct sysfs_conn *ret)
+{
+	return conn_read(root, sid, cid, detail, ret);
 }
 
 int sysfs_conn_exp_statsn(const char *root, uint32_t sid, uint32_t cid, uint32_t *ret)
@@ -720,7 +842,8 @@ int sysfs_conn_exp_statsn(const char *root, uint32_t sid, uint32_t cid, uint32_t
 
 /* ---- hosts ------------------------------------------------------------- */
 
-int sysfs_host_read(const char *root, uint32_t host_no, struct sysfs_host *ret)
+/* brief: proc_name only (the transport's name). */
+static int host_read(const char *root, uint32_t host_no, bool brief, struct sysfs_host *ret)
 {
 	struct sysfs_host h;
 	char ibase[64], sbase[64], p1[PATH_MAX], p2[PATH_MAX];
@@ -735,16 +858,32 @@ int sysfs_host_read(const char *root, uint32_t host_no, struct sysfs_host *ret)
 		return -ENAMETOOLONG;
 	if (stat(p1, &st) < 0 && stat(p2, &st) < 0)
 		return -ENOENT;
+	struct adir di = ADIR_INIT(root, ibase), ds = ADIR_INIT(root, sbase);
 	memset(&h, 0, sizeof(h));
 	h.host_no = host_no;
-	opt_str(root, ibase, "ipaddress", h.ipaddress, sizeof(h.ipaddress));
-	opt_str(root, ibase, "hwaddress", h.hwaddress, sizeof(h.hwaddress));
-	opt_str(root, ibase, "netdev", h.netdev, sizeof(h.netdev));
-	opt_str(root, ibase, "initiatorname", h.initiatorname, sizeof(h.initiatorname));
-	opt_str(root, sbase, "state", h.state, sizeof(h.state));
-	opt_str(root, sbase, "proc_name", h.proc_name, sizeof(h.proc_name));
+	opt_str(&ds, "proc_name", h.proc_name, sizeof(h.proc_name));
+	if (brief)
+		goto done;
+	opt_str(&di, "ipaddress", h.ipaddress, sizeof(h.ipaddress));
+	opt_str(&di, "hwaddress", h.hwaddress, sizeof(h.hwaddress));
+	opt_str(&di, "netdev", h.netdev, sizeof(h.netdev));
+	opt_str(&di, "initiatorname", h.initiatorname, sizeof(h.initiatorname));
+	opt_str(&ds, "state", h.state, sizeof(h.state));
+done:
+	adir_close(&di);
+	adir_close(&ds);
 	*ret = h;
 	return 0;
+}
+
+int sysfs_host_read(const char *root, uint32_t host_no, struct sysfs_host *ret)
+{
+	return host_read(root, host_no, false, ret);
+}
+
+int sysfs_host_read_brief(const char *root, uint32_t host_no, struct sysfs_host *ret)
+{
+	return host_read(root, host_no, true, ret);
 }
 
 int sysfs_host_scan_path(const char *root, uint32_t host_no, char *buf, size_t cap)

@@ -116,6 +116,18 @@ int sysfs_session_list(const char *root, uint32_t **ret_sids, size_t *ret_n);
 bool sysfs_session_exists(const char *root, uint32_t sid);
 /* -ENOENT if the session does not exist. */
 int sysfs_session_read(const char *root, uint32_t sid, struct sysfs_session *ret);
+/* How much of a session or connection to read: a listing of hundreds of
+ * sessions pays one open per attribute.
+ *   SYSFS_BRIEF  what a one-line listing prints: the session's host_no,
+ *                targetname, tpgt, creator; the connection's portals
+ *                (address, port and their persistent copies)
+ *   SYSFS_TREE   also the session's state, iface fields and timeouts
+ *                and the connection's state (what iscsiadm -m session -P 1 prints)
+ *   SYSFS_FULL   everything
+ * Fields not read are unset (SYSFS_UNSET, ""). */
+enum sysfs_detail { SYSFS_BRIEF, SYSFS_TREE, SYSFS_FULL };
+int sysfs_session_read_detail(const char *root, uint32_t sid, enum sysfs_detail detail,
+			      struct sysfs_session *ret);
 int sysfs_session_host(const char *root, uint32_t sid, uint32_t *ret_host_no);
 /* -EACCES without CAP_SYS_ADMIN. */
 int sysfs_session_auth_read(const char *root, uint32_t sid, struct sysfs_session_auth *ret);
@@ -146,6 +158,8 @@ struct sysfs_conn {
 /* Sorted cids of class/iscsi_connection/connection<sid>:*. */
 int sysfs_conn_list(const char *root, uint32_t sid, uint32_t **ret_cids, size_t *ret_n);
 int sysfs_conn_read(const char *root, uint32_t sid, uint32_t cid, struct sysfs_conn *ret);
+int sysfs_conn_read_detail(const char *root, uint32_t sid, uint32_t cid, enum sysfs_detail detail,
+			   struct sysfs_conn *ret);
 /* exp_statsn alone, read before a re-login (§2.2 step 5). */
 int sysfs_conn_exp_statsn(const char *root, uint32_t sid, uint32_t cid, uint32_t *ret);
 
@@ -162,6 +176,8 @@ struct sysfs_host {
 };
 
 int sysfs_host_read(const char *root, uint32_t host_no, struct sysfs_host *ret);
+/* proc_name only; the other strings "". */
+int sysfs_host_read_brief(const char *root, uint32_t host_no, struct sysfs_host *ret);
 /* "<root>/class/scsi_host/host<H>/scan" into buf. */
 int sysfs_host_scan_path(const char *root, uint32_t host_no, char *buf, size_t cap);
 

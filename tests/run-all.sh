@@ -81,6 +81,10 @@ if [ -d build ]; then
 	[ "$f" -eq 0 ] || failures+=("fuzz smoke")
 fi
 
+# The session listings of N sessions outside the emulation, as a smoke
+# (a sysfs tree on tmpfs; every listing must show all N sessions).
+step "listing benchmark smoke (N=32 and 512, tmpfs sysfs tree)" env RUNS=3 bench/listing_bench.sh build 32 512
+
 # 4. The release tarball builds and passes its own checks.
 if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
 	step "make distcheck" bash -c 'cd build && make -j'"$jobs"' distcheck >distcheck.out 2>&1 || { tail -40 distcheck.out; exit 1; }'

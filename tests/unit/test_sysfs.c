@@ -217,6 +217,68 @@ START_TEST(test_session_logged_in)
 }
 END_TEST
 
+/* The lighter reads give exactly the fields they promise, equal to the
+ * full read's, and leave every other field unset. */
+START_TEST(test_session_detail_levels)
+{
+	struct sysfs_session full, b, t;
+	struct sysfs_conn cf, cb, ct;
+
+	ck_assert_int_eq(sysfs_session_read(root, 1, &full), 0);
+	ck_assert_int_eq(sysfs_session_read_detail(root, 1, SYSFS_BRIEF, &b), 0);
+	ck_assert_int_eq(sysfs_session_read_detail(root, 1, SYSFS_TREE, &t), 0);
+	ck_assert_int_eq(b.sid, full.sid);
+	ck_assert_int_eq(b.host_no, 3);
+	ck_assert_str_eq(b.targetname, full.targetname);
+	ck_assert_int_eq(b.tpgt, full.tpgt);
+	ck_assert_int_eq(b.creator, 4242);
+	ck_assert_str_eq(b.state_str, "");
+	ck_assert_str_eq(b.ifacename, "");
+	ck_assert_int_eq(b.recovery_tmo, SYSFS_UNSET);
+	ck_assert_int_eq(b.first_burst_len, SYSFS_UNSET);
+	ck_assert_int_eq(b.target_id, SYSFS_UNSET);
+
+	ck_assert_str_eq(t.targetname, full.targetname);
+	ck_assert_str_eq(t.state_str, "LOGGED_IN");
+	ck_assert_int_eq(t.state, SYSFS_SESSION_LOGGED_IN);
+	ck_assert_str_eq(t.ifacename, full.ifacename);
+	ck_assert_str_eq(t.initiatorname, full.initiatorname);
+	ck_assert_int_eq(t.recovery_tmo, 120);
+	ck_assert_int_eq(t.abort_tmo, 15);
+	ck_assert_int_eq(t.first_burst_len, SYSFS_UNSET);
+	ck_assert_int_eq(t.erl, SYSFS_UNSET);
+	ck_assert_int_eq(t.password, SYSFS_SECRET_UNSET);
+
+	ck_assert_int_eq(sysfs_conn_read(root, 1, 0, &cf), 0);
+	ck_assert_int_eq(sysfs_conn_read_detail(root, 1, 0, SYSFS_BRIEF, &cb), 0);
+	ck_assert_int_eq(sysfs_conn_read_detail(root, 1, 0, SYSFS_TREE, &ct), 0);
+	ck_assert_str_eq(cb.address, cf.address);
+	ck_assert_int_eq(cb.port, cf.port);
+	ck_assert_str_eq(cb.persistent_address, cf.persistent_address);
+	ck_assert_int_eq(cb.persistent_port, cf.persistent_port);
+	ck_assert_str_eq(cb.state, "");
+	ck_assert_int_eq(cb.max_recv_dlength, SYSFS_UNSET);
+	ck_assert_str_eq(ct.state, cf.state);
+	ck_assert_int_eq(ct.header_digest, SYSFS_UNSET);
+	ck_assert(!ct.exp_statsn_set);
+	ck_assert_int_eq(sysfs_session_read_detail(root, 3, SYSFS_BRIEF, &b), -ENOENT);
+}
+END_TEST
+
+/* A class link whose target does not end in .../session<S>/iscsi_session/
+ * session<S> still finds its host through the resolved path. */
+START_TEST(test_session_host_odd_link)
+{
+	uint32_t host = 0;
+
+	fake_mkdir(root, "devices/platform/host7/session21/iscsi_session/session21");
+	fake_symlink(root, "devices/platform/host7/alias21", "session21/iscsi_session/session21");
+	fake_symlink(root, "class/iscsi_session/session21", "../../devices/platform/host7/alias21");
+	ck_assert_int_eq(sysfs_session_host(root, 21, &host), 0);
+	ck_assert_uint_eq(host, 7);
+}
+END_TEST
+
 START_TEST(test_session_failed_and_odd_files)
 {
 	struct sysfs_session s;
@@ -510,6 +572,8 @@ int main(void)
 	tcase_add_test(tc, test_transport);
 	tcase_add_test(tc, test_session_list);
 	tcase_add_test(tc, test_session_logged_in);
+	tcase_add_test(tc, test_session_detail_levels);
+	tcase_add_test(tc, test_session_host_odd_link);
 	tcase_add_test(tc, test_session_failed_and_odd_files);
 	tcase_add_test(tc, test_session_without_host_parent);
 	tcase_add_test(tc, test_auth);
