@@ -49,13 +49,16 @@ int node_logout_sessions(struct adm *a, const struct sess_view *v, size_t n)
 		/* Listed here, then ended before iscsid got to it (a restarted
 		 * iscsid destroys what a logout it did not finish left): what
 		 * was asked for is done. */
-		struct sess_view now;
-		if (r == ISCSI_ERR_SESS_NOT_FOUND && sessions_load_one(a, lo[i].sid, 0, false, &now) == ISCSI_ERR_SESS_NOT_FOUND) {
-			adm_info(a, "Logout of %s: the session had ended meanwhile.", what);
-			continue;
+		if (r == ISCSI_ERR_SESS_NOT_FOUND) {
+			struct sess_view now;
+			int lr = sessions_load_one(a, lo[i].sid, 0, false, &now);
+
+			sessions_view_clear(&now);
+			if (lr == ISCSI_ERR_SESS_NOT_FOUND) {
+				adm_info(a, "Logout of %s: the session had ended meanwhile.", what);
+				continue;
+			}
 		}
-		if (r == ISCSI_ERR_SESS_NOT_FOUND)
-			sessions_free(&now, 1);
 		adm_err("Could not logout of %s.", what);
 		adm_err("initiator reported error (%d - %s)", r, iscsi_err_str(r));
 		if (lo[i].message[0] && strcmp(lo[i].message, iscsi_err_str(r)))

@@ -141,15 +141,24 @@ int sessions_load_one(struct adm *a, uint32_t sid, int level, bool show_secrets,
 	return 0;
 }
 
+void sessions_view_clear(struct sess_view *v)
+{
+	if (!v)
+		return;
+	free(v->luns);
+	free(v->ulun);
+	v->luns = NULL;
+	v->ulun = NULL;
+	v->n_luns = 0;
+	sysfs_session_auth_wipe(&v->auth);
+}
+
 void sessions_free(struct sess_view *v, size_t n)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].luns);
-		free(v[i].ulun);
-		sysfs_session_auth_wipe(&v[i].auth);
-	}
+	for (size_t i = 0; i < n; i++)
+		sessions_view_clear(&v[i]);
 	free(v);
 }
 

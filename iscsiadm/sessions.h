@@ -23,6 +23,9 @@ int sessions_load(struct adm *a, int level, bool show_secrets, struct sess_view 
 /* One session; 2 (ISCSI_ERR_SESS_NOT_FOUND) when there is none. */
 int sessions_load_one(struct adm *a, uint32_t sid, int level, bool show_secrets, struct sess_view *ret);
 void sessions_free(struct sess_view *v, size_t n);
+/* What one view holds (LUN lists, secrets), not the view itself: for a
+ * view of sessions_load_one() in the caller's own storage. */
+void sessions_view_clear(struct sess_view *v);
 
 /* True when a session runs for the record's target, portal (persistent
  * address and port) and iface. */

@@ -327,6 +327,7 @@ int sessions_uspace_one(struct adm *a, uint32_t sid, int level, const struct ctl
 	if (sessions_uspace_rundir(a, rundir, sizeof(rundir)) == 0 && load_entry(a, rundir, sid, level, ret) == 0)
 		return 0;
 	free(ret->ulun);
+	ret->ulun = NULL;
 	for (size_t i = 0; i < nst; i++)
 		if (st[i].sid == sid && st[i].transport[0] && strcmp(st[i].transport, "tcp")) {
 			view_init(ret, sid);
