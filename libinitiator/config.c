@@ -1,4 +1,5 @@
 #include "config.h"
+#include "fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -289,19 +290,17 @@ int config_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_l
 			buf = n;
 			cap = ncap;
 		}
-		ssize_t r = read(fd, buf + len, cap - len);
+		size_t n = 0, want = cap - len;
+		int r = fs_read_full(fd, buf + len, want, &n);
+		len += n;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = -errno;
 			explicit_bzero(buf, len);
 			free(buf);
 			close(fd);
-			return e;
+			return r;
 		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+		if (n < want)
+			break;          /* end of file */
 	}
 	close(fd);
 	if (len > max) {

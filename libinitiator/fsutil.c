@@ -43,6 +43,27 @@ int fs_sync_parent(const char *path)
 	return fs_sync_dir(dir);
 }
 
+int fs_read_full(int fd, void *buf, size_t cap, size_t *ret_len)
+{
+	char *p = buf;
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t r = read(fd, p + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			*ret_len = len;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	*ret_len = len;
+	return 0;
+}
+
 int fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

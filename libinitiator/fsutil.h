@@ -22,6 +22,10 @@ int fs_mkdir_p(const char *path, mode_t mode);
 /* write() all of data, again after EINTR and short writes: 0 or -errno. */
 int fs_write_all(int fd, const void *data, size_t len);
 
+/* read() until buf is full or end of file, again after EINTR: 0 with
+ * *ret_len the bytes read (< cap only at end of file), or -errno. */
+int fs_read_full(int fd, void *buf, size_t cap, size_t *ret_len);
+
 /* fsync a directory (after rename/unlink inside it). */
 int fs_sync_dir(const char *dir);
 

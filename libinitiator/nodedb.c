@@ -194,22 +194,13 @@ int ndb_read(const char *path, char **ret_buf, size_t *ret_len)
 		return -ENOMEM;
 	}
 	size_t len = 0;
-	while (len < cap) {
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = -errno;
-			explicit_bzero(buf, len);
-			free(buf);
-			close(fd);
-			return e;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
+	int r = fs_read_full(fd, buf, cap, &len);
 	close(fd);
+	if (r < 0) {
+		explicit_bzero(buf, len);
+		free(buf);
+		return r;
+	}
 	if (len > (size_t)st.st_size) {
 		/* Grew under us: only atomic renames should touch these. */
 		explicit_bzero(buf, len);
