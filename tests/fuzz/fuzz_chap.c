@@ -6,13 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "chap.h"
-
-#define CHECK(cond)                    \
-	do {                           \
-		if (!(cond))           \
-			__builtin_trap(); \
-	} while (0)
 
 static void check_decode(const char *text)
 {
@@ -78,8 +73,6 @@ static void check_algs(const char *text)
 		CHECK(n2 == n && memcmp(again, algs, n * sizeof(algs[0])) == 0);
 	}
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

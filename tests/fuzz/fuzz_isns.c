@@ -10,22 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "isns.h"
-
-#define CHECK(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_err(const char *err)
-{
-	CHECK(err[0] != '\0');
-	for (const char *p = err; *p; p++)
-		CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
-}
 
 static void check_result(const struct st_result *r)
 {
@@ -65,7 +51,7 @@ static void check_msg(const struct isns_msg *m, const struct isns_limits *lim)
 	int k = isns_query_result(m, &r, NULL, err, sizeof(err));
 	if (k < 0) {
 		CHECK(k == -EPROTO || k == -E2BIG);
-		check_err(err);
+		fuzz_check_err(err);
 	} else {
 		check_result(&r);
 		st_result_free(&r);
@@ -78,7 +64,7 @@ static void check_msg(const struct isns_msg *m, const struct isns_limits *lim)
 	k = isns_scn_parse(m, dest, sizeof(dest), ev, 4, &n, err, sizeof(err));
 	if (k < 0) {
 		CHECK(k == -EPROTO);
-		check_err(err);
+		fuzz_check_err(err);
 	} else {
 		CHECK(strlen(dest) < sizeof(dest));
 		for (size_t i = 0; i < n && i < 4; i++)
@@ -119,7 +105,7 @@ static void feed(const uint8_t *d, size_t n, size_t chunk, const struct isns_lim
 		int r = isns_rx_commit(&rx, k, err, sizeof(err));
 		if (r < 0) {
 			CHECK(r == -EPROTO || r == -EMSGSIZE);
-			check_err(err);
+			fuzz_check_err(err);
 			break;
 		}
 		if (r == 1) {
@@ -127,7 +113,7 @@ static void feed(const uint8_t *d, size_t n, size_t chunk, const struct isns_lim
 			r = isns_rx_take(&rx, &m, err, sizeof(err));
 			if (r < 0) {
 				CHECK(r == -EPROTO || r == -EMSGSIZE);
-				check_err(err);
+				fuzz_check_err(err);
 				break;
 			}
 			check_msg(&m, &rx.lim);

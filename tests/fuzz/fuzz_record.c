@@ -8,13 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "record.h"
-
-#define CHECK(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
 
 union anyrec {
 	struct node_rec node;
@@ -48,8 +43,6 @@ static char *reparse(enum rec_kind kind, const char *text, size_t len, union any
 	CHECK(strlen(out) == olen);
 	return out;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

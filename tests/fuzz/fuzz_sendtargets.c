@@ -8,22 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "sendtargets.h"
-
-#define CHECK(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_err(const char *err)
-{
-	CHECK(err[0] != '\0');
-	for (const char *p = err; *p; p++)
-		CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
-}
 
 static void check_result(const struct st_result *r)
 {
@@ -62,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int k = sendtargets_parse(d, n, &r, err, sizeof(err));
 	if (k < 0) {
 		CHECK(k == -EPROTO || k == -E2BIG);
-		check_err(err);
+		fuzz_check_err(err);
 	} else {
 		check_result(&r);
 	}
@@ -108,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			st_result_free(&r2);
 		} else {
 			CHECK(s == k);
-			check_err(st_exchange_error(&ex));
+			fuzz_check_err(st_exchange_error(&ex));
 		}
 	} else if (s == ST_STEP_DONE) {
 		st_result_free(&r2);
