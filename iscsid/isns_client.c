@@ -360,7 +360,10 @@ static int scn_move(struct isns_client *c, const char *addr)
 	 * that keeps changing): no one address is known, so the port
 	 * listens on all of them, as a port that receives either way. The
 	 * same when that address cannot be bound (gone meanwhile). */
-	if (c->moves++ == 0 && (r = isns_scn_open(c->loop, addr, c->iname, ISNS_SCN_IDLE_MS, on_scn, c, &s)) < 0)
+	if (c->moves++ > 0)
+		log_warnx("iSNS: the server %s:%d is reached from changing addresses (now %s); state change "
+			  "notifications are received on all addresses", c->host, c->port, addr);
+	else if ((r = isns_scn_open(c->loop, addr, c->iname, ISNS_SCN_IDLE_MS, on_scn, c, &s)) < 0)
 		log_warnx("iSNS: cannot listen for state change notifications on %s: %s; listening on all "
 			  "addresses", addr, strerror(-r));
 	if (r < 0 && (r = isns_scn_open(c->loop, NULL, c->iname, ISNS_SCN_IDLE_MS, on_scn, c, &s)) < 0) {
