@@ -20,6 +20,7 @@
 #include "iscsid.h"
 #include "isns.h"
 #include "isns_disc.h"
+#include "isns_scn.h"
 #include "log.h"
 #include "loop.h"
 #include "names.h"
@@ -29,11 +30,8 @@
 #define OUT_MAX (1024u * 1024u)      /* what a pass reports back */
 #define OUT_LINE_MAX 1024u
 #define MAX_LOGINS_PER_PASS 1024u
-#define MAX_EVENTS 16u
 
-/* The events that may mean a target we can see appeared. */
-#define SCN_WANTED (ISNS_SCN_OBJECT_ADDED | ISNS_SCN_OBJECT_UPDATED | ISNS_SCN_DD_MEMBER_ADDED)
-#define SCN_BITMAP (SCN_WANTED | ISNS_SCN_OBJECT_REMOVED | ISNS_SCN_DD_MEMBER_REMOVED)
+#define SCN_BITMAP (ISNS_SCN_WANTED | ISNS_SCN_OBJECT_REMOVED | ISNS_SCN_DD_MEMBER_REMOVED)
 
 enum job_kind { JOB_PASS, JOB_DEREG };
 
@@ -46,16 +44,8 @@ struct job_req {
 	char iname[NAME_MAX_LEN + 1];
 	char alias[INAME_ALIAS_MAX + 1];
 	char iface[REC_IFACE_NAME_SIZE];
-	uint16_t scn_port;
-};
-
-struct scn_conn {
-	struct isns_client *c;
-	int fd;
-	struct loop_io *io;
-	struct isns_rx rx;
-	struct loop_timer idle;
-	char peer[NI_MAXHOST + NI_MAXSERV + 2];
+	uint16_t scn_port;                   /* 0: no SCN port yet */
+	char scn_addr[NI_MAXHOST];           /* its address; "": all addresses */
 };
 
 struct isns_client {
@@ -72,11 +62,9 @@ struct isns_client {
 	int reg_port;
 	char reg_iname[NAME_MAX_LEN + 1];
 	uint32_t period;
-	/* the SCN port */
-	int lfd;
-	struct loop_io *lio;
-	uint16_t scn_port;
-	struct scn_conn *conns[ISNS_CLIENT_MAX_CONNS];
+	/* the SCN port, on the address the server reaches us at */
+	struct isns_scn *scn;
+	unsigned moves;                      /* passes in a row that found it elsewhere */
 	/* passes */
 	struct loop_work *work;
 	bool again;                          /* an SCN came during the pass */
@@ -231,6 +219,20 @@ static void job_child(const void *in, size_t inlen, int out)
 		     strerror(errno));
 		goto close;
 	}
+	/* The SCN port listens on that address only (nothing else on the
+	 * host's other addresses can reach it); when it listens elsewhere, or
+	 * not yet, the daemon is told where to open it and the pass is tried
+	 * again right after: registering now would give the server a port it
+	 * cannot reach. "" (all addresses): the fallback, anything goes. */
+	char laddr[NI_MAXHOST];
+	if (getnameinfo((struct sockaddr *)&local, llen, laddr, sizeof(laddr), NULL, 0, NI_NUMERICHOST) != 0) {
+		emit(out, "E cannot tell the local address of the connection to the iSNS server");
+		goto close;
+	}
+	if (!q->scn_port || (q->scn_addr[0] && strcmp(q->scn_addr, laddr))) {
+		emit(out, "A %s", laddr);
+		goto close;
+	}
 	struct isns_reg reg = {
 		.alias = q->alias,
 		.portal = (const struct sockaddr *)&local,
@@ -341,12 +343,45 @@ static void pass_failed(struct isns_client *c)
 	arm(c, c->backoff_s);
 }
 
+static void on_scn(void *data)
+{
+	start_pass(data, "state change notification");
+}
+
+/* The SCN port to the address addr of ours that the server reaches us
+ * at (the Portal we register). 0 or -1. */
+static int scn_move(struct isns_client *c, const char *addr)
+{
+	struct isns_scn *s = NULL;
+	int r = -EADDRNOTAVAIL;
+
+	/* A second pass in a row that finds the server reaching us from
+	 * another address (a server name with several addresses, a route
+	 * that keeps changing): no one address is known, so the port
+	 * listens on all of them, as a port that receives either way. The
+	 * same when that address cannot be bound (gone meanwhile). */
+	if (c->moves++ > 0)
+		log_warnx("iSNS: the server %s:%d is reached from changing addresses (now %s); state change "
+			  "notifications are received on all addresses", c->host, c->port, addr);
+	else if ((r = isns_scn_open(c->loop, addr, c->iname, ISNS_SCN_IDLE_MS, on_scn, c, &s)) < 0)
+		log_warnx("iSNS: cannot listen for state change notifications on %s: %s; listening on all "
+			  "addresses", addr, strerror(-r));
+	if (r < 0 && (r = isns_scn_open(c->loop, NULL, c->iname, ISNS_SCN_IDLE_MS, on_scn, c, &s)) < 0) {
+		log_warnx("iSNS: cannot open the port for state change notifications: %s", strerror(-r));
+		return -1;
+	}
+	isns_scn_close(c->scn);
+	c->scn = s;
+	log_debug(1, "iSNS: SCN port %u on %s", isns_scn_port(s), isns_scn_addr(s)[0] ? addr : "all addresses");
+	return 0;
+}
+
 static void pass_done(struct loop *l, int status, const void *out, size_t len, void *data)
 {
 	struct isns_client *c = data;
 	const char *p = out, *end = p + len;
 	bool ok = false, failed = false;
-	char line[OUT_LINE_MAX + 1];
+	char line[OUT_LINE_MAX + 1], moved[NI_MAXHOST] = "";
 
 	(void)l;
 	c->work = NULL;
@@ -370,8 +405,9 @@ static void pass_done(struct loop *l, int status, const void *out, size_t len, v
 		if (line[0] == 'R' && sscanf(line, "R %u", &u) == 1) {
 			if (!c->registered || strcmp(c->reg_host, c->host) || c->reg_port != c->port)
 				log_info("iSNS: registered %s with the iSNS server %s:%d (SCN port %u, registration "
-					 "period %u s)", c->iname, c->host, c->port, c->scn_port, u);
+					 "period %u s)", c->iname, c->host, c->port, c->scn ? isns_scn_port(c->scn) : 0, u);
 			c->registered = true;
+			c->moves = 0;
 			snprintf(c->reg_host, sizeof(c->reg_host), "%s", c->host);
 			c->reg_port = c->port;
 			snprintf(c->reg_iname, sizeof(c->reg_iname), "%s", c->iname);
@@ -387,6 +423,8 @@ static void pass_done(struct loop *l, int status, const void *out, size_t len, v
 				log_warnx("iSNS: %zu portals with an invalid name or address skipped", ni);
 		} else if (line[0] == 'L' && sscanf(line, "L %223s %255s %d %d %64s", target, addr, &port, &tpgt, iface) == 5) {
 			login_new(c, target, addr, port, tpgt, iface);
+		} else if (line[0] == 'A' && line[1] == ' ') {
+			snprintf(moved, sizeof(moved), "%s", line + 2);
 		} else if (line[0] == 'E' && line[1] == ' ') {
 			log_warnx("iSNS: %s", line + 2);
 			failed = true;
@@ -394,9 +432,18 @@ static void pass_done(struct loop *l, int status, const void *out, size_t len, v
 			log_warnx("iSNS: %s", line + 2);
 		}
 	}
-	c->passes++;
 	if (!c->on)
 		return;
+	if (moved[0] && !failed) {
+		/* nothing registered yet: again at once, with the port moved */
+		c->again = false;
+		if (scn_move(c, moved) < 0)
+			pass_failed(c);
+		else
+			start_pass(c, "SCN port opened");
+		return;
+	}
+	c->passes++;
 	if (failed || !ok) {
 		if (!failed)
 			log_warnx("iSNS: the exchange with %s:%d gave no result", c->host, c->port);
@@ -418,7 +465,10 @@ static void fill_req(const struct isns_client *c, enum job_kind kind, struct job
 	memset(q, 0, sizeof(*q));
 	q->d = c->d;
 	q->kind = kind;
-	q->scn_port = c->scn_port;
+	if (c->scn) {
+		q->scn_port = isns_scn_port(c->scn);
+		snprintf(q->scn_addr, sizeof(q->scn_addr), "%s", isns_scn_addr(c->scn));
+	}
 	if (kind == JOB_DEREG) {
 		snprintf(q->host, sizeof(q->host), "%s", c->reg_host);
 		q->port = c->reg_port;
@@ -467,218 +517,6 @@ static void dereg_done(struct loop *l, int status, const void *out, size_t len, 
 	free(what);
 }
 
-/* ---- the SCN port ---- */
-
-static void conn_close(struct scn_conn *sc)
-{
-	struct isns_client *c = sc->c;
-
-	for (size_t i = 0; i < ISNS_CLIENT_MAX_CONNS; i++)
-		if (c->conns[i] == sc)
-			c->conns[i] = NULL;
-	loop_io_remove(c->loop, sc->io);
-	loop_timer_disarm(c->loop, &sc->idle);
-	close(sc->fd);
-	isns_rx_free(&sc->rx);
-	free(sc);
-}
-
-static void on_idle(struct loop *l, void *data)
-{
-	(void)l;
-	conn_close(data);
-}
-
-/* 0 to go on, -1 when the connection is to be closed. */
-static int handle_msg(struct scn_conn *sc, struct isns_msg *m)
-{
-	struct isns_client *c = sc->c;
-	struct isns_scn_event ev[MAX_EVENTS];
-	char dest[NAME_MAX_LEN + 1], why[ISNS_ERR_MAX];
-	uint8_t answer[512];
-	size_t alen, n = 0;
-	uint32_t status = ISNS_OK;
-	bool wanted = false;
-
-	if (isns_msg_is_response(m)) {
-		log_debug(1, "iSNS: unexpected %s response from %s on the SCN port; ignored",
-			  isns_function_name(m->function & 0x7fffu), sc->peer);
-		return 0;
-	}
-	if (m->function == ISNS_SCN) {
-		if (isns_scn_parse(m, dest, sizeof(dest), ev, MAX_EVENTS, &n, why, sizeof(why)) < 0) {
-			log_warnx("iSNS: malformed state change notification from %s: %s", sc->peer, why);
-			status = ISNS_MSG_FORMAT_ERROR;
-		} else if (strcmp(dest, c->iname)) {
-			log_warnx("iSNS: state change notification from %s for another node (%s); ignored", sc->peer,
-				  dest);
-			status = ISNS_SCN_EVENT_REJECTED;
-		} else {
-			for (size_t i = 0; i < n && i < MAX_EVENTS; i++) {
-				log_info("iSNS: state change notification: %s %s", ev[i].name,
-					 isns_scn_event_str(ev[i].bitmap));
-				if ((ev[i].bitmap & SCN_WANTED) && strcmp(ev[i].name, c->iname))
-					wanted = true;
-			}
-		}
-	} else if (m->function != ISNS_ESI) {
-		log_debug(1, "iSNS: %s from %s on the SCN port: not supported", isns_function_name(m->function),
-			  sc->peer);
-		status = ISNS_MSG_NOT_SUPPORTED;
-	}
-	if (isns_build_answer(m, status, answer, sizeof(answer), &alen) == 0) {
-		ssize_t k = send(sc->fd, answer, alen, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (k != (ssize_t)alen) {
-			log_debug(1, "iSNS: cannot answer %s: %s", sc->peer, k < 0 ? strerror(errno) : "short send");
-			if (wanted)
-				start_pass(c, "state change notification");
-			return -1;
-		}
-	}
-	if (wanted)
-		start_pass(c, "state change notification");
-	return 0;
-}
-
-static void on_conn(struct loop *l, int fd, uint32_t events, void *data)
-{
-	struct scn_conn *sc = data;
-	char why[ISNS_ERR_MAX];
-
-	(void)events;
-	/* a bounded number of reads a call: others get their turn */
-	for (int round = 0; round < 64; round++) {
-		uint8_t *buf;
-		size_t want;
-		if (isns_rx_space(&sc->rx, &buf, &want) < 0)
-			goto close;
-		ssize_t k = recv(fd, buf, want, 0);
-		if (k < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (k <= 0)
-			goto close;
-		int r = isns_rx_commit(&sc->rx, (size_t)k, why, sizeof(why));
-		if (r < 0) {
-			log_warnx("iSNS: bad message from %s on the SCN port: %s; connection closed", sc->peer, why);
-			goto close;
-		}
-		if (r == 0)
-			continue;
-		struct isns_msg m;
-		if (isns_rx_take(&sc->rx, &m, why, sizeof(why)) < 0) {
-			log_warnx("iSNS: bad message from %s on the SCN port: %s; connection closed", sc->peer, why);
-			goto close;
-		}
-		r = handle_msg(sc, &m);
-		isns_msg_free(&m);
-		if (r < 0)
-			goto close;
-		loop_timer_arm(l, &sc->idle, ISNS_CLIENT_IDLE_MS);
-	}
-	return;
-close:
-	conn_close(sc);
-}
-
-static void on_accept(struct loop *l, int lfd, uint32_t events, void *data)
-{
-	struct isns_client *c = data;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	size_t slot = ISNS_CLIENT_MAX_CONNS;
-
-	(void)events;
-	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < ISNS_CLIENT_MAX_CONNS; i++)
-		if (!c->conns[i]) {
-			slot = i;
-			break;
-		}
-	struct scn_conn *sc = slot < ISNS_CLIENT_MAX_CONNS ? calloc(1, sizeof(*sc)) : NULL;
-	if (!sc) {
-		log_debug(1, "iSNS: SCN port: %s; connection refused",
-			  slot < ISNS_CLIENT_MAX_CONNS ? "out of memory" : "too many connections");
-		close(fd);
-		return;
-	}
-	sc->c = c;
-	sc->fd = fd;
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
-	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
-			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		/* IPv4 as such (the socket is dual-stack), IPv6 in brackets */
-		snprintf(sc->peer, sizeof(sc->peer), strchr(host, '.') || !strchr(host, ':') ? "%s:%s" : "[%s]:%s",
-			 !strncmp(host, "::ffff:", 7) && strchr(host, '.') ? host + 7 : host, serv);
-	else
-		snprintf(sc->peer, sizeof(sc->peer), "(unknown)");
-	struct isns_limits lim = { .max_msg = ISNS_CLIENT_MSG_MAX, .max_pdus = 16, .max_attrs = 1024 };
-	isns_rx_init(&sc->rx, &lim);
-	loop_timer_init(&sc->idle, on_idle, sc);
-	if (loop_io_add(l, fd, EPOLLIN, on_conn, sc, &sc->io) < 0 ||
-	    loop_timer_arm(l, &sc->idle, ISNS_CLIENT_IDLE_MS) < 0) {
-		loop_io_remove(l, sc->io);
-		isns_rx_free(&sc->rx);
-		close(fd);
-		free(sc);
-		return;
-	}
-	c->conns[slot] = sc;
-	log_debug(2, "iSNS: connection from %s on the SCN port", sc->peer);
-}
-
-static int listen_open(struct isns_client *c)
-{
-	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_storage ss;
-	socklen_t sl;
-
-	if (fd >= 0) {
-		int off = 0;
-		struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
-		    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	if (fd < 0) {
-		/* no IPv6 here */
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-			goto fail;
-	}
-	sl = sizeof(ss);
-	if (listen(fd, ISNS_CLIENT_MAX_CONNS) < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		goto fail;
-	c->scn_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						      : ((struct sockaddr_in *)&ss)->sin_port);
-	if (loop_io_add(c->loop, fd, EPOLLIN, on_accept, c, &c->lio) < 0)
-		goto fail;
-	c->lfd = fd;
-	return 0;
-fail:
-	log_warn("iSNS: cannot open the port for state change notifications");
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static void listen_close(struct isns_client *c)
-{
-	for (size_t i = 0; i < ISNS_CLIENT_MAX_CONNS; i++)
-		if (c->conns[i])
-			conn_close(c->conns[i]);
-	loop_io_remove(c->loop, c->lio);
-	c->lio = NULL;
-	if (c->lfd >= 0)
-		close(c->lfd);
-	c->lfd = -1;
-	c->scn_port = 0;
-}
-
 /* ---- the interface ---- */
 
 int isns_client_new(struct iscsid *d, struct isns_client **ret)
@@ -689,7 +527,6 @@ int isns_client_new(struct iscsid *d, struct isns_client **ret)
 		return -ENOMEM;
 	c->d = d;
 	c->loop = d->loop;
-	c->lfd = -1;
 	loop_timer_init(&c->timer, on_timer, c);
 	*ret = c;
 	return 0;
@@ -736,8 +573,10 @@ void isns_client_configure(struct isns_client *c)
 		loop_timer_disarm(c->loop, &c->timer);
 		dereg_later(c);
 		c->on = false;
+		/* another server may reach us at another address */
+		isns_scn_close(c->scn);
+		c->scn = NULL;
 		if (!want) {
-			listen_close(c);
 			log_info("iSNS: isns.address unset; no longer registered with an iSNS server");
 			return;
 		}
@@ -750,8 +589,9 @@ void isns_client_configure(struct isns_client *c)
 	snprintf(c->iface, sizeof(c->iface), "%s", cfg->isns_iface[0] ? cfg->isns_iface : "default");
 	c->backoff_s = 0;
 	c->passes = 0;
-	if (c->lfd < 0 && listen_open(c) < 0)
-		return;
+	c->moves = 0;
+	/* the SCN port opens once the first pass tells the address the
+	 * server reaches us at */
 	c->on = true;
 	log_info("iSNS: registering %s with the iSNS server %s:%d", c->iname, c->host, c->port);
 	start_pass(c, "start");
@@ -765,7 +605,8 @@ void isns_client_stop(struct isns_client *c)
 	c->work = NULL;
 	c->on = false;
 	loop_timer_disarm(c->loop, &c->timer);
-	listen_close(c);
+	isns_scn_close(c->scn);
+	c->scn = NULL;
 	if (!c->registered)
 		return;
 	c->registered = false;
@@ -825,6 +666,7 @@ void isns_client_free(struct isns_client *c)
 		return;
 	loop_work_cancel(c->loop, c->work);
 	loop_timer_disarm(c->loop, &c->timer);
-	listen_close(c);
+	isns_scn_close(c->scn);
+	c->scn = NULL;
 	free(c);
 }

@@ -11,12 +11,12 @@
  *             and every half Registration Period (so the entity never
  *             expires); a failed pass is retried with back-off (5 s up to
  *             5 min). SCNs during a pass coalesce into one more pass.
- *   SCNs      a listening TCP socket (the SCN Port registered with our
- *             Portal, the address we reach the server from) in the loop:
- *             non-blocking, at most ISNS_CLIENT_MAX_CONNS connections,
- *             each closed after ISNS_CLIENT_IDLE_MS without a message,
- *             messages bounded by small limits; SCNs and ESIs are
- *             answered, anything else refused (Message Not Supported).
+ *   SCNs      the SCN port (isns_scn.h), the SCN Port registered with our
+ *             Portal: a listening TCP socket in the loop on the address
+ *             the server reaches us at (the local address of the
+ *             connection to it), found by the first pass, which then
+ *             runs again at once; all addresses only when that address
+ *             keeps changing or cannot be bound.
  *   stop      a clean stop deregisters the entity (DevDereg), bounded by
  *             ISNS_CLIENT_STOP_TIMEOUT seconds.
  *
@@ -27,14 +27,11 @@
 
 #include <stdint.h>
 
-#define ISNS_CLIENT_MAX_CONNS 8
-#define ISNS_CLIENT_IDLE_MS 30000u
 #define ISNS_CLIENT_PASS_TIMEOUT_MS 60000u   /* one whole pass in the worker */
 #define ISNS_CLIENT_RETRY_MIN_S 5u
 #define ISNS_CLIENT_RETRY_MAX_S 300u
 #define ISNS_CLIENT_REFRESH_S 600u            /* when the server gives no period */
 #define ISNS_CLIENT_STOP_TIMEOUT 2u           /* s: connect, and the DevDereg */
-#define ISNS_CLIENT_MSG_MAX (64u * 1024u)     /* one message from a server on the SCN port */
 
 struct iscsid;
 struct isns_client;

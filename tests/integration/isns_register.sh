@@ -2,7 +2,8 @@
 # iscsid and an iSNS server (iscsid.conf isns.address / isns.port /
 # isns.iface) against open-isns's isnsd, with tgtd registering its target
 # there and isnsadm the targets of a second tgtd:
-#  - iscsid registers the initiator (isnsadm lists it, with its SCN port);
+#  - iscsid registers the initiator (isnsadm lists it, with its SCN port,
+#    which listens on that portal address only);
 #  - a target registered after iscsid started is discovered through the
 #    State Change Notification isnsd sends: its node record appears, as
 #    SendTargets writes it (discovery source isns), and iscsid logs in to
@@ -94,6 +95,12 @@ SP=$(sed -n 's/.*iSNS: registered .* (SCN port \([0-9]*\),.*/\1/p' "$LOG" | head
 isnsadm_local --query "iscsi-name=$INAME" > "$R/q" 2>&1
 grep -q "SCN port = $SP/tcp" "$R/q" || { cat "$R/q"; fail "isnsd does not have our SCN port $SP"; }
 grep -q "Portal IP address = 127.0.0.1" "$R/q" || { cat "$R/q"; fail "isnsd does not have our portal"; }
+# the SCN port listens on the address isnsd reaches us at, not on the
+# host's other addresses (127.0.0.2 is as local as 127.0.0.1)
+if (exec 3<>"/dev/tcp/127.0.0.2/$SP") 2>/dev/null; then
+	fail "the SCN port $SP is reachable on 127.0.0.2, not only on our portal 127.0.0.1"
+fi
+(exec 3<>"/dev/tcp/127.0.0.1/$SP") 2>/dev/null || fail "the SCN port $SP is not reachable on 127.0.0.1"
 [ -e "$R/nodes" ] && [ -n "$(ls -A "$R/nodes")" ] && fail "records before any target was registered"
 
 # --- discovery domains: ddA holds us and disk1 (not registered yet);
