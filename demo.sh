@@ -37,6 +37,25 @@ done
 if [ -t 1 ]; then bold=$'\033[1m'; off=$'\033[0m'; else bold=; off=; fi
 heading() { printf '\n%s=== %s%s\n' "$bold" "$*" "$off"; }
 die() { printf '\n%sDEMO FAILED:%s %s\n' "$bold" "$off" "$*" >&2; exit 1; }
+# io_check DISK: 8 MiB of random data written to /dev/DISK, read back,
+# and found in tgtd's backing file of LUN 1 of target 1.
+io_check() {
+	local disk=$1 pattern a b c
+	heading "4. I/O: 8 MiB of random data through /dev/$disk"
+	pattern=$(mktemp /tmp/demo-pattern.XXXXXX)
+	dd if=/dev/urandom of="$pattern" bs=1M count=8 status=none
+	echo "# dd if=$pattern of=/dev/$disk bs=1M oflag=direct"
+	dd if="$pattern" of="/dev/$disk" bs=1M oflag=direct || die "write failed"
+	a=$(sha256sum <"$pattern" | cut -d' ' -f1)
+	b=$(dd if="/dev/$disk" bs=1M count=8 iflag=direct status=none | sha256sum | cut -d' ' -f1)
+	c=$(dd if="$TGTD_DIR/lun1.1.img" bs=1M count=8 status=none | sha256sum | cut -d' ' -f1)
+	rm -f "$pattern"
+	echo "written:                   $a"
+	echo "read back from /dev/$disk: $b"
+	echo "tgtd's backing file:       $c"
+	[ "$a" = "$b" ] && [ "$a" = "$c" ] || die "checksums differ"
+	echo "checksums match"
+}
 
 case $initiator in ours|openiscsi) ;; *) die "INITIATOR must be ours or openiscsi" ;; esac
 [ "$mode" = uspace ] && [ "$initiator" = openiscsi ] &&
@@ -158,20 +177,7 @@ if [ "$mode" = uspace ]; then
 	echo "the session runs in process $pid: $(tr '\0' ' ' </proc/$pid/cmdline)"
 	losetup -l "/dev/$disk"
 
-	heading "4. I/O: 8 MiB of random data through /dev/$disk"
-	pattern=$(mktemp /tmp/demo-pattern.XXXXXX)
-	dd if=/dev/urandom of="$pattern" bs=1M count=8 status=none
-	echo "# dd if=$pattern of=/dev/$disk bs=1M oflag=direct"
-	dd if="$pattern" of="/dev/$disk" bs=1M oflag=direct || die "write failed"
-	a=$(sha256sum <"$pattern" | cut -d' ' -f1)
-	b=$(dd if="/dev/$disk" bs=1M count=8 iflag=direct status=none | sha256sum | cut -d' ' -f1)
-	c=$(dd if="$TGTD_DIR/lun1.1.img" bs=1M count=8 status=none | sha256sum | cut -d' ' -f1)
-	rm -f "$pattern"
-	echo "written:                   $a"
-	echo "read back from /dev/$disk: $b"
-	echo "tgtd's backing file:       $c"
-	[ "$a" = "$b" ] && [ "$a" = "$c" ] || die "checksums differ"
-	echo "checksums match"
+	io_check "$disk"
 	run -m session -r "$sid" -s | sed -n '1,5p;/io_errors/p'
 
 	heading "5. iscsid restarts; the session does not notice"
@@ -293,20 +299,7 @@ echo
 ls -l "/dev/$disk"
 echo "/dev/$disk: $(blockdev --getsize64 "/dev/$disk") bytes"
 
-heading "4. I/O: 8 MiB of random data through /dev/$disk"
-pattern=$(mktemp /tmp/demo-pattern.XXXXXX)
-dd if=/dev/urandom of="$pattern" bs=1M count=8 status=none
-echo "# dd if=$pattern of=/dev/$disk bs=1M oflag=direct"
-dd if="$pattern" of="/dev/$disk" bs=1M oflag=direct || die "write failed"
-a=$(sha256sum <"$pattern" | cut -d' ' -f1)
-b=$(dd if="/dev/$disk" bs=1M count=8 iflag=direct status=none | sha256sum | cut -d' ' -f1)
-c=$(dd if="$TGTD_DIR/lun1.1.img" bs=1M count=8 status=none | sha256sum | cut -d' ' -f1)
-rm -f "$pattern"
-echo "written:                   $a"
-echo "read back from /dev/$disk:   $b"
-echo "tgtd's backing file:       $c"
-[ "$a" = "$b" ] && [ "$a" = "$c" ] || die "checksums differ"
-echo "checksums match"
+io_check "$disk"
 
 heading "5. Logout"
 run -m node -T "$IQN" -p "$portal" --logout || die "logout exited $?"
