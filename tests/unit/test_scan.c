@@ -297,7 +297,10 @@ static void fd_table(pid_t pid, char *out, size_t cap)
 				target[len] = '\0';
 			if (!strncmp(target, "socket:", 7))
 				strcpy(target, "socket");
-			snprintf(out + strlen(out), cap - strlen(out), "%s=%s;", names[i]->d_name, target);
+			size_t used = strlen(out);
+			int w = snprintf(out + used, cap - used, "%s=%s;", names[i]->d_name, target);
+
+			ck_assert(w >= 0 && (size_t)w < cap - used);
 		}
 		free(names[i]);
 	}
