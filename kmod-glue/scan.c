@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -220,6 +221,8 @@ static void __attribute__((noreturn)) helper_main(int ctl)
 	ctl = fs_child_keep_only(ctl);
 	if (ctl < 0)
 		_exit(1);                       /* the daemon's send fails: EPIPE */
+	/* what ps, top and pgrep -x show: not a second "iscsid" */
+	(void)prctl(PR_SET_NAME, "iscsid-scan", 0, 0, 0);
 	/* The daemon blocks the signals its loop reads from a signalfd; the
 	 * helper takes the default actions, except for SIGPIPE: a write to a
 	 * closed pipe or socket is an error to report, not a reason to die. */
