@@ -1,6 +1,6 @@
 /* SCSI scans of kernel sessions, off the loop (reference §2.5): the write
  * to hostH/scan returns only when the kernel has probed the LUNs, so each
- * write runs in a short-lived child (kmod-glue/scan.h). After a scan the
+ * write runs in a thread of a helper process (kmod-glue/scan.h). After a scan the
  * disks' block devices appear asynchronously (sd probes in the
  * background); callers that want the devices poll for their /dev nodes.
  *
@@ -132,7 +132,7 @@ static void sc_free(struct kscan *sc)
 	loop_timer_disarm(k->loop, &sc->timer);
 	if (sc->io)
 		loop_io_remove(k->loop, sc->io);
-	/* an unfinished write still completes in its child */
+	/* an unfinished write still completes in the helper */
 	scan_job_free(sc->job);
 	free(sc->luns);
 	kreq_free(sc->req);

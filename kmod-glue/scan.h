@@ -4,11 +4,14 @@
  * Writing a host's `scan` file returns only when the kernel has finished
  * REPORT LUNS/INQUIRY, and deleting a device may wait for its cache to be
  * flushed, so the daemon must not make these writes on its event loop.
- * The _async calls fork a short-lived process that makes the write and
- * reports the result over a socket; the daemon watches scan_job_fd() and
+ * The _async calls hand the write to a helper process (started on the
+ * first job and kept; one thread per write), which reports the result
+ * over a socket of the job's own; the daemon watches scan_job_fd() and
  * calls scan_job_dispatch() when it is readable, which invokes the
- * completion callback once. The writer is double-forked so the daemon
- * never has to reap it (even for a job it frees early).
+ * completion callback once. The helper is double-forked so the daemon
+ * never has to reap it, holds none of the daemon's descriptors, and exits
+ * when the daemon does; if it dies, its jobs fail (-ECHILD) and the next
+ * job starts a new one.
  *
  * Blocking variants are for tools (iscsiadm).
  */
@@ -24,7 +27,7 @@
 
 struct scan_job;
 
-/* result: 0, or the negative errno of the open/write in the child. The
+/* result: 0, or the negative errno of the open/write in the helper. The
  * callback may free the job. */
 typedef void (*scan_done_fn)(struct scan_job *job, int result, void *userdata);
 
@@ -33,7 +36,7 @@ int scan_format(int channel, int target, uint64_t lun, char *buf, size_t cap);
 
 /* Blocking: write the scan string to class/scsi_host/host<H>/scan. */
 int scan_host(const char *sysfs_root, uint32_t host_no, int channel, int target, uint64_t lun);
-/* The same in a child. */
+/* The same off the caller's thread and process. */
 int scan_host_async(const char *sysfs_root, uint32_t host_no, int channel, int target,
 		    uint64_t lun, scan_done_fn done, void *userdata, struct scan_job **ret);
 
