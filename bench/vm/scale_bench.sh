@@ -21,10 +21,18 @@
 #                  creating and scanning the sessions one phase after the
 #                  other (the row "  vs create+scan floor", the login
 #                  phase alone in the line below the table);
-#   logout floor = writing 1 to every disk's device/delete (same workers)
+#   logout floor, remove only
+#                = writing 1 to every disk's device/delete (same workers)
 #                  until no disk is left: the SCSI/sd teardown that
 #                  iscsi_remove_session() does, without the Logout PDUs and
-#                  DESTROY_SESSION (which are an initiator's share).
+#                  DESTROY_SESSION (which are an initiator's share) (the
+#                  row "logout -> all disks gone");
+#   logout floor, remove+logout
+#                = the remove only floor + --logoutall=all of the then
+#                  disk-less sessions by this project's iscsid (Logout PDUs,
+#                  unbind, DESTROY_SESSION and the hosts' removal): the two
+#                  phases one after the other (the row "  vs remove+logout
+#                  floor", the logout phase alone in a line below the table).
 # Per initiator:
 #   attach       start of discovery -> all N disks exist
 #   logout       --logoutall=all -> no session and no disk left
@@ -150,6 +158,9 @@ for n in $ns; do
     row "  vs create+scan floor" "${a:-$so}" "${b:-$sc}" "$fcs"
     a=$(field ours "$n" 6); b=$(field openiscsi "$n" 6); f=$(ffield "$n" 5)
     row "logout -> all disks gone" "${a:-$so}" "${b:-$sc}" "${f:-$sf}"
+    fd=$(ffield "$n" 6); frd=
+    if num "$f" && num "$fd"; then frd=$((f + fd)); elif [ -n "$f" ]; then frd=n/a; else frd=$sf; fi
+    row "  vs remove+logout floor" "${a:-$so}" "${b:-$sc}" "$frd"
     a=$(per "$(field ours "$n" 7)" 0 "$n" 10); b=$(per "$(field openiscsi "$n" 7)" 0 "$n" 10)
     row "iscsid CPU per login (ms)" "${a:-$so}" "${b:-$sc}" -
     a=$(per "$(field ours "$n" 9)" "$(field ours "$n" 8)" "$n"); b=$(per "$(field openiscsi "$n" 9)" "$(field openiscsi "$n" 8)" "$n")
