@@ -38,3 +38,23 @@ bench_initiators() {
         run_list="$run_list${run_list:+,}$who"
     done
 }
+
+# bench_boot NAME GUEST MEM_MB TIMEOUT_S APPEND: the initramfs
+# $out/NAME.cpio.gz with the guest script GUEST, the initiators (bins) and
+# the guest's initiator library, booted once with APPEND on the kernel
+# command line (serial log: $log); sets vmrc and results (the guest's
+# BENCH-RESULT and BENCH-FLOOR lines).
+bench_boot() {
+    local name=$1 guest=$2 mem=$3 tmo=$4 append=$5 start
+    "$VM_DIR/fetch-kernel.sh" >/dev/null || die "cannot fetch the VM kernel"
+    "$VM_DIR/build-initramfs.sh" -o "$out/$name.cpio.gz" --script "$guest" \
+        --add "$VM_DIR/guest/initiator.sh:/lib/vmtest/initiator.sh" "${bins[@]}" \
+        >/dev/null 2>"$out/build.err" || { cat "$out/build.err" >&2; die "build-initramfs.sh failed"; }
+    start=$(date +%s)
+    "$VM_DIR/run-vm.sh" --initrd "$out/$name.cpio.gz" --log "$log" --quiet --mem "$mem" \
+        --timeout "$tmo" --append "$append" 2>"$out/vm.err"
+    vmrc=$?
+    vm_log "VM exited $vmrc after $(( $(date +%s) - start ))s"
+    [ "$vmrc" = 0 ] || tail -n 3 "$out/vm.err" >&2
+    results=$(tr -d '\r' <"$log" | grep '^BENCH-RESULT \|^BENCH-FLOOR ')
+}

@@ -33,21 +33,11 @@ out=$VM_CACHE/bench
 mkdir -p "$out"
 log=$out/login_bench.log
 if [ -n "$run_list" ]; then
-    "$VM_DIR/fetch-kernel.sh" >/dev/null || die "cannot fetch the VM kernel"
-    "$VM_DIR/build-initramfs.sh" -o "$out/bench.cpio.gz" --script "$top/bench/vm/guest_bench.sh" \
-        --add "$VM_DIR/guest/initiator.sh:/lib/vmtest/initiator.sh" "${bins[@]}" \
-        >/dev/null 2>"$out/build.err" || { cat "$out/build.err" >&2; die "build-initramfs.sh failed"; }
     total=0
     for n in $ns; do total=$((total + n)); done
     vm_log "one VM boot: N = $ns, initiators: $run_list (log: $log)"
-    start=$(date +%s)
-    "$VM_DIR/run-vm.sh" --initrd "$out/bench.cpio.gz" --log "$log" --quiet \
-        --mem "${VM_MEM:-2048}" --timeout $(( 300 + total * 20 )) \
-        --append "BENCH_N=$(echo $ns | tr ' ' ,) BENCH_INITIATORS=$run_list" 2>"$out/vm.err"
-    vmrc=$?
-    vm_log "VM exited $vmrc after $(( $(date +%s) - start ))s"
-    [ "$vmrc" = 0 ] || { tail -n 3 "$out/vm.err" >&2; }
-    results=$(tr -d '\r' <"$log" | grep '^BENCH-RESULT ')
+    bench_boot bench "$top/bench/vm/guest_bench.sh" "${VM_MEM:-2048}" $(( 300 + total * 20 )) \
+        "BENCH_N=$(echo $ns | tr ' ' ,) BENCH_INITIATORS=$run_list"
 else
     results=
 fi

@@ -37,19 +37,9 @@ mkdir -p "$out"
 log=$out/recovery_bench.log
 results=
 if [ -n "$run_list" ]; then
-    "$VM_DIR/fetch-kernel.sh" >/dev/null || die "cannot fetch the VM kernel"
-    "$VM_DIR/build-initramfs.sh" -o "$out/recovery.cpio.gz" --script "$top/bench/vm/guest_recovery.sh" \
-        --add "$VM_DIR/guest/initiator.sh:/lib/vmtest/initiator.sh" "${bins[@]}" \
-        >/dev/null 2>"$out/build.err" || { cat "$out/build.err" >&2; die "build-initramfs.sh failed"; }
     vm_log "one VM boot: $cycles outages of $outage s per initiator: $run_list (log: $log)"
-    start=$(date +%s)
-    "$VM_DIR/run-vm.sh" --initrd "$out/recovery.cpio.gz" --log "$log" --quiet --mem 1024 \
-        --timeout $(( 240 + cycles * (outage + 77) * 2 )) \
-        --append "BENCH_CYCLES=$cycles BENCH_OUTAGE_S=$outage BENCH_INITIATORS=$run_list" 2>"$out/vm.err"
-    vmrc=$?
-    vm_log "VM exited $vmrc after $(( $(date +%s) - start ))s"
-    [ "$vmrc" = 0 ] || tail -n 3 "$out/vm.err" >&2
-    results=$(tr -d '\r' <"$log" | grep '^BENCH-RESULT ')
+    bench_boot recovery "$top/bench/vm/guest_recovery.sh" 1024 $(( 240 + cycles * (outage + 77) * 2 )) \
+        "BENCH_CYCLES=$cycles BENCH_OUTAGE_S=$outage BENCH_INITIATORS=$run_list"
 fi
 
 # ok_values WHO: the ms of every successful cycle, one per line.

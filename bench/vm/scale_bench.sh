@@ -82,20 +82,10 @@ log=$out/scale_bench.log
 max=0; total=0
 for n in $ns; do total=$((total + n)); [ "$n" -gt "$max" ] && max=$n; done
 if [ -n "$run_list" ]; then
-    "$VM_DIR/fetch-kernel.sh" >/dev/null || die "cannot fetch the VM kernel"
-    "$VM_DIR/build-initramfs.sh" -o "$out/scale.cpio.gz" --script "$top/bench/vm/guest_scale.sh" \
-        --add "$VM_DIR/guest/initiator.sh:/lib/vmtest/initiator.sh" "${bins[@]}" \
-        >/dev/null 2>"$out/build.err" || { cat "$out/build.err" >&2; die "build-initramfs.sh failed"; }
     vm_log "one VM boot: N = $ns, initiators: $run_list, floor: $floor (log: $log)"
-    start=$(date +%s)
-    "$VM_DIR/run-vm.sh" --initrd "$out/scale.cpio.gz" --log "$log" --quiet \
-        --mem "${VM_MEM:-$((1024 + max * 4))}" --timeout "${BENCH_VM_TIMEOUT:-$(( 300 + total * 60 ))}" \
-        --append "BENCH_N=$(echo $ns | tr ' ' ,) BENCH_INITIATORS=$run_list BENCH_FLOOR=$floor ${BENCH_LIST_TIMEOUT:+BENCH_LIST_TIMEOUT=$BENCH_LIST_TIMEOUT}" \
-        2>"$out/vm.err"
-    vmrc=$?
-    vm_log "VM exited $vmrc after $(( $(date +%s) - start ))s"
-    [ "$vmrc" = 0 ] || { tail -n 3 "$out/vm.err" >&2; }
-    results=$(tr -d '\r' <"$log" | grep '^BENCH-RESULT \|^BENCH-FLOOR ')
+    bench_boot scale "$top/bench/vm/guest_scale.sh" "${VM_MEM:-$((1024 + max * 4))}" \
+        "${BENCH_VM_TIMEOUT:-$(( 300 + total * 60 ))}" \
+        "BENCH_N=$(echo $ns | tr ' ' ,) BENCH_INITIATORS=$run_list BENCH_FLOOR=$floor ${BENCH_LIST_TIMEOUT:+BENCH_LIST_TIMEOUT=$BENCH_LIST_TIMEOUT}"
 else
     results=
 fi
