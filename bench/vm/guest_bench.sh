@@ -13,7 +13,6 @@
 
 PFX=iqn.2003-01.org.example.bench:t
 LOGIN_TIMEOUT=${BENCH_LOGIN_TIMEOUT:-300}
-created=0
 
 result() { echo "BENCH-RESULT $*"; }
 
@@ -48,12 +47,8 @@ run_one() {
     echo "$1 N=$n: $(session_count) sessions, $(disk_count) disks, iscsid pid $pid VmRSS ${rss} kB" \
          "(processes named iscsid: $(pidof iscsid))"
     t2=$(now_ms)
-    iadm -m node --logoutall=all >/tmp/logout.out 2>&1; rc=$?
-    if [ "$rc" != 0 ]; then
-        result "$1" "$n" fail "--logoutall=all exited $rc: $(tail -n1 /tmp/logout.out)"; init_reset; return
-    fi
-    if ! wait_no_sessions 120; then
-        result "$1" "$n" fail "$(session_count) sessions left 120 s after --logoutall=all"; init_reset; return
+    if ! msg=$(logout_all 120); then
+        result "$1" "$n" fail "$msg"; init_reset; return
     fi
     t3=$(now_ms)
     result "$1" "$n" ok $((t1 - t0)) $((t3 - t2)) "${rss:-0}" "$n"
@@ -61,12 +56,8 @@ run_one() {
 }
 
 for n in $(echo "${BENCH_N:-32}" | tr ',' ' '); do
-    if [ "$n" -lt "$created" ]; then lio_teardown; created=0; fi
     echo "== $n targets ($(cut -d' ' -f1 /proc/uptime)s)"
-    while [ "$created" -lt "$n" ]; do
-        created=$((created + 1))
-        lio_simple_target "$PFX$created" 8M || { echo "LIO setup failed at target $created"; exit 1; }
-    done
+    lio_targets_grow "$n" "$PFX" 8M || exit 1
     for who in $(echo "${BENCH_INITIATORS:-ours,openiscsi}" | tr ',' ' '); do
         echo "== $who, $n targets ($(cut -d' ' -f1 /proc/uptime)s)"
         run_one "$who" "$n"

@@ -47,7 +47,6 @@ LOGIN_TIMEOUT=${BENCH_LOGIN_TIMEOUT:-600}
 LIST_TIMEOUT=${BENCH_LIST_TIMEOUT:-60}
 LIST_REPEAT=${BENCH_LIST_REPEAT:-3}
 SCAN_JOBS=${BENCH_SCAN_JOBS:-4}
-created=0
 
 # Milliseconds with sub-ms resolution from /proc/timer_list ("now at N
 # nsecs", third line) without a fork; /proc/uptime (10 ms) otherwise.
@@ -241,12 +240,8 @@ run_one() {
         /sys/class/iscsi_session/session*/device/target*/*:*:*:*/block/*/dev)
     echo "$who N=$n: -m session $ls ms, -P 1 $p1 ms, -P 3 $p3 ms, --json $js ms; cat $ct ms, cat3 $ct3 ms"
     now; t2=$NOW
-    iadm -m node --logoutall=all >/tmp/logout.out 2>&1; rc=$?
-    if [ "$rc" != 0 ]; then
-        result "$who" "$n" fail "--logoutall=all exited $rc: $(tail -n1 /tmp/logout.out)"; init_reset; return
-    fi
-    if ! wait_no_sessions 300; then
-        result "$who" "$n" fail "$(session_count) sessions left 300 s after --logoutall=all"; init_reset; return
+    if ! msg=$(logout_all 300); then
+        result "$who" "$n" fail "$msg"; init_reset; return
     fi
     now; t3=$NOW
     result "$who" "$n" ok $((t1 - t0)) $((t3 - t2)) $((c1 - c0)) "${rss0:-0}" "${rss1:-0}" \
@@ -255,12 +250,8 @@ run_one() {
 }
 
 for n in $(echo "${BENCH_N:-32}" | tr ',' ' '); do
-    if [ "$n" -lt "$created" ]; then lio_teardown; created=0; fi
     echo "== $n targets ($(cut -d' ' -f1 /proc/uptime)s)"
-    while [ "$created" -lt "$n" ]; do
-        created=$((created + 1))
-        lio_simple_target "$PFX$created" 8M || { echo "LIO setup failed at target $created"; exit 1; }
-    done
+    lio_targets_grow "$n" "$PFX" 8M || exit 1
     if [ "${BENCH_FLOOR:-1}" = 1 ]; then
         echo "== floor, $n targets ($(cut -d' ' -f1 /proc/uptime)s)"
         floor_one "$n"

@@ -205,6 +205,18 @@ lio_simple_target() {
     lio_tpg_enable "$1"
 }
 
+# lio_targets_grow N PREFIX SIZE: targets PREFIX1..PREFIXN, one LUN each,
+# added to those a previous call made (LIO_GROWN), or made anew when N is
+# fewer (the benchmarks' rising N in one boot).
+LIO_GROWN=0
+lio_targets_grow() {
+    if [ "$1" -lt "$LIO_GROWN" ]; then lio_teardown; LIO_GROWN=0; fi
+    while [ "$LIO_GROWN" -lt "$1" ]; do
+        LIO_GROWN=$((LIO_GROWN + 1))
+        lio_simple_target "$2$LIO_GROWN" "$3" || { echo "LIO setup failed at target $LIO_GROWN"; return 1; }
+    done
+}
+
 # lio_targets_create N PREFIX SIZE [PORT]: targets PREFIX1..PREFIXN, one LUN
 # each, all on the same portal (the np is shared by IP:PORT).
 lio_targets_create() {

@@ -271,6 +271,19 @@ wait_no_sessions() { # TIMEOUT: no session and no iSCSI disk left
     return 1
 }
 
+# logout_all TIMEOUT: --logoutall=all, then no session and no disk within
+# TIMEOUT s; 1 with the reason on stdout when not.
+logout_all() {
+    local rc
+    iadm -m node --logoutall=all >/tmp/logout.out 2>&1; rc=$?
+    if [ "$rc" != 0 ]; then
+        echo "--logoutall=all exited $rc: $(tail -n1 /tmp/logout.out)"; return 1
+    fi
+    if ! wait_no_sessions "$1"; then
+        echo "$(session_count) sessions left $1 s after --logoutall=all"; return 1
+    fi
+}
+
 # p3_disks [IQN]: disks that `iscsiadm -m session -P 3` reports as
 # "Attached scsi disk sdX<TAB><TAB>State: running" (for IQN's sessions only).
 p3_disks() {
