@@ -100,8 +100,10 @@ static void login_wait_free(struct login_wait *w)
 		explicit_bzero(w->own, sizeof(*w->own));
 		free(w->own);
 	}
+	bool counted = !w->answered;
 	free(w);
-	session_request_end(l);
+	if (counted)
+		session_request_end(l);
 }
 
 /* The login is over: answers the request, or, when it was answered
@@ -202,9 +204,11 @@ static void login_to_background(struct loop *lp, void *data)
 	w->answered = true;
 	w->answered_ms = loop_now_ms();
 	w->done(w->data, &res);
-	/* from now on the record is ours and nobody waits */
+	/* from now on the record is ours and nobody waits: no longer part
+	 * of a burst (a target that stays away must not stop the trim) */
 	w->done = NULL;
 	w->data = NULL;
+	session_request_end(w->l);
 }
 
 static void login_probed(void *data, const struct transport_result *res)
