@@ -237,16 +237,26 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	bool from_db = find_record(k, &s, addr, port, &rec);
 	if (!from_db && record_from_sysfs(k, &s, addr, port, &rec) < 0)
 		goto done;
-	struct ksession *ks = ks_new(k, &rec);
-	explicit_bzero(&rec.session.auth, sizeof(rec.session.auth));
-	if (!ks)
+	/* the initiator name it logged in with */
+	const char *iname = "";
+	if (rec.iface.iname[0])
+		iname = rec.iface.iname;
+	else if (s.initiatorname[0])
+		iname = strnlen(s.initiatorname, REC_NAME_SIZE) < REC_NAME_SIZE ? s.initiatorname : "";
+	else if (k->d && k->d->have_iname)
+		iname = k->d->iname.name;
+	struct ksession *ks = ks_new(k, &rec, iname, k->d ? k->d->iname.alias : NULL);
+	if (!ks) {
+		explicit_bzero(&rec.session.auth, sizeof(rec.session.auth));
 		goto done;
+	}
 	/* into the layer's table, as the logged-in session it was */
 	struct session_survivor sv = {
-		.rec = &ks->rec, .sid = sid, .host_no = (uint32_t)s.host_no, .state = SESSION_LOGGED_IN,
+		.rec = &rec, .sid = sid, .host_no = (uint32_t)s.host_no, .state = SESSION_LOGGED_IN,
 		.conn = SESSION_CONN_LOGGED_IN,
 	};
 	int r = session_adopt(k->carrier, &sv, &ks->sess);
+	explicit_bzero(&rec.session.auth, sizeof(rec.session.auth));
 	if (r < 0) {
 		log_warnx("session %" PRIu32 ": cannot adopt it: %s; left as it is", sid, strerror(-r));
 		ks->sess = NULL;
@@ -261,14 +271,6 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	ks->ever_logged_in = true;
 	ks->adopted = true;
 	ks->tsih = 0;                              /* not in sysfs: reinstate */
-	if (ks->rec.iface.iname[0])
-		snprintf(ks->iname, sizeof(ks->iname), "%s", ks->rec.iface.iname);
-	else if (s.initiatorname[0])
-		(void)ks_strcpy(ks->iname, sizeof(ks->iname), s.initiatorname);
-	else if (k->d && k->d->have_iname)
-		snprintf(ks->iname, sizeof(ks->iname), "%s", k->d->iname.name);
-	if (k->d)
-		snprintf(ks->ialias, sizeof(ks->ialias), "%s", k->d->iname.alias);
 	ks->state = KS_LOGGED_IN;
 	out = ADOPT_ADOPTED;
 
@@ -278,7 +280,7 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	/* A session that failed while no daemon listened never had its
 	 * CONN_ERROR seen: recover it now. */
 	bool conn_ok = !c.state[0] || !strcmp(c.state, "up");
-	bool never_scanned = !strcmp(s.target_state, "ALLOCATED") && ks->rec.session.scan == REC_SCAN_AUTO;
+	bool never_scanned = !strcmp(s.target_state, "ALLOCATED") && ks->p.scan == REC_SCAN_AUTO;
 	if (s.state != SYSFS_SESSION_LOGGED_IN || !conn_ok) {
 		log_info("%s: %s, connection %s: recovering%s", what, s.state_str, c.state[0] ? c.state : "?",
 			 never_scanned ? "; its LUNs were never scanned: scanning once it is back" : "");

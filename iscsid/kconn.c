@@ -32,23 +32,23 @@
  * up; we put ours back into the response for the engine's check. */
 #define KCONN_LOGIN_ITT 0u
 
-int kconn_wishes(const struct node_rec *rec, struct iscsi_params *ret, char *err, size_t errlen)
+int kconn_wishes(const struct ks_params *p, struct iscsi_params *ret, char *err, size_t errlen)
 {
 	struct iscsi_params w;
 	params_init_wishes(&w);
 	/* enum rec_digest and enum iscsi_digest share their numbering */
-	w.header_digest = (uint8_t)rec->conn.header_digest;
-	w.data_digest = (uint8_t)rec->conn.data_digest;
-	w.max_recv_dsl = (uint32_t)rec->conn.max_recv_dlength;
-	w.max_xmit_dsl = (uint32_t)rec->conn.max_xmit_dlength;
+	w.header_digest = (uint8_t)p->header_digest;
+	w.data_digest = (uint8_t)p->data_digest;
+	w.max_recv_dsl = (uint32_t)p->max_recv_dlength;
+	w.max_xmit_dsl = (uint32_t)p->max_xmit_dlength;
 	w.max_connections = 1;          /* one connection per session (open-iscsi) */
-	w.initial_r2t = rec->session.initial_r2t;
-	w.immediate_data = rec->session.immediate_data;
-	w.max_burst_length = (uint32_t)rec->session.max_burst_length;
-	w.first_burst_length = (uint32_t)rec->session.first_burst_length;
-	w.default_time2wait = (uint32_t)rec->session.default_time2wait;
-	w.default_time2retain = (uint32_t)rec->session.default_time2retain;
-	w.max_outstanding_r2t = (uint32_t)rec->session.max_outstanding_r2t;
+	w.initial_r2t = p->initial_r2t;
+	w.immediate_data = p->immediate_data;
+	w.max_burst_length = (uint32_t)p->max_burst_length;
+	w.first_burst_length = (uint32_t)p->first_burst_length;
+	w.default_time2wait = (uint32_t)p->default_time2wait;
+	w.default_time2retain = (uint32_t)p->default_time2retain;
+	w.max_outstanding_r2t = (uint32_t)p->max_outstanding_r2t;
 	/* iscsi_tcp recovers at ERL 0 only (caps 0x39) */
 	w.error_recovery_level = 0;
 	if (params_validate_wishes(&w, err, errlen) < 0)
@@ -103,7 +103,7 @@ static void on_connect(struct loop *l, int fd, uint32_t events, void *data)
  * gets a little less than it, so that its own error is what the user sees. */
 static uint64_t resolve_timeout_ms(const struct ksession *ks)
 {
-	uint64_t tmo = (uint64_t)(ks->rec.conn.login_timeout > 0 ? ks->rec.conn.login_timeout : 15) * 1000u;
+	uint64_t tmo = (uint64_t)(ks->p.login_timeout > 0 ? ks->p.login_timeout : 15) * 1000u;
 	return tmo > 1000 ? tmo - 500 : 500;
 }
 
@@ -112,9 +112,23 @@ static uint64_t resolve_timeout_ms(const struct ksession *ks)
  * that is missing may come later (retried); a wrong iface never works. */
 static int bind_to_iface(struct ksession *ks, int fd, int family)
 {
+	const struct ks_params *p = &ks->p;
 	char err[TRANSPORT_MSG_MAX];
-	int r = bind_iface(fd, family, &ks->rec.iface, ks->k->sysfs, err, sizeof(err));
 
+	if (!p->netdev[0] && !p->hwaddress[0] && !p->ipaddress[0])
+		return 0;
+	/* an iface record only for the call: sessions keep the few fields */
+	struct iface_rec *iface = malloc(sizeof(*iface));
+	if (!iface) {
+		ks_fail(ks, ISCSI_ERR_NOMEM, false, "out of memory");
+		return -ENOMEM;
+	}
+	iface_rec_init(iface, p->iface_name[0] ? p->iface_name : NULL);
+	snprintf(iface->netdev, sizeof(iface->netdev), "%s", p->netdev);
+	snprintf(iface->hwaddress, sizeof(iface->hwaddress), "%s", p->hwaddress);
+	snprintf(iface->ipaddress, sizeof(iface->ipaddress), "%s", p->ipaddress);
+	int r = bind_iface(fd, family, iface, ks->k->sysfs, err, sizeof(err));
+	free(iface);
 	if (r < 0)
 		ks_fail(ks, bind_exit_code(r), bind_error_fatal(r), "%s", err);
 	return r;
@@ -131,8 +145,8 @@ static enum ks_event connect_to(struct ksession *ks, const struct sockaddr *sa, 
 		return KE_FAIL;
 	}
 	(void)setsockopt(ks->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (ks->rec.conn.tcp_window_size > 0) {
-		int w = ks->rec.conn.tcp_window_size;
+	if (ks->p.tcp_window_size > 0) {
+		int w = ks->p.tcp_window_size;
 		(void)setsockopt(ks->fd, SOL_SOCKET, SO_RCVBUF, &w, sizeof(w));
 		(void)setsockopt(ks->fd, SOL_SOCKET, SO_SNDBUF, &w, sizeof(w));
 	}
@@ -192,7 +206,7 @@ enum ks_event kconn_connect(struct ksession *ks)
 	if (ev != KE_NONE)
 		return ev;
 	/* node.conn[0].timeo.login_timeout covers the lookup, connect and login */
-	int tmo = ks->rec.conn.login_timeout > 0 ? ks->rec.conn.login_timeout : 15;
+	int tmo = ks->p.login_timeout > 0 ? ks->p.login_timeout : 15;
 	(void)loop_timer_arm(ks->k->loop, &ks->timer, (uint64_t)tmo * 1000u);
 	return KE_NONE;
 }
@@ -241,14 +255,14 @@ static bool sysfs_conn_has(struct ksession *ks, const char *attr)
 /* Before the login (reference §2.3, first table). */
 static int set_prelogin_params(struct ksession *ks)
 {
-	const struct node_rec *r = &ks->rec;
-	const struct rec_auth *a = &r->session.auth;
+	const struct ks_params *r = &ks->p;
+	const struct ks_auth *a = ks_params_auth(r);
 	int e = 0;
 
-	e = e ? e : setp(ks, ISCSI_PARAM_TARGET_NAME, r->name);
-	e = e ? e : setp(ks, ISCSI_PARAM_PERSISTENT_ADDRESS, r->conn.address);
-	e = e ? e : setp_int(ks, ISCSI_PARAM_PERSISTENT_PORT, r->conn.port);
-	e = e ? e : setp_int(ks, ISCSI_PARAM_SESS_RECOVERY_TMO, r->session.replacement_timeout);
+	e = e ? e : setp(ks, ISCSI_PARAM_TARGET_NAME, r->target);
+	e = e ? e : setp(ks, ISCSI_PARAM_PERSISTENT_ADDRESS, r->address);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_PERSISTENT_PORT, r->port);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_SESS_RECOVERY_TMO, r->replacement_timeout);
 	/* kept in sysfs: what adopts the session after a restart reads them */
 	if (a->username[0]) {
 		e = e ? e : setp(ks, ISCSI_PARAM_USERNAME, a->username);
@@ -256,23 +270,23 @@ static int set_prelogin_params(struct ksession *ks)
 		e = e ? e : setp(ks, ISCSI_PARAM_USERNAME_IN, a->username_in);
 		e = e ? e : setp(ks, ISCSI_PARAM_PASSWORD_IN, a->password_in);
 	}
-	e = e ? e : setp_int(ks, ISCSI_PARAM_FAST_ABORT, r->session.fast_abort ? 1 : 0);
-	e = e ? e : setp_int(ks, ISCSI_PARAM_ABORT_TMO, r->session.abort_timeout);
-	e = e ? e : setp_int(ks, ISCSI_PARAM_LU_RESET_TMO, r->session.lu_reset_timeout);
-	e = e ? e : setp_int(ks, ISCSI_PARAM_TGT_RESET_TMO, r->session.tgt_reset_timeout);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_FAST_ABORT, r->fast_abort ? 1 : 0);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_ABORT_TMO, r->abort_timeout);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_LU_RESET_TMO, r->lu_reset_timeout);
+	e = e ? e : setp_int(ks, ISCSI_PARAM_TGT_RESET_TMO, r->tgt_reset_timeout);
 	/* in-kernel NOP-Outs: the kernel pings after RECV_TMO s of silence
 	 * and fails the connection when PING_TMO s pass without an answer */
 	ks->ping_tmo_ok = sysfs_conn_has(ks, "ping_tmo");
 	if (ks->ping_tmo_ok) {
-		e = e ? e : setp_int(ks, ISCSI_PARAM_PING_TMO, r->conn.noop_out_timeout);
-		e = e ? e : setp_int(ks, ISCSI_PARAM_RECV_TMO, r->conn.noop_out_interval);
+		e = e ? e : setp_int(ks, ISCSI_PARAM_PING_TMO, r->noop_out_timeout);
+		e = e ? e : setp_int(ks, ISCSI_PARAM_RECV_TMO, r->noop_out_interval);
 	}
-	e = e ? e : setp(ks, ISCSI_PARAM_IFACE_NAME, r->iface.name[0] ? r->iface.name : "default");
-	e = e ? e : setp(ks, ISCSI_PARAM_INITIATOR_NAME, ks->iname);
+	e = e ? e : setp(ks, ISCSI_PARAM_IFACE_NAME, r->iface_name[0] ? r->iface_name : "default");
+	e = e ? e : setp(ks, ISCSI_PARAM_INITIATOR_NAME, r->iname);
 	e = e ? e : setp_int(ks, ISCSI_PARAM_DISCOVERY_SESS, 0);
 	if (!e) {
-		seth(ks, ISCSI_HOST_PARAM_NETDEV_NAME, r->iface.netdev);
-		seth(ks, ISCSI_HOST_PARAM_HWADDRESS, r->iface.hwaddress);
+		seth(ks, ISCSI_HOST_PARAM_NETDEV_NAME, r->netdev);
+		seth(ks, ISCSI_HOST_PARAM_HWADDRESS, r->hwaddress);
 	}
 	return e;
 }
@@ -295,13 +309,13 @@ enum ks_event kconn_start_login(struct ksession *ks)
 	int r;
 
 	if (!ks->have_session) {
-		int cmds = ks->rec.session.cmds_max > 0 ? ks->rec.session.cmds_max : 128;
-		int qd = ks->rec.session.queue_depth > 0 ? ks->rec.session.queue_depth : 32;
+		int cmds = ks->p.cmds_max > 0 ? ks->p.cmds_max : 128;
+		int qd = ks->p.queue_depth > 0 ? ks->p.queue_depth : 32;
 		if (cmds > 4096)
 			cmds = 4096;
 		if (qd > 65535)
 			qd = 65535;
-		r = nl_create_session(nl, (uint32_t)ks->rec.session.initial_cmdsn, (uint16_t)cmds, (uint16_t)qd,
+		r = nl_create_session(nl, (uint32_t)ks->p.initial_cmdsn, (uint16_t)cmds, (uint16_t)qd,
 				      &ks->sid, &ks->host_no);
 		if (r < 0) {
 			ks_fail(ks, ISCSI_ERR_INTERNAL, true, "the kernel did not create a session: %s", nl_strerror(r));
@@ -344,13 +358,13 @@ enum ks_event kconn_start_login(struct ksession *ks)
 		return KE_FAIL;
 
 	struct iscsi_params wishes;
-	if (kconn_wishes(&ks->rec, &wishes, why, sizeof(why)) < 0) {
+	if (kconn_wishes(&ks->p, &wishes, why, sizeof(why)) < 0) {
 		ks_fail(ks, ISCSI_ERR_INVAL, true, "invalid node record: %s", why);
 		return KE_FAIL;
 	}
 	enum chap_alg algs[CHAP_MAX_ALGS];
 	size_t nalgs = 0;
-	const struct rec_auth *a = &ks->rec.session.auth;
+	const struct ks_auth *a = ks_params_auth(&ks->p);
 	if (ks->md5_only) {
 		algs[0] = CHAP_ALG_MD5;
 		nalgs = 1;
@@ -365,14 +379,14 @@ enum ks_event kconn_start_login(struct ksession *ks)
 	 * gone, reinstate it with TSIH 0 and the same ISID. */
 	uint16_t tsih = ks->ever_logged_in && !ks->tsih_refused ? ks->tsih : 0;
 	struct login_config cfg = {
-		.initiator_name = ks->iname,
-		.initiator_alias = ks->ialias[0] ? ks->ialias : NULL,
-		.target_name = ks->rec.name,
+		.initiator_name = ks->p.iname,
+		.initiator_alias = ks->p.ialias[0] ? ks->p.ialias : NULL,
+		.target_name = ks->p.target,
 		.session_type = ISCSI_SESSION_NORMAL,
 		.tsih = tsih,
 		.cid = (uint16_t)ks->cid,
 		.itt = KCONN_LOGIN_ITT,
-		.cmdsn = (uint32_t)ks->rec.session.initial_cmdsn,  /* the kernel writes its own */
+		.cmdsn = (uint32_t)ks->p.initial_cmdsn,  /* the kernel writes its own */
 		.exp_statsn = exp_statsn,
 		.username = chap ? a->username : NULL,
 		.password = chap ? a->password : NULL,
@@ -441,13 +455,11 @@ enum ks_event kconn_login_rsp(struct ksession *ks, const uint8_t *pdu, size_t le
 			ks_fail(ks, ISCSI_ERR_FATAL_LOGIN, true, "more than %d redirections", SESSION_MAX_REDIRECTS);
 			return KE_FAIL;
 		}
-		snprintf(ks->addr, sizeof(ks->addr), "%s", p->host);
-		ks->port = p->port;
 		/* RFC 7143 §11.13.5: a permanent move also changes where
 		 * later reconnects go; a temporary one does not */
-		if (out.redirect.permanent) {
-			snprintf(ks->failback_addr, sizeof(ks->failback_addr), "%s", p->host);
-			ks->failback_port = p->port;
+		if (ks_addr_redirect(ks, p->host, p->port, out.redirect.permanent) < 0) {
+			ks_fail(ks, ISCSI_ERR_NOMEM, false, "out of memory");
+			return KE_FAIL;
 		}
 		ks_fail(ks, ISCSI_ERR_LOGIN, false, "%s redirected to %s:%u",
 			out.redirect.permanent ? "permanently" : "temporarily", p->host, p->port);
@@ -504,7 +516,7 @@ enum ks_event kconn_full_feature(struct ksession *ks)
 		ks->have_neg = true;
 	}
 	const struct iscsi_params *s = &ks->neg;        /* session scope */
-	int tpgt = s->tpgt >= 0 ? s->tpgt : ks->rec.tpgt;
+	int tpgt = s->tpgt >= 0 ? s->tpgt : ks->p.tpgt;
 
 	/* reference §2.3, second table; EXP_STATSN: StatSN of the final
 	 * Login Response + 1, which the kernel never sees itself */
@@ -552,7 +564,7 @@ enum ks_event kconn_full_feature(struct ksession *ks)
 		struct kreq *q = ks->login_req;
 		q->res.sid = ks->sid;
 		q->res.host_no = ks->host_no;
-		if (ks->no_scan || ks->rec.session.scan == REC_SCAN_MANUAL) {
+		if (ks->no_scan || ks->p.scan == REC_SCAN_MANUAL) {
 			ks->login_req = NULL;
 			kreq_finish(ks->k, q);
 		} else {

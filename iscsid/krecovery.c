@@ -45,8 +45,7 @@ enum ks_event krec_attempt_failed(struct ksession *ks)
 	stop_recover(ks);
 	if (!ks->err.redirect) {
 		/* a temporary redirection lasts one attempt */
-		snprintf(ks->addr, sizeof(ks->addr), "%s", ks->failback_addr);
-		ks->port = ks->failback_port;
+		ks_addr_failback(ks);
 	}
 	if (loop_timer_arm(ks->k->loop, &ks->timer, delay) < 0) {
 		ks_fail(ks, ISCSI_ERR_NOMEM, true, "out of memory");
@@ -62,8 +61,7 @@ enum ks_event krec_conn_lost(struct ksession *ks)
 	loop_timer_disarm(ks->k->loop, &ks->timer);
 	kconn_close(ks);
 	stop_recover(ks);
-	snprintf(ks->addr, sizeof(ks->addr), "%s", ks->failback_addr);
-	ks->port = ks->failback_port;
+	ks_addr_failback(ks);
 	/* Time2Wait from the target (Async Message, Logout Response), else
 	 * at once: the kernel queues I/O for replacement_timeout meanwhile */
 	uint64_t delay = session_outage_begin(ks->sess);
@@ -86,7 +84,7 @@ enum ks_event krec_unbind(struct ksession *ks)
 		log_warnx("session %" PRIu32 ": UNBIND_SESSION: %s", ks->sid, nl_strerror(r));
 		return KE_UNBOUND;
 	}
-	uint64_t tmo = (uint64_t)(ks->rec.conn.logout_timeout > 0 ? ks->rec.conn.logout_timeout : 15) * 1000u;
+	uint64_t tmo = (uint64_t)(ks->p.logout_timeout > 0 ? ks->p.logout_timeout : 15) * 1000u;
 	if (tmo < KS_UNBIND_MIN_MS)
 		tmo = KS_UNBIND_MIN_MS;
 	(void)loop_timer_arm(ks->k->loop, &ks->timer, tmo);
@@ -110,7 +108,7 @@ enum ks_event krec_send_logout(struct ksession *ks)
 		log_warnx("session %" PRIu32 ": cannot send the Logout Request: %s", ks->sid, nl_strerror(r));
 		return KE_LOGOUT_RSP;
 	}
-	uint64_t tmo = (uint64_t)(ks->rec.conn.logout_timeout > 0 ? ks->rec.conn.logout_timeout : 15) * 1000u;
+	uint64_t tmo = (uint64_t)(ks->p.logout_timeout > 0 ? ks->p.logout_timeout : 15) * 1000u;
 	(void)loop_timer_arm(ks->k->loop, &ks->timer, tmo);
 	return KE_NONE;
 }
@@ -140,7 +138,7 @@ void krec_async(struct ksession *ks, const uint8_t *pdu, size_t len)
 	switch (a.action) {
 	case KASYNC_RESCAN:
 		log_info("%s: target reports REPORTED LUNS DATA HAS CHANGED", what);
-		if (ks->rec.session.scan == REC_SCAN_AUTO && ks->state == KS_LOGGED_IN &&
+		if (ks->p.scan == REC_SCAN_AUTO && ks->state == KS_LOGGED_IN &&
 		    kscan_start(ks, KSCAN_EVENT, false, NULL) < 0)
 			log_warnx("%s: cannot start a scan", what);
 		break;

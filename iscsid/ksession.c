@@ -24,6 +24,7 @@
 #include "login.h"
 #include "nl.h"
 #include "pdu.h"
+#include "pool.h"
 
 #define KS_ANY KS_NSTATES
 
@@ -106,11 +107,11 @@ static enum ks_event a_timeout(struct ksession *ks)
 	 * Request is out and the target does not answer it */
 	if (ks->state == KS_XPT_WAIT)
 		ks_fail(ks, ISCSI_ERR_TRANS_TIMEOUT, false, "timed out connecting to %s:%d after %d s", ks->addr,
-			ks->port, ks->rec.conn.login_timeout);
+			ks->port, ks->p.login_timeout);
 	else
 		ks_fail(ks, ISCSI_ERR_PDU_TIMEOUT, false,
 			"login timed out after %d s: the target did not answer the Login Request",
-			ks->rec.conn.login_timeout);
+			ks->p.login_timeout);
 	return KE_FAIL;
 }
 
@@ -216,7 +217,7 @@ static enum ks_event a_login_conn_error(struct ksession *ks)
 		ks_fail(ks, ISCSI_ERR_LOGIN_AUTH_FAILED, true,
 			"the target closed the connection without answering the login, twice: it refused our "
 			"authentication (%s)",
-			ks->rec.session.auth.username[0] ? "CHAP" : "no CHAP credentials configured");
+			ks_params_auth(&ks->p)->username[0] ? "CHAP" : "no CHAP credentials configured");
 		return KE_FAIL;
 	}
 	ks_fail(ks, ISCSI_ERR_TRANS, false, "the target closed the connection without answering the login");
@@ -341,11 +342,43 @@ static const struct ks_row *find_row(enum ks_state s, enum ks_event ev)
 const char *ks_what(const struct ksession *ks, char *buf, size_t len)
 {
 	if (ks->sid)
-		snprintf(buf, len, "session %" PRIu32 " [%s, %s,%d]", ks->sid, ks->rec.name, ks->rec.conn.address,
-			 ks->rec.conn.port);
+		snprintf(buf, len, "session %" PRIu32 " [%s, %s,%d]", ks->sid, ks->p.target, ks->p.address,
+			 ks->p.port);
 	else
-		snprintf(buf, len, "login [%s, %s,%d]", ks->rec.name, ks->rec.conn.address, ks->rec.conn.port);
+		snprintf(buf, len, "login [%s, %s,%d]", ks->p.target, ks->p.address, ks->p.port);
 	return buf;
+}
+
+/* addr and failback_addr are p.address until a redirection gives them
+ * copies of their own */
+static void addr_free(struct ksession *ks)
+{
+	if (ks->addr != ks->failback_addr)
+		free((char *)ks->addr);
+	ks->addr = ks->failback_addr;
+}
+
+void ks_addr_failback(struct ksession *ks)
+{
+	addr_free(ks);
+	ks->port = ks->failback_port;
+}
+
+int ks_addr_redirect(struct ksession *ks, const char *host, int port, bool permanent)
+{
+	char *h = strdup(host);
+	if (!h)
+		return -ENOMEM;
+	addr_free(ks);
+	if (permanent) {
+		if (ks->failback_addr != ks->p.address)
+			free((char *)ks->failback_addr);
+		ks->failback_addr = h;
+		ks->failback_port = port;
+	}
+	ks->addr = h;
+	ks->port = port;
+	return 0;
 }
 
 void ks_fsm(struct ksession *ks, enum ks_event ev)
@@ -500,18 +533,29 @@ static void on_ks_timer(struct loop *l, void *data)
 	kctx_poke(k);
 }
 
-struct ksession *ks_new(struct kctx *k, const struct node_rec *rec)
+/* the kernel sessions, side by side (pool.h) */
+static struct pool ks_pool = POOL_INIT(struct ksession);
+
+size_t ks_pool_bytes(void)
 {
-	struct ksession *ks = calloc(1, sizeof(*ks));
+	return pool_bytes(&ks_pool);
+}
+
+struct ksession *ks_new(struct kctx *k, const struct node_rec *rec, const char *iname, const char *ialias)
+{
+	struct ksession *ks = pool_alloc(&ks_pool);
 	if (!ks)
 		return NULL;
+	if (ks_params_set(&ks->p, rec, iname, ialias, ks->strbuf, sizeof(ks->strbuf)) < 0) {
+		pool_free(&ks_pool, ks);
+		return NULL;
+	}
+	ks->failback_addr = ks->p.address;
 	ks->k = k;
 	ks->fd = -1;
-	ks->rec = *rec;
-	snprintf(ks->addr, sizeof(ks->addr), "%s", rec->conn.address);
-	ks->port = rec->conn.port;
-	snprintf(ks->failback_addr, sizeof(ks->failback_addr), "%s", rec->conn.address);
-	ks->failback_port = rec->conn.port;
+	ks->failback_port = ks->p.port;
+	ks->addr = ks->failback_addr;
+	ks->port = ks->p.port;
 	loop_timer_init(&ks->timer, on_ks_timer, ks);
 	ks->next = k->sessions;
 	k->sessions = ks;
@@ -535,8 +579,11 @@ void ks_free(struct ksession *ks)
 	kconn_close(ks);
 	answer_pending(ks, ISCSI_ERR_INTERNAL, "the session went away", ISCSI_ERR_INTERNAL,
 		       "the session went away");
-	explicit_bzero(&ks->rec.session.auth, sizeof(ks->rec.session.auth));
-	free(ks);
+	addr_free(ks);
+	if (ks->failback_addr != ks->p.address)
+		free((char *)ks->failback_addr);
+	ks_params_clear(&ks->p);   /* wipes the credentials */
+	pool_free(&ks_pool, ks);
 }
 
 /* ---- requests ---- */
@@ -575,20 +622,19 @@ int kctx_login(struct kctx *k, struct session *s, const struct transport_login *
 	if (!iname)
 		return finish_now(k, done, data, ISCSI_ERR_INVAL,
 				  "no initiator name: set InitiatorName in the initiator name file");
-	struct iscsi_params w;
-	if (kconn_wishes(rec, &w, why, sizeof(why)) < 0)
-		return finish_now(k, done, data, ISCSI_ERR_INVAL, "invalid node record: %s", why);
-
-	struct ksession *ks = ks_new(k, rec);
+	struct ksession *ks = ks_new(k, rec, iname, alias);
 	if (!ks)
 		return -ENOMEM;
+	struct iscsi_params w;
+	if (kconn_wishes(&ks->p, &w, why, sizeof(why)) < 0) {
+		ks_free(ks);
+		return finish_now(k, done, data, ISCSI_ERR_INVAL, "invalid node record: %s", why);
+	}
 	ks->login_req = kreq_new(done, data);
 	if (!ks->login_req) {
 		ks_free(ks);
 		return -ENOMEM;
 	}
-	snprintf(ks->iname, sizeof(ks->iname), "%s", iname);
-	snprintf(ks->ialias, sizeof(ks->ialias), "%s", alias);
 	ks->no_scan = req->flags & IPC_LOGIN_NO_SCAN;
 	ks->wait_devices = req->flags & IPC_LOGIN_WAIT_DEVICES;
 	/* KE_START comes from the loop: done is never called from here */

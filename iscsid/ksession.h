@@ -65,6 +65,7 @@ struct session;
 #define KS_DESTROY_POLL_MS     100u   /* a lost KEVENT_DESTROY_SESSION is noticed in sysfs */
 #define KS_DESTROY_WAIT_MS     60000u /* then the logout is answered anyway */
 #define KS_MAX_DEVICES         256    /* names reported per request */
+#define KS_STRS_INLINE         256    /* a session's names, kept in its struct when they fit */
 
 /* ---- the session machine ---- */
 
@@ -113,6 +114,59 @@ struct kreq {
 	struct kreq *next;
 };
 
+/* The CHAP credentials of a session: one allocation, wiped before it is
+ * freed. Strings are "" when unset. */
+struct ks_auth {
+	size_t size;                    /* of the allocation */
+	const char *username, *password, *username_in, *password_in;
+	const char *chap_algs;          /* node.session.auth.chap_algs */
+	char buf[];
+};
+
+/* What a kernel session keeps of its node record: the values its
+ * connection attempts (the first login, every re-login in recovery), its
+ * logout and its log lines use, copied when the login is asked for (an
+ * -o update changes the next login, not a running session, as in
+ * open-iscsi). A struct node_rec is ~12 KB, mostly offload and unknown
+ * keys; this is a few hundred bytes: the strings live in one allocation
+ * (strs), the credentials in another (auth, NULL when there are none).
+ * Numbers mean what the node record's fields of the same name mean. */
+struct ks_params {
+	const char *target;             /* node.name */
+	const char *address;            /* node.conn[0].address (connects: ks->addr) */
+	const char *iface_name;         /* iface.iscsi_ifacename; "" default */
+	const char *netdev, *hwaddress, *ipaddress;  /* the iface's binding (bind.h) */
+	const char *iname, *ialias;     /* the initiator's name and alias in this session */
+	char *strs;                     /* the strings above: the caller's buffer or owned */
+	bool strs_owned;
+	struct ks_auth *auth;           /* owned, wiped on free; NULL: no credentials */
+	int tpgt;
+	int port;                       /* node.conn[0].port */
+	/* node.conn[0] */
+	int login_timeout, logout_timeout;
+	int tcp_window_size;
+	int noop_out_interval, noop_out_timeout;
+	int max_xmit_dlength, max_recv_dlength;
+	enum rec_digest header_digest, data_digest;
+	/* node.session */
+	int initial_cmdsn, cmds_max, queue_depth;
+	int replacement_timeout, abort_timeout, lu_reset_timeout, tgt_reset_timeout;
+	bool fast_abort, initial_r2t, immediate_data;
+	int first_burst_length, max_burst_length;
+	int default_time2wait, default_time2retain, max_outstanding_r2t;
+	enum rec_scan scan;
+};
+
+/* Fills p from rec and the initiator name and alias (NULL: ""); the
+ * strings go into buf (cap bytes) when they fit, else into an allocation
+ * of their own. 0 or -ENOMEM (p holds nothing then). */
+int ks_params_set(struct ks_params *p, const struct node_rec *rec, const char *iname, const char *ialias,
+		  char *buf, size_t cap);
+/* Frees what p owns; the credentials are wiped first. */
+void ks_params_clear(struct ks_params *p);
+/* The credentials, all "" when there are none. */
+const struct ks_auth *ks_params_auth(const struct ks_params *p);
+
 struct ksession {
 	struct kctx *k;
 	struct ksession *next;
@@ -132,14 +186,14 @@ struct ksession {
 	bool wait_devices;              /* IPC_LOGIN_WAIT_DEVICES */
 	bool ping_tmo_ok;               /* kernel does NOP-Outs (sysfs ping_tmo exists) */
 
-	struct node_rec rec;            /* copy; secrets wiped on free */
-	char iname[REC_NAME_SIZE];
-	char ialias[256];
+	struct ks_params p;             /* what it keeps of its node record */
+	char strbuf[KS_STRS_INLINE];    /* p's strings, when they fit */
 
-	/* where the next connect goes (RFC 7143 §11.13.5: redirection) */
-	char addr[REC_HOST_SIZE];
+	/* where the next connect goes (RFC 7143 §11.13.5: redirection):
+	 * failback_addr, or a temporary redirection's own copy */
+	const char *addr;
 	int port;
-	char failback_addr[REC_HOST_SIZE];
+	const char *failback_addr;      /* p.address, or a permanent redirection's own copy */
 	int failback_port;
 
 	int fd;                         /* our copy of the TCP socket, -1 */
@@ -166,17 +220,6 @@ struct ksession {
 	struct kreq *logout_req;
 	struct kscan *login_scan;       /* the scan that answers login_req */
 };
-
-/* Copies a string that must fit (names from sysfs may be longer than the
- * protocol allows): -ENAMETOOLONG and dst untouched when it does not. */
-static inline int ks_strcpy(char *dst, size_t cap, const char *src)
-{
-	size_t n = strnlen(src, cap);
-	if (n >= cap)
-		return -ENAMETOOLONG;
-	memcpy(dst, src, n + 1);
-	return 0;
-}
 
 /* ---- the context (kctx.c) ---- */
 
@@ -263,9 +306,13 @@ struct kctx *carrier_kernel_kctx(struct carrier *c);
 
 /* ---- the session machine (ksession.c) ---- */
 
-struct ksession *ks_new(struct kctx *k, const struct node_rec *rec);
+/* A session for rec, logged in as iname (alias: ialias, NULL none). NULL
+ * when out of memory. */
+struct ksession *ks_new(struct kctx *k, const struct node_rec *rec, const char *iname, const char *ialias);
 /* Unlinks and frees; closes our descriptors, wipes secrets. */
 void ks_free(struct ksession *ks);
+/* The memory the kernel sessions' structs take (pool.h): tests. */
+size_t ks_pool_bytes(void);
 /* Runs ev (and the events its actions chain) through the table. */
 void ks_fsm(struct ksession *ks, enum ks_event ev);
 const char *ks_state_name(enum ks_state s);
@@ -280,6 +327,12 @@ void ks_fail(struct ksession *ks, int code, bool fatal, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* "[sid: 1, target: iqn..., portal: 192.0.2.1,3260]" for logs. */
 const char *ks_what(const struct ksession *ks, char *buf, size_t len);
+/* The next connect goes to the failback address again (after a
+ * temporary redirection, or a connection lost). */
+void ks_addr_failback(struct ksession *ks);
+/* A redirection to host:port; a permanent one also moves the failback
+ * address. -ENOMEM (nothing changed). */
+int ks_addr_redirect(struct ksession *ks, const char *host, int port, bool permanent);
 
 /* ---- one connection attempt (kconn.c) ---- */
 
@@ -297,8 +350,9 @@ enum ks_event kconn_full_feature(struct ksession *ks);
 void kconn_close(struct ksession *ks);
 /* STOP_CONN TERM, DESTROY_CONN, DESTROY_SESSION as far as they exist. */
 void kconn_teardown(struct ksession *ks);
-/* The login engine's wishes from a node record. 0 or -EINVAL (why in err). */
-int kconn_wishes(const struct node_rec *rec, struct iscsi_params *ret, char *err, size_t errlen);
+/* The login engine's wishes from a session's parameters. 0 or -EINVAL
+ * (why in err). */
+int kconn_wishes(const struct ks_params *p, struct iscsi_params *ret, char *err, size_t errlen);
 
 /* ---- recovery and logout (krecovery.c) ---- */
 

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "isns_client.h"
 #include "iscsid.h"
 #include "log.h"
+#include "memlock.h"
 #include "loop.h"
 #include "metrics.h"
 #include "pidfile.h"
@@ -353,13 +353,9 @@ static int daemonize(void)
 
 /* ---- main ---- */
 
-/* A root file system on iSCSI: while its session is down, every read of
- * that disk waits for iscsid to recover the session; if recovering it
- * needed a page of iscsid's code or data read back from that disk (code
- * run for the first time, a page the kernel dropped), nothing would
- * move until replacement_timeout fails the I/O. All of the daemon stays
- * in memory, as open-iscsi's does. Locks are not inherited across
- * fork(): called in the process that runs the loop. Not under
+/* All of the daemon stays in memory (memlock.h), as open-iscsi's does.
+ * Locks are not inherited across fork(): called in the process that
+ * runs the loop. Not under
  * AddressSanitizer, whose shadow memory is terabytes of reserved
  * address space. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -376,13 +372,14 @@ static void lock_memory(void)
 {
 	if (!LOCK_MEMORY)
 		return;
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
+	int r = memlock_all();
+	if (r == 0)
 		return;
 	/* without privileges (tests) only: root has CAP_IPC_LOCK */
 	if (geteuid() == 0)
 		log_warn("cannot lock iscsid in memory: a session carrying the root file system may not recover");
 	else
-		log_debug(1, "not locked in memory: %s", strerror(errno));
+		log_debug(1, "not locked in memory: %s", strerror(-r));
 }
 
 int main(int argc, char **argv)

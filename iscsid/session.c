@@ -12,6 +12,8 @@
 
 #include "errors.h"
 #include "log.h"
+#include "memlock.h"
+#include "pool.h"
 #include "session.h"
 
 /* ---- the lifecycle, as data ---- */
@@ -77,10 +79,19 @@ bool session_listed(const struct session *s)
 
 /* ---- the table ---- */
 
+/* the table's entries, side by side (pool.h) */
+static struct pool entry_pool = POOL_INIT(struct session);
+
+size_t session_pool_bytes(void)
+{
+	return pool_bytes(&entry_pool);
+}
+
 static void entry_free(struct session *s)
 {
 	free(s->fig.counters);
-	free(s);
+	free(s->retry.last_fail_msg);
+	pool_free(&entry_pool, s);
 }
 
 static void notify(struct session_layer *l)
@@ -224,7 +235,7 @@ struct session *session_open(struct session_layer *l, struct carrier *c, const s
 {
 	if (l->n >= SESSION_MAX)
 		return NULL;
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = pool_alloc(&entry_pool);
 	if (!s)
 		return NULL;
 	s->layer = l;
@@ -436,6 +447,8 @@ static void logged_in(struct session *s, enum session_state from)
 	r->outage_start_ms = 0;
 	r->attempts = 0;
 	r->redirects = 0;
+	free(r->last_fail_msg);
+	r->last_fail_msg = NULL;
 }
 
 int session_state_set(struct session *s, enum session_state st, enum session_conn conn)
@@ -551,6 +564,38 @@ static void on_kick(struct loop *lp, void *data)
 	session_answers_flush(data);
 }
 
+/* ---- the heap after a burst ----
+ * A burst of logins holds many requests at once (iscsiadm --loginall
+ * keeps 32 in flight: a node record parsed from each, the messages, the
+ * carriers' requests, ~28 KiB a login); freed, they leave holes below
+ * whatever was allocated later, which glibc's malloc keeps resident (it
+ * only gives back the top of the heap). Once the burst is over the free
+ * pages inside the heap go back too (memlock.h). */
+
+static void on_trim(struct loop *lp, void *data)
+{
+	struct session_layer *l = data;
+	(void)lp;
+	if (l->nrequests)
+		return;                 /* a new burst: trimmed after it */
+	(void)memlock_trim(SESSION_TRIM_MIN);
+}
+
+void session_request_begin(struct session_layer *l)
+{
+	l->nrequests++;
+}
+
+void session_request_end(struct session_layer *l)
+{
+	if (l->nrequests && --l->nrequests)
+		return;
+	if (l->stopping || loop_timer_armed(&l->trim))
+		return;
+	/* from the loop: the answer that ended the burst is freed by then */
+	(void)loop_timer_arm(l->loop, &l->trim, 0);
+}
+
 int session_layer_new(struct loop *lp, struct session_layer **ret)
 {
 	struct session_layer *l = calloc(1, sizeof(*l));
@@ -558,6 +603,7 @@ int session_layer_new(struct loop *lp, struct session_layer **ret)
 		return -ENOMEM;
 	l->loop = lp;
 	loop_timer_init(&l->kick, on_kick, l);
+	loop_timer_init(&l->trim, on_trim, l);
 	*ret = l;
 	return 0;
 }
@@ -575,6 +621,7 @@ void session_layer_free(struct session_layer *l)
 	l->ncarriers = 0;
 	session_answers_flush(l);
 	loop_timer_disarm(l->loop, &l->kick);
+	loop_timer_disarm(l->loop, &l->trim);
 	/* what a carrier did not end (it cannot be inside a call now) */
 	while (l->head) {
 		struct session *s = l->head;
@@ -602,9 +649,11 @@ struct adopt_one {
 
 static void adopt_all_finish(struct adopt_all *a)
 {
+	struct session_layer *l = a->l;
 	if (a->done)
 		a->done(a->data, &a->res);
 	free(a);
+	session_request_end(l);
 }
 
 static void adopt_answered(void *data, const struct transport_result *res)
@@ -633,6 +682,7 @@ int session_adopt_all(struct session_layer *l, transport_done_fn done, void *dat
 	a->done = done;
 	a->data = data;
 	a->pending = 1;                 /* held until every carrier was asked */
+	session_request_begin(l);
 	for (size_t i = 0; i < l->ncarriers; i++) {
 		struct carrier *c = l->carriers[i];
 		struct adopt_one *o = calloc(1, sizeof(*o));
@@ -649,6 +699,7 @@ int session_adopt_all(struct session_layer *l, transport_done_fn done, void *dat
 	}
 	/* carriers never answer from inside adopt(): nothing finished yet */
 	if (--a->pending == 0) {
+		session_request_end(l);
 		if (!done) {
 			free(a);
 			return 0;

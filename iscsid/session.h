@@ -63,7 +63,7 @@ struct session_retry {
 	unsigned redirects;
 	unsigned time2wait;             /* s, before the next attempt; 0 none */
 	uint64_t last_fail_log_ms;
-	char last_fail_msg[TRANSPORT_MSG_MAX];
+	char *last_fail_msg;            /* owned; NULL: none since the last success */
 	bool unbounded;                 /* a background login: no initial-login budget */
 	bool background;                /* ... whose request was answered: still trying */
 };
@@ -147,6 +147,8 @@ struct session_layer {
 	struct sl_answer *ans_head, *ans_tail;   /* answers decided by the layer itself */
 	struct loop_timer kick;
 	bool stopping;
+	size_t nrequests;               /* logins, logouts and adoptions in flight */
+	struct loop_timer trim;         /* the heap after a burst (session_request_end) */
 	/* told when the list or a listed session's state changes */
 	void (*observer)(void *data);
 	void *observer_data;
@@ -229,6 +231,9 @@ const char *session_state_name(enum session_state st);
 
 /* ---- inside the layer ---- */
 
+/* The memory the table's entries take (pool.h): tests. */
+size_t session_pool_bytes(void);
+
 bool session_listed(const struct session *s);
 /* Unlinks and frees s (or marks it, when inside a carrier call). */
 void session_drop(struct session *s);
@@ -245,6 +250,13 @@ struct carrier *session_carrier(const struct session_layer *l, const char *trans
 int session_answer_later(struct session_layer *l, transport_done_fn done, void *data, int code, const char *fmt,
 			 ...) __attribute__((format(printf, 5, 6)));
 void session_answers_flush(struct session_layer *l);
+/* Around every login, logout and adoption: once none is in flight, the
+ * memory their burst freed is given back to the system when there is
+ * SESSION_TRIM_MIN or more of it (memlock_trim): after a burst, not
+ * after each of a trickle of logins. */
+#define SESSION_TRIM_MIN (256u * 1024u)
+void session_request_begin(struct session_layer *l);
+void session_request_end(struct session_layer *l);
 /* Called by session_end(): the login waiting for s forgets it. */
 void session_login_forget(struct session *s);
 

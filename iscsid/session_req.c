@@ -94,12 +94,16 @@ static void login_what(const struct login_wait *w, char *buf, size_t len)
 
 static void login_wait_free(struct login_wait *w)
 {
-	loop_timer_disarm(w->l->loop, &w->bg_timer);
+	struct session_layer *l = w->l;
+	loop_timer_disarm(l->loop, &w->bg_timer);
 	if (w->own) {
 		explicit_bzero(w->own, sizeof(*w->own));
 		free(w->own);
 	}
+	bool counted = !w->answered;
 	free(w);
+	if (counted)
+		session_request_end(l);
 }
 
 /* The login is over: answers the request, or, when it was answered
@@ -189,7 +193,7 @@ static void login_to_background(struct loop *lp, void *data)
 	memset(&res, 0, sizeof(res));
 	res.status = ISCSI_ERR_AGAIN;
 	char why[300] = "";
-	if (w->s && w->s->retry.last_fail_msg[0])
+	if (w->s && w->s->retry.last_fail_msg && w->s->retry.last_fail_msg[0])
 		snprintf(why, sizeof(why), " (%.290s)", w->s->retry.last_fail_msg);
 	snprintf(res.message, sizeof(res.message),
 		 "not logged in after %" PRIu32 " s%s; iscsid keeps trying in the background",
@@ -200,9 +204,11 @@ static void login_to_background(struct loop *lp, void *data)
 	w->answered = true;
 	w->answered_ms = loop_now_ms();
 	w->done(w->data, &res);
-	/* from now on the record is ours and nobody waits */
+	/* from now on the record is ours and nobody waits: no longer part
+	 * of a burst (a target that stays away must not stop the trim) */
 	w->done = NULL;
 	w->data = NULL;
+	session_request_end(w->l);
 }
 
 static void login_probed(void *data, const struct transport_result *res)
@@ -288,12 +294,13 @@ int session_login(struct session_layer *l, const struct transport_login *req, tr
 		free(w);
 		return r;
 	}
+	session_request_begin(l);       /* ended by login_wait_free() */
 	if (req->background) {
 		/* the caller's record goes with the answer; the login may
 		 * outlive it */
 		w->own = malloc(sizeof(*w->own));
 		if (!w->own) {
-			free(w);
+			login_wait_free(w);
 			return -ENOMEM;
 		}
 		memcpy(w->own, req->rec, sizeof(*w->own));
@@ -327,7 +334,9 @@ static void logout_answered(void *data, const struct transport_result *res)
 	if (s)
 		s->logout_pending = false;
 	w->done(w->data, res);
+	struct session_layer *l = w->l;
 	free(w);
+	session_request_end(l);
 }
 
 int session_logout(struct session_layer *l, uint32_t sid, transport_done_fn done, void *data)
@@ -353,12 +362,15 @@ int session_logout(struct session_layer *l, uint32_t sid, transport_done_fn done
 	w->data = data;
 	struct carrier *c = s->carrier;
 	s->logout_pending = true;
+	session_request_begin(l);
 	session_call_begin(s);
 	int r = c->ops->logout(c, s, logout_answered, w);
 	if (session_call_end(s) && r < 0)
 		s->logout_pending = false;
-	if (r < 0)
+	if (r < 0) {
 		free(w);
+		session_request_end(l);
+	}
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -51,7 +52,7 @@ void session_attempt_begin(struct session *s)
 static void log_attempt(struct session *s, const char *what, const char *msg, uint64_t delay, uint64_t now)
 {
 	struct session_retry *r = &s->retry;
-	bool loud = r->attempts <= 1 || strcmp(msg, r->last_fail_msg) != 0 ||
+	bool loud = r->attempts <= 1 || !r->last_fail_msg || strcmp(msg, r->last_fail_msg) != 0 ||
 		    now - r->last_fail_log_ms >= SESSION_RETRY_LOG_MS;
 	if (!loud) {
 		log_debug(1, "%s: %s; trying again in %" PRIu64 " ms (attempt %u)", what, msg, delay, r->attempts + 1);
@@ -63,7 +64,11 @@ static void log_attempt(struct session *s, const char *what, const char *msg, ui
 		log_info("%s: %s; trying again in %" PRIu64 " ms (%u attempts in %" PRIu64 " s)", what, msg, delay,
 			 r->attempts, (now - r->outage_start_ms) / 1000u);
 	r->last_fail_log_ms = now;
-	snprintf(r->last_fail_msg, sizeof(r->last_fail_msg), "%s", msg);
+	if (!r->last_fail_msg || strcmp(msg, r->last_fail_msg) != 0) {
+		/* NULL when out of memory: the next failure is logged loud */
+		free(r->last_fail_msg);
+		r->last_fail_msg = strdup(msg);
+	}
 }
 
 static enum session_cause cause_of(int code)
@@ -152,7 +157,8 @@ uint64_t session_outage_begin(struct session *s)
 	r->driven = true;
 	r->attempts = 0;
 	r->outage_start_ms = loop_now_ms();
-	r->last_fail_msg[0] = '\0';
+	free(r->last_fail_msg);
+	r->last_fail_msg = NULL;
 	r->redirects = 0;
 	/* Time2Wait from the target, else at once (the kernel, say, queues
 	 * I/O for replacement_timeout meanwhile) */

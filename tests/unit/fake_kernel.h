@@ -14,8 +14,8 @@
 
 #include "pdu.h"
 
-#define QMAX 256
-#define RMAX 512
+#define QMAX 4096
+#define RMAX 4096
 
 struct req {
 	uint32_t type;
