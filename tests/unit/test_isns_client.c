@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "double_carrier.h"
+#include "loop_wait.h"
 #include "hostile_server.h"
 #include "iscsid.h"
 #include "isns.h"
@@ -292,34 +293,9 @@ static struct iscsid d;
 static struct double_carrier *dbl;
 static struct dc_world world;
 
-static void on_deadline(struct loop *l, void *data)
-{
-	(void)data;
-	loop_exit(l, -ETIMEDOUT);
-}
-
-static bool (*cond)(void);
-static void on_cond(struct loop *l, void *data)
-{
-	if (cond())
-		loop_exit(l, 0);
-	else
-		loop_timer_arm(l, data, 10);
-}
-
-/* Runs the loop until c() (true) or ms pass (false). */
 static bool run_until(bool (*c)(void), unsigned ms)
 {
-	struct loop_timer poll, dl;
-	cond = c;
-	loop_timer_init(&poll, on_cond, &poll);
-	loop_timer_init(&dl, on_deadline, NULL);
-	loop_timer_arm(d.loop, &poll, 0);
-	loop_timer_arm(d.loop, &dl, ms);
-	int r = loop_run(d.loop);
-	loop_timer_disarm(d.loop, &poll);
-	loop_timer_disarm(d.loop, &dl);
-	return r == 0;
+	return loop_run_until(d.loop, c, 10, ms);
 }
 
 static bool never(void)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "double_carrier.h"
+#include "loop_wait.h"
 #include "errors.h"
 #include "log.h"
 #include "loop.h"
@@ -164,33 +165,9 @@ static struct double_carrier *dbl;
 static struct dc_world world;
 static char dir[64], path[256];
 
-static void on_deadline(struct loop *l, void *data)
-{
-	(void)data;
-	loop_exit(l, -ETIMEDOUT);
-}
-
-static bool (*cond)(void);
-static void on_cond(struct loop *l, void *data)
-{
-	if (cond())
-		loop_exit(l, 0);
-	else
-		loop_timer_arm(l, data, 5);
-}
-
 static bool run_until(bool (*c)(void), unsigned ms)
 {
-	struct loop_timer poll, dl;
-	cond = c;
-	loop_timer_init(&poll, on_cond, &poll);
-	loop_timer_init(&dl, on_deadline, NULL);
-	loop_timer_arm(lp, &poll, 0);
-	loop_timer_arm(lp, &dl, ms);
-	int r = loop_run(lp);
-	loop_timer_disarm(lp, &poll);
-	loop_timer_disarm(lp, &dl);
-	return r == 0;
+	return loop_run_until(lp, c, 5, ms);
 }
 
 static char content[65536];

@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "double_carrier.h"
+#include "loop_wait.h"
 #include "errors.h"
 #include "ipc.h"
 #include "ipc_client.h"
@@ -108,28 +109,9 @@ static bool wait_answer(struct answer *a, unsigned ms)
 	return r == 0;
 }
 
-static bool (*cond)(void);
-static void on_cond(struct loop *l, void *data)
-{
-	if (cond())
-		loop_exit(l, 0);
-	else
-		loop_timer_arm(l, data, 2);
-}
-
-/* Runs the loop until c() holds or ms pass. */
 static bool run_until(bool (*c)(void), unsigned ms)
 {
-	struct loop_timer poll, dl;
-	cond = c;
-	loop_timer_init(&poll, on_cond, &poll);
-	loop_timer_init(&dl, on_deadline, NULL);
-	loop_timer_arm(d.loop, &poll, 0);
-	loop_timer_arm(d.loop, &dl, ms);
-	int r = loop_run(d.loop);
-	loop_timer_disarm(d.loop, &poll);
-	loop_timer_disarm(d.loop, &dl);
-	return r == 0;
+	return loop_run_until(d.loop, c, 2, ms);
 }
 
 /* The double's login was called (the probe is behind it). */
