@@ -101,13 +101,23 @@ VM_SCENARIOS=${VM_SCENARIOS-login_io luns chap portal_outage iscsid_restart logo
 if [ "${SKIP_VM:-0}" != 1 ] && [ -n "$VM_SCENARIOS" ]; then
 	deps_install vm || { failed=$((failed + 1)); failures+=("VM dependencies"); }
 	vmout=$(tests/vm/run-suite.sh $VM_SCENARIOS 2>&1); vmrc=$?
-	echo "$vmout" | grep -E '^(PASS|FAIL|SKIP):'
+	# each result line; a failed scenario's details (its last step, the
+	# failure, the daemon log tail or why the VM gave no result) with it
+	echo "$vmout" | awk '/^(PASS|FAIL|SKIP):/ { d = ($1 == "FAIL:"); print; next } d && /^    / { print; next } { d = 0 }'
 	p=$(echo "$vmout" | grep -c '^PASS:'); f=$(echo "$vmout" | grep -c '^FAIL:')
 	if [ "$vmrc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$vmout" | tail -30; fi
 	passed=$((passed + p)); failed=$((failed + f))
 	[ "$f" -eq 0 ] || failures+=("VM suite")
 	# Each failed scenario's own reason, repeated in the summary at the end.
-	reasons+=("$(echo "$vmout" | awk '/^FAIL: vm / { s = $3 } s != "" && /^    FAIL: / { sub(/^    /, ""); print "  vm " s ": " $0; s = "" }')")
+	# (a scenario that printed no FAIL line: why the VM gave no result, or
+	# the last line it printed)
+	reasons+=("$(echo "$vmout" | awk '
+		function flush() { if (s != "") print "  vm " s ": " (last != "" ? last : "no details") }
+		/^FAIL: vm / { flush(); s = $3; last = ""; next }
+		s != "" && /^    (FAIL: |no result: )/ { sub(/^    /, ""); print "  vm " s ": " $0; s = ""; next }
+		s != "" && /^    / && !/^    \(serial log:/ { last = substr($0, 5); next }
+		s != "" && !/^    / { flush(); s = "" }
+		END { flush() }')")
 	# The scale benchmark at a small N as a smoke (~20 s of VM): passes
 	# when this project, Debian's open-iscsi and the kernel floor all
 	# produced figures; the timings are printed, never asserted.

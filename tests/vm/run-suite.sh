@@ -14,6 +14,8 @@
 #   VM_BOOT=one          all scenarios in one boot, cleaned up in between
 #   VM_JOBS=N            boots run in parallel (default 2)
 #   SCENARIO_TIMEOUT=S   per scenario inside the VM (default 300)
+#   VM_START_TIMEOUT=S   a guest that has not started in S s is booted once
+#                        more (default 120; see boot() below)
 #   INIT_DEBUG=N         iscsid -d N;  VERBOSE=1 prints every scenario's log
 # Logs: $VM_CACHE/suite-$INITIATOR/NAME.log (serial console of the boot).
 set -u
@@ -73,7 +75,7 @@ fi
 
 out=$VM_CACHE/suite-$initiator
 mkdir -p "$out"
-rm -f "$out"/*.log "$out"/*.rc
+rm -f "$out"/*.log "$out"/*.rc "$out"/*.vm
 "$VM_DIR/fetch-kernel.sh" >/dev/null || skip_all "cannot fetch the VM kernel (offline?)"
 adds=(--add "$VM_DIR/guest/initiator.sh:/lib/vmtest/initiator.sh")
 for f in "$VM_DIR"/guest/scenario_*.sh; do
@@ -88,12 +90,21 @@ initrd=$out/initramfs.cpio.gz
 boot() {
     local group=$1 list per=$scen_timeout
     shift
+    local rc try
     list=$(IFS=,; echo "$*")
-    "$VM_DIR/run-vm.sh" --initrd "$initrd" --log "$out/$group.log" --quiet \
-        --timeout $(( per * $# + 90 )) --mem 1536 \
-        --append "SCENARIOS=$list INITIATOR=$initiator SCENARIO_TIMEOUT=$per${INIT_DEBUG:+ INIT_DEBUG=$INIT_DEBUG}" \
-        >/dev/null 2>"$out/$group.vm"
-    echo $? >"$out/$group.rc"
+    # A guest that does not reach its /init in VM_START_TIMEOUT s hung in
+    # the emulator before userspace (nothing of ours has run): boot it
+    # once more, keeping the hung boot's log as GROUP.hung.log.
+    for try in 1 2; do
+        "$VM_DIR/run-vm.sh" --initrd "$initrd" --log "$out/$group.log" --quiet \
+            --start-timeout "${VM_START_TIMEOUT:-120}" --timeout $(( per * $# + 90 )) --mem 1536 \
+            --append "SCENARIOS=$list INITIATOR=$initiator SCENARIO_TIMEOUT=$per${INIT_DEBUG:+ INIT_DEBUG=$INIT_DEBUG}" \
+            >/dev/null 2>>"$out/$group.vm"
+        rc=$?
+        [ "$rc" = 126 ] && [ "$try" = 1 ] || break
+        mv "$out/$group.log" "$out/$group.hung.log"
+    done
+    echo "$rc" >"$out/$group.rc"
 }
 
 start=$(date +%s)
@@ -129,13 +140,17 @@ for s in $scenarios; do
     [ "$boot_mode" = one ] || printf '%s\n' "$body" >"$out/$s.out"
     if [ "$rc" = 0 ]; then
         echo "PASS: vm $s"
+        [ -f "$out/$g.hung.log" ] &&
+            echo "    (booted twice: the first boot hung before the guest started, log $out/$g.hung.log)"
         [ "${VERBOSE:-0}" = 1 ] && printf '%s\n' "$body" | sed 's/^/    /'
         continue
     fi
     failed=$((failed + 1))
     echo "FAIL: vm $s"
     if [ -z "$rc" ]; then
-        echo "    no result: the VM exited $(cat "$out/$g.rc" 2>/dev/null) ($(tail -n1 "$out/$g.vm" 2>/dev/null))"
+        why=$(grep '^run-vm.sh:' "$out/$g.vm" 2>/dev/null | tail -n1)
+        [ -n "$why" ] || why=$(tail -n1 "$out/$g.vm" 2>/dev/null)
+        echo "    no result: the VM exited $(cat "$out/$g.rc" 2>/dev/null) ($why)"
     fi
     if [ "${VERBOSE:-0}" = 1 ]; then
         printf '%s\n' "$body" | sed 's/^/    /'

@@ -3,13 +3,17 @@
 #
 # Usage: run-vm.sh [--initrd FILE] [--kernel FILE] [--log FILE]
 #            [--timeout SEC] [--mem MB] [--smp N] [--append "K=V ..."]
-#            [--quiet] [-- extra qemu args]
+#            [--quiet [--start-timeout SEC]] [-- extra qemu args]
 # Defaults: initrd $VM_CACHE/initramfs.cpio.gz, kernel from
 # $VM_CACHE/kernel.env, log $VM_CACHE/serial.log, timeout 600 s
 # ($VM_TIMEOUT), 1024 MB, 2 CPUs, $VM_ACCEL (default tcg), $VM_CPU (max).
 # --append words NAME=value become environment variables of /test.sh.
-# Exit: the rc from "VMTEST-EXIT <rc>"; 124 on timeout; 125 if the marker
-# is missing for another reason (panic, qemu error).
+# --start-timeout: the guest must print VMTEST-START (the first line of
+# /init) within SEC seconds, or qemu is stopped and the exit is 126 (the
+# emulator hung before userspace: seen rarely under TCG on a loaded host).
+# Exit: the rc from "VMTEST-EXIT <rc>"; 124 on timeout; 126 when the guest
+# did not start in time; 125 if the marker is missing for another reason
+# (panic, qemu error).
 set -eu
 . "$(dirname "$0")/common.sh"
 
@@ -21,6 +25,7 @@ mem=1024
 smp=2
 append_extra=
 quiet=0
+start_timeout=
 qemu_extra=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -32,8 +37,9 @@ while [ $# -gt 0 ]; do
         --smp) smp=$2; shift 2 ;;
         --append) append_extra="$append_extra $2"; shift 2 ;;
         --quiet) quiet=1; shift ;;
+        --start-timeout) start_timeout=$2; shift 2 ;;
         --) shift; qemu_extra=("$@"); break ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
@@ -61,7 +67,26 @@ qemu=(qemu-system-x86_64 -accel "${VM_ACCEL:-tcg}" -cpu "${VM_CPU:-max}" -m "$me
 
 start=$(date +%s)
 set +e
-if [ "$quiet" = 1 ]; then
+if [ "$quiet" = 1 ] && [ -n "$start_timeout" ]; then
+    timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null >"$log" 2>&1 &
+    qpid=$!
+    started=0
+    while kill -0 "$qpid" 2>/dev/null; do
+        if grep -q '^VMTEST-START' "$log" 2>/dev/null; then started=1; break; fi
+        [ $(( $(date +%s) - start )) -ge "$start_timeout" ] && break
+        sleep 1
+    done
+    if [ "$started" = 0 ] && kill -0 "$qpid" 2>/dev/null && ! grep -q '^VMTEST-START' "$log"; then
+        # timeout(1) passes TERM on to qemu and reaps it
+        kill -TERM "$qpid" 2>/dev/null
+        wait "$qpid" 2>/dev/null
+        vm_log "the guest printed no VMTEST-START in ${start_timeout}s: qemu stopped (log: $log)"
+        tail -n 3 "$log" >&2
+        exit 126
+    fi
+    wait "$qpid"
+    qrc=$?
+elif [ "$quiet" = 1 ]; then
     timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null >"$log" 2>&1
     qrc=$?
 else
