@@ -155,9 +155,22 @@ for s in $scenarios; do
     if [ "${VERBOSE:-0}" = 1 ]; then
         printf '%s\n' "$body" | sed 's/^/    /'
     else
-        # The last step, the failure and the daemon log tail.
-        printf '%s\n' "$body" | awk '/^== / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' |
-            tail -n 40 | sed 's/^/    /'
+        # The last step's header, at most 12 lines before the failure, the
+        # FAIL line and the daemon log tail after it (a step that printed
+        # a long listing must not push the FAIL line out); with no FAIL
+        # line, the step's last 40 lines.
+        printf '%s\n' "$body" | awk '
+            /^== / { hdr = $0; n = 0; f = 0; delete pre; post = ""; next }
+            f { post = post $0 "\n"; next }
+            /^FAIL: / { f = 1; post = $0 "\n"; next }
+            { pre[n++ % 40] = $0 }
+            END {
+                if (hdr != "") print hdr
+                k = f ? 12 : 40; if (k > n) k = n
+                if (n > k) print "[... " n - k " lines]"
+                for (i = n - k; i < n; i++) print pre[i % 40]
+                printf "%s", post
+            }' | sed 's/^/    /'
     fi
     echo "    (serial log: $log)"
 done
