@@ -65,7 +65,7 @@ struct session;
 #define KS_DESTROY_POLL_MS     100u   /* a lost KEVENT_DESTROY_SESSION is noticed in sysfs */
 #define KS_DESTROY_WAIT_MS     60000u /* then the logout is answered anyway */
 #define KS_MAX_DEVICES         256    /* names reported per request */
-#define KS_STRS_INLINE         256    /* a session's names, kept in its struct when they fit */
+#define KS_STRS_INLINE         232    /* a session's names, kept in its struct when they fit */
 
 /* ---- the session machine ---- */
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "pool.h"
 
@@ -28,6 +29,23 @@ struct pool_slab {
 	size_t ntouched;                /* objects ever handed out: the rest are untouched memory */
 };
 
+static size_t page_size(void)
+{
+	static size_t ps;
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+		ps = v > 0 ? (size_t)v : 4096u;
+	}
+	return ps;
+}
+
+/* POOL_SLAB_SIZE, or a page where pages are larger (both powers of two):
+ * munmap and madvise work on whole pages. */
+static size_t slab_size(void)
+{
+	return page_size() > POOL_SLAB_SIZE ? page_size() : POOL_SLAB_SIZE;
+}
+
 static size_t obj_size(const struct pool *p)
 {
 	size_t sz = p->size < sizeof(void *) ? sizeof(void *) : p->size;
@@ -39,44 +57,51 @@ static size_t head_size(void)
 	return (sizeof(struct pool_slab) + POOL_ALIGN - 1) / POOL_ALIGN * POOL_ALIGN;
 }
 
+_Static_assert(sizeof(struct pool_slab) <= 64u, "POOL_MAX_OBJ assumes a slab head of at most 64 bytes");
+
 static size_t per_slab(const struct pool *p)
 {
-	return (POOL_SLAB_SIZE - head_size()) / obj_size(p);
+	return (slab_size() - head_size()) / obj_size(p);
 }
 
-static void unlink_slab(struct pool *p, struct pool_slab *sl)
+static bool slab_full(const struct pool *p, const struct pool_slab *sl)
+{
+	return !sl->nfree && sl->ntouched == per_slab(p);
+}
+
+static void unlink_slab(struct pool_slab **head, struct pool_slab *sl)
 {
 	if (sl->prev)
 		sl->prev->next = sl->next;
 	else
-		p->slabs = sl->next;
+		*head = sl->next;
 	if (sl->next)
 		sl->next->prev = sl->prev;
 	sl->next = sl->prev = NULL;
 }
 
-static void push_front(struct pool *p, struct pool_slab *sl)
+static void push_front(struct pool_slab **head, struct pool_slab *sl)
 {
 	sl->prev = NULL;
-	sl->next = p->slabs;
-	if (p->slabs)
-		p->slabs->prev = sl;
-	p->slabs = sl;
+	sl->next = *head;
+	if (*head)
+		(*head)->prev = sl;
+	*head = sl;
 }
 
 /* A slab aligned to its size: map twice the size, unmap the rest. */
 static struct pool_slab *slab_map(void)
 {
-	size_t len = 2u * POOL_SLAB_SIZE;
+	size_t ss = slab_size(), len = 2u * ss;
 	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
-	uintptr_t a = ((uintptr_t)m + POOL_SLAB_SIZE - 1) & ~(uintptr_t)(POOL_SLAB_SIZE - 1);
+	uintptr_t a = ((uintptr_t)m + ss - 1) & ~(uintptr_t)(ss - 1);
 	uint8_t *start = (uint8_t *)a;
 	if (start > m)
 		munmap(m, (size_t)(start - m));
-	if (start + POOL_SLAB_SIZE < m + len)
-		munmap(start + POOL_SLAB_SIZE, (size_t)(m + len - (start + POOL_SLAB_SIZE)));
+	if (start + ss < m + len)
+		munmap(start + ss, (size_t)(m + len - (start + ss)));
 	struct pool_slab *sl = (struct pool_slab *)start;
 	memset(sl, 0, sizeof(*sl));
 	return sl;
@@ -84,13 +109,15 @@ static struct pool_slab *slab_map(void)
 
 static struct pool_slab *slab_of(const void *obj)
 {
-	return (struct pool_slab *)((uintptr_t)obj & ~(uintptr_t)(POOL_SLAB_SIZE - 1));
+	return (struct pool_slab *)((uintptr_t)obj & ~(uintptr_t)(slab_size() - 1));
 }
 
 void *pool_alloc(struct pool *p)
 {
+	if (p->size > POOL_MAX_OBJ)
+		return NULL;
 	struct pool_slab *sl = p->slabs;
-	if (!sl || (!sl->nfree && sl->ntouched == per_slab(p))) {
+	if (!sl) {
 		if (p->spare) {
 			sl = p->spare;
 			p->spare = NULL;
@@ -100,7 +127,7 @@ void *pool_alloc(struct pool *p)
 				return NULL;
 			p->nslabs++;
 		}
-		push_front(p, sl);
+		push_front(&p->slabs, sl);
 	}
 	void *o;
 	if (sl->free) {
@@ -112,17 +139,9 @@ void *pool_alloc(struct pool *p)
 		sl->ntouched++;
 	}
 	sl->nused++;
-	if (!sl->nfree && sl->ntouched == per_slab(p)) {
-		/* full: behind the slabs with room */
-		unlink_slab(p, sl);
-		struct pool_slab **pp = &p->slabs;
-		struct pool_slab *prev = NULL;
-		while (*pp) {
-			prev = *pp;
-			pp = &(*pp)->next;
-		}
-		sl->prev = prev;
-		*pp = sl;
+	if (slab_full(p, sl)) {
+		unlink_slab(&p->slabs, sl);
+		push_front(&p->full, sl);
 	}
 	memset(o, 0, p->size);
 	p->nobjs++;
@@ -135,40 +154,44 @@ void pool_free(struct pool *p, void *obj)
 		return;
 	p->nobjs--;
 	struct pool_slab *sl = slab_of(obj);
-	bool was_full = !sl->nfree && sl->ntouched == per_slab(p);
+	if (slab_full(p, sl)) {
+		/* room again */
+		unlink_slab(&p->full, sl);
+		push_front(&p->slabs, sl);
+	}
 	memcpy(obj, &sl->free, sizeof(void *));
 	sl->free = obj;
 	sl->nfree++;
 	sl->nused--;
 	if (!sl->nused) {
-		unlink_slab(p, sl);
+		unlink_slab(&p->slabs, sl);
 		if (!p->spare) {
-			/* reset: it starts afresh, its pages handed back (unless
-			 * iscsid is locked in memory) */
+			/* reset: it starts afresh, its pages after the head's
+			 * handed back (unless iscsid is locked in memory) */
+			size_t ss = slab_size(), ps = page_size();
 			sl->free = NULL;
 			sl->nfree = sl->ntouched = 0;
-			(void)madvise((uint8_t *)sl + 4096, POOL_SLAB_SIZE - 4096, MADV_DONTNEED);
+			if (ss > ps)
+				(void)madvise((uint8_t *)sl + ps, ss - ps, MADV_DONTNEED);
 			p->spare = sl;
 		} else {
-			munmap(sl, POOL_SLAB_SIZE);
+			munmap(sl, slab_size());
 			p->nslabs--;
 		}
-	} else if (was_full) {
-		/* room again: to the front */
-		unlink_slab(p, sl);
-		push_front(p, sl);
 	}
 }
 
 size_t pool_bytes(const struct pool *p)
 {
-	return p->nslabs * POOL_SLAB_SIZE;
+	return p->nslabs * slab_size();
 }
 
 #else /* POOL_MALLOC */
 
 void *pool_alloc(struct pool *p)
 {
+	if (p->size > POOL_MAX_OBJ)
+		return NULL;
 	void *o = calloc(1, p->size);
 	if (o)
 		p->nobjs++;

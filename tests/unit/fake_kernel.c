@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chap.h"
 #include "fake_kernel.h"
 #include "fake_sysfs.h"
 #include "iscsi_if.h"
@@ -85,9 +86,88 @@ void fk_recv_pdu(uint32_t sid, const struct pdu *p)
 	fk_event(ISCSI_KEVENT_RECV_PDU, sid, 0, 0, buf, 48 + p->data_len);
 }
 
-static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr)
+/* The value of KEY in a Login Request's key=value text (NUL separated),
+ * or NULL. */
+static const char *text_value(const uint8_t *d, size_t n, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < n;) {
+		const char *kv = (const char *)d + i;
+		size_t l = strnlen(kv, n - i);
+		if (l > kl && !memcmp(kv, key, kl) && kv[kl] == '=')
+			return kv + kl + 1;
+		i += l + 1;
+	}
+	return NULL;
+}
+
+/* The security stage of a target that requires CHAP (fk.chap_secret):
+ * AuthMethod=CHAP, CHAP_A=5 with a challenge, then the initiator's
+ * response checked against fk.chap_name/chap_secret (0x0201 if wrong)
+ * and, when it sends a challenge of its own, fk.chap_name_in's answer
+ * with chap_secret_in. Fills rs (flags, data in buf); false when the
+ * request is not the security stage. */
+static bool fk_chap(const struct pdu *rq, const uint8_t *d, size_t n, struct pdu *rs, char *buf, size_t cap)
+{
+	static uint8_t id, chal[16];
+	const char *v;
+	bool t = pdu_login_transit(rq);
+	int len = 0;
+
+	if (pdu_login_csg(rq) != ISCSI_STAGE_SECURITY)
+		return false;
+	rs->flags = pdu_login_flags(false, false, ISCSI_STAGE_SECURITY, 0);
+	if ((v = text_value(d, n, "AuthMethod"))) {
+		if (!strstr(v, "CHAP")) {
+			rs->status_class = 0x02;
+			rs->status_detail = 0x01;
+			return true;
+		}
+		len = snprintf(buf, cap, "AuthMethod=CHAP%cTargetPortalGroupTag=1", 0);
+	} else if (text_value(d, n, "CHAP_A")) {
+		char hex[2 * sizeof(chal) + 3];
+		id++;
+		for (size_t i = 0; i < sizeof(chal); i++)
+			chal[i] = (uint8_t)(id * 31 + i);
+		ck_assert_int_eq(chap_encode_hex(chal, sizeof(chal), hex, sizeof(hex)), 0);
+		len = snprintf(buf, cap, "CHAP_A=5%cCHAP_I=%u%cCHAP_C=%s", 0, id, 0, hex);
+	} else if ((v = text_value(d, n, "CHAP_R"))) {
+		uint8_t got[CHAP_DIGEST_MAX], want[CHAP_DIGEST_MAX];
+		size_t gl = 0, wl = 0;
+		const char *name = text_value(d, n, "CHAP_N");
+		ck_assert_int_eq(chap_response(CHAP_ALG_MD5, id, (const uint8_t *)fk.chap_secret,
+					       strlen(fk.chap_secret), chal, sizeof(chal), want, sizeof(want), &wl), 0);
+		if (chap_decode(v, got, sizeof(got), &gl) < 0 || gl != wl || memcmp(got, want, wl) ||
+		    !name || strcmp(name, fk.chap_name ? fk.chap_name : "")) {
+			rs->status_class = 0x02;
+			rs->status_detail = 0x01;
+			return true;
+		}
+		fk.chap_verified++;
+		const char *ci = text_value(d, n, "CHAP_I"), *cc = text_value(d, n, "CHAP_C");
+		if (ci && cc && fk.chap_secret_in) {
+			uint8_t ichal[CHAP_MAX_BIN], r[CHAP_DIGEST_MAX];
+			size_t il = 0, rl = 0;
+			char hex[2 * CHAP_DIGEST_MAX + 3];
+			ck_assert_int_eq(chap_decode(cc, ichal, sizeof(ichal), &il), 0);
+			ck_assert_int_eq(chap_response(CHAP_ALG_MD5, (uint8_t)atoi(ci), (const uint8_t *)fk.chap_secret_in,
+						       strlen(fk.chap_secret_in), ichal, il, r, sizeof(r), &rl), 0);
+			ck_assert_int_eq(chap_encode_hex(r, rl, hex, sizeof(hex)), 0);
+			len = snprintf(buf, cap, "CHAP_N=%s%cCHAP_R=%s", fk.chap_name_in ? fk.chap_name_in : "", 0, hex);
+		}
+		rs->flags = pdu_login_flags(t, false, ISCSI_STAGE_SECURITY, t ? pdu_login_nsg(rq) : 0);
+	} else {
+		return false;
+	}
+	rs->data = (const uint8_t *)buf;
+	rs->data_len = len ? (uint32_t)len + 1 : 0;
+	return true;
+}
+
+static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr, const uint8_t *data, size_t dlen)
 {
 	struct pdu rq, rs;
+	char chapbuf[512];
 	ck_assert_int_eq(pdu_decode_bhs(reqhdr, PDU_DIR_TO_TARGET, NULL, &rq, NULL), 0);
 	if (fk.no_answer)
 		return;
@@ -139,14 +219,21 @@ static void fk_login_rsp(uint32_t sid, const uint8_t *reqhdr)
 		fk_recv_pdu(sid, &rs);
 		return;
 	}
+	if (fk.chap_secret && fk_chap(&rq, data, dlen, &rs, chapbuf, sizeof(chapbuf))) {
+		fk_recv_pdu(sid, &rs);
+		return;
+	}
 	static const char sec[] = "AuthMethod=None\0TargetPortalGroupTag=1";
 	static const char op[] = "HeaderDigest=None\0DataDigest=None\0MaxRecvDataSegmentLength=65536";
-	rs.flags = pdu_login_flags(true, false, csg, nsg);
-	rs.tsih = nsg == ISCSI_STAGE_FULL ? 0x1234 : rq.tsih;
+	/* T as the request's (an initiator with CHAP credentials offers
+	 * CHAP,None without T; None is the answer, then it asks to move on) */
+	bool t = pdu_login_transit(&rq);
+	rs.flags = pdu_login_flags(t, false, csg, t ? nsg : 0);
+	rs.tsih = t && nsg == ISCSI_STAGE_FULL ? 0x1234 : rq.tsih;
 	rs.data = (const uint8_t *)(csg == ISCSI_STAGE_SECURITY ? sec : op);
 	rs.data_len = csg == ISCSI_STAGE_SECURITY ? sizeof(sec) : sizeof(op);
 	fk_recv_pdu(sid, &rs);
-	if (nsg == ISCSI_STAGE_FULL && fk.die_with_login) {
+	if (t && nsg == ISCSI_STAGE_FULL && fk.die_with_login) {
 		fk.die_with_login--;
 		fk_conn_error(sid, ISCSI_IF_ERR_INVALID_HOST);
 	}
@@ -253,7 +340,7 @@ ssize_t fk_send(void *io_data, const void *buf, size_t len)
 
 	/* what the kernel and the target do next */
 	if (rq->type == ISCSI_UEVENT_SEND_PDU && (rq->bhs[0] & 0x3f) == ISCSI_OP_LOGIN_REQ)
-		fk_login_rsp(rq->sid, rq->bhs);
+		fk_login_rsp(rq->sid, rq->bhs, m + PL + 48, len > PL + 48 ? len - PL - 48 : 0);
 	else if (rq->type == ISCSI_UEVENT_SEND_PDU && (rq->bhs[0] & 0x3f) == ISCSI_OP_LOGOUT_REQ)
 		fk_logout_rsp(rq->sid);
 	else if (rq->type == ISCSI_UEVENT_DESTROY_SESSION_ASYNC && fk.hold_destroy &&

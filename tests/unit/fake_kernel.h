@@ -50,6 +50,12 @@ struct fk {
 	int redirect_port;                /* answer the next login with a redirection here */
 	const char *redirect_host;        /* ... to this host (NULL: 127.0.0.1) */
 	bool redirect_permanent;
+	/* CHAP required (chap_secret set): the initiator must answer as
+	 * chap_name with chap_secret; a challenge of its own is answered as
+	 * chap_name_in with chap_secret_in. chap_verified counts the good
+	 * answers. */
+	const char *chap_name, *chap_secret, *chap_name_in, *chap_secret_in;
+	unsigned chap_verified;
 	/* DESTROY_SESSION_ASYNC: the kernel's worker has not run yet; the
 	 * sessions are removed by fk_finish_destroys() */
 	bool hold_destroy;

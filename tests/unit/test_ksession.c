@@ -155,11 +155,11 @@ START_TEST(test_recovery)
 }
 END_TEST
 
-/* A re-login in recovery sends what the record said at the login, CHAP
- * credentials included, though the session keeps only those values. (The
- * scripted target does not do CHAP: with no outgoing password none is
- * offered, but the credentials still go to the kernel, which keeps them
- * for adoption after a restart.) */
+/* A re-login in recovery sends what the record said at the login, though
+ * the session keeps only those values: the target requires mutual CHAP
+ * and checks the answer each time, the credentials go to the kernel
+ * (which keeps them for adoption after a restart), and a longest
+ * initiator name arrives whole. */
 static const struct req *param_after(uint32_t param, size_t from)
 {
 	const struct req *r = NULL;
@@ -176,16 +176,26 @@ START_TEST(test_recovery_keeps_parameters)
 	struct answer a;
 	make_rec(&rec, "iqn.2003-01.org.example:disk1", false);
 	snprintf(rec.session.auth.username, sizeof(rec.session.auth.username), "alice");
+	snprintf(rec.session.auth.password, sizeof(rec.session.auth.password), "secretsecret1");
 	snprintf(rec.session.auth.username_in, sizeof(rec.session.auth.username_in), "target-bob");
 	snprintf(rec.session.auth.password_in, sizeof(rec.session.auth.password_in), "secretsecret2");
 	rec.session.replacement_timeout = 33;
 	rec.session.abort_timeout = 7;
 	rec.conn.noop_out_interval = 9;
 	rec.conn.noop_out_timeout = 11;
-	snprintf(rec.iface.iname, sizeof(rec.iface.iname), "iqn.2005-03.org.example:other");
+	/* an initiator name of the longest kind (223 bytes) */
+	char iname[224];
+	snprintf(iname, sizeof(iname), "iqn.2005-03.org.example:%0199d", 7);
+	ck_assert_uint_eq(strlen(iname), 223);
+	snprintf(rec.iface.iname, sizeof(rec.iface.iname), "%s", iname);
+	fk.chap_name = "alice";
+	fk.chap_secret = "secretsecret1";
+	fk.chap_name_in = "target-bob";
+	fk.chap_secret_in = "secretsecret2";
 	ks_login_start(&a, &rec, 0);
 	ck_assert(wait_answer(&a, 5000));
 	ck_assert_msg(a.res.status == 0, "login: %d %s", a.res.status, a.res.message);
+	ck_assert_uint_eq(fk.chap_verified, 1);
 	/* the caller's record is gone once answered */
 	memset(&rec, 0xa5, sizeof(rec));
 	for (int round = 0; round < 2; round++) {
@@ -193,8 +203,10 @@ START_TEST(test_recovery_keeps_parameters)
 		if (round) {
 			fk_conn_error(a.res.sid, ISCSI_IF_ERR_TCP_CONN_CLOSE);
 			ck_assert(run_until(logged_in, 5000));
+			ck_assert_uint_eq(fk.chap_verified, 2);
 		}
 		ck_assert_str_eq(param_after(ISCSI_PARAM_USERNAME, from)->value, "alice");
+		ck_assert_str_eq(param_after(ISCSI_PARAM_PASSWORD, from)->value, "secretsecret1");
 		ck_assert_str_eq(param_after(ISCSI_PARAM_USERNAME_IN, from)->value, "target-bob");
 		ck_assert_str_eq(param_after(ISCSI_PARAM_PASSWORD_IN, from)->value, "secretsecret2");
 		ck_assert_str_eq(param_after(ISCSI_PARAM_SESS_RECOVERY_TMO, from)->value, "33");
@@ -203,7 +215,7 @@ START_TEST(test_recovery_keeps_parameters)
 		ck_assert_str_eq(param_after(ISCSI_PARAM_PING_TMO, from)->value, "11");
 		ck_assert_str_eq(param_after(ISCSI_PARAM_TARGET_NAME, from)->value, "iqn.2003-01.org.example:disk1");
 		ck_assert_str_eq(param_after(ISCSI_PARAM_PERSISTENT_ADDRESS, from)->value, "127.0.0.1");
-		ck_assert_str_eq(param_after(ISCSI_PARAM_INITIATOR_NAME, from)->value, "iqn.2005-03.org.example:other");
+		ck_assert_str_eq(param_after(ISCSI_PARAM_INITIATOR_NAME, from)->value, iname);
 		ck_assert_str_eq(param_after(ISCSI_PARAM_IFACE_NAME, from)->value, "default");
 	}
 	ck_assert_uint_eq(count(ISCSI_UEVENT_START_CONN), 2);
