@@ -97,8 +97,12 @@ static int record_from_sysfs(struct kctx *k, const struct sysfs_session *s, cons
 		tmpl = k->d->config.node;
 	else
 		node_rec_init(&tmpl);
-	if (node_rec_from_template(&tmpl, s->targetname, addr, port, s->tpgt == SYSFS_UNSET ? -1 : s->tpgt, NULL,
-				   &rec, err, sizeof(err)) < 0) {
+	int r = node_rec_from_template(&tmpl, s->targetname, addr, port, s->tpgt == SYSFS_UNSET ? -1 : s->tpgt,
+				       NULL, &rec, err, sizeof(err));
+	/* the template may hold iscsid.conf's CHAP defaults */
+	explicit_bzero(&tmpl.session.auth, sizeof(tmpl.session.auth));
+	if (r < 0) {
+		explicit_bzero(&rec.session.auth, sizeof(rec.session.auth));
 		log_warnx("session %" PRIu32 ": cannot adopt: %s", s->sid, err);
 		return -EINVAL;
 	}
@@ -237,15 +241,22 @@ static enum adopt_outcome adopt_one(struct kctx *k, uint32_t sid)
 	bool from_db = find_record(k, &s, addr, port, &rec);
 	if (!from_db && record_from_sysfs(k, &s, addr, port, &rec) < 0)
 		goto done;
-	/* the initiator name it logged in with */
-	const char *iname = "";
-	if (rec.iface.iname[0])
+	/* The initiator name it logged in with, as the kernel keeps it: a
+	 * re-login in recovery must present the name the target's ACL let in,
+	 * though the record or iscsid's name may have changed since (they
+	 * count from the next login). Without it in sysfs: the record's iface
+	 * name, then iscsid's. The alias goes with iscsid's own name only, as
+	 * at a fresh login. */
+	const char *iname = "", *alias = "";
+	if (s.initiatorname[0] && strnlen(s.initiatorname, REC_NAME_SIZE) < REC_NAME_SIZE)
+		iname = s.initiatorname;
+	else if (rec.iface.iname[0])
 		iname = rec.iface.iname;
-	else if (s.initiatorname[0])
-		iname = strnlen(s.initiatorname, REC_NAME_SIZE) < REC_NAME_SIZE ? s.initiatorname : "";
 	else if (k->d && k->d->have_iname)
 		iname = k->d->iname.name;
-	struct ksession *ks = ks_new(k, &rec, iname, k->d ? k->d->iname.alias : NULL);
+	if (k->d && k->d->have_iname && !strcmp(iname, k->d->iname.name))
+		alias = k->d->iname.alias;
+	struct ksession *ks = ks_new(k, &rec, iname, alias);
 	if (!ks) {
 		explicit_bzero(&rec.session.auth, sizeof(rec.session.auth));
 		goto done;

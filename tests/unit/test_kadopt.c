@@ -15,6 +15,7 @@
 #include "iscsi_if.h"
 #include "ks_harness.h"
 #include "ksession.h"
+#include "nodedb.h"
 #include "sysfs.h"
 
 /* A session on host sid + 10 as a dead daemon left it. conn: NULL for no
@@ -187,6 +188,41 @@ START_TEST(test_failed_before_scan)
 }
 END_TEST
 
+static bool logged_in20(void)
+{
+	struct ksession *ks = kctx_find(kc, 20);
+	return ks && ks->state == KS_LOGGED_IN && count_sid(ISCSI_UEVENT_START_CONN, 20) == 1;
+}
+
+/* A session logged in under another initiator name than its node record
+ * gives now (the record's iface.initiatorname was changed since): its
+ * re-login presents the name it logged in with, which the kernel keeps --
+ * the target's ACL knows that one. The new name counts from the next
+ * login. */
+START_TEST(test_relogin_keeps_initiator_name)
+{
+	struct nodedb *db;
+	struct node_rec rec;
+	leftover(20, "FAILED\n", "SCANNED\n", "failed\n");
+	fake_session_attr(fk.sysfs, 20, "initiatorname", "iqn.2005-03.org.example:the-old-name\n");
+	make_rec(&rec, "iqn.2003-01.org.example:disk1", true);
+	snprintf(rec.iface.iname, sizeof(rec.iface.iname), "iqn.2005-03.org.example:the-new-name");
+	ck_assert_int_eq(nodedb_open(&d.paths, &db), 0);
+	ck_assert_int_eq(nodedb_node_save(db, &rec, 0), 0);
+	nodedb_free(db);
+	ks_restart(NULL);
+	ck_assert_ptr_nonnull(kctx_find(kc, 20));
+	ck_assert(run_until(logged_in20, 5000));
+	const char *name = NULL;
+	for (size_t i = 0; i < fk.nreq; i++)
+		if (fk.reqs[i].type == ISCSI_UEVENT_SET_PARAM && fk.reqs[i].sid == 20 &&
+		    fk.reqs[i].param == ISCSI_PARAM_INITIATOR_NAME)
+			name = fk.reqs[i].value;
+	ck_assert_ptr_nonnull(name);
+	ck_assert_str_eq(name, "iqn.2005-03.org.example:the-old-name");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("kadopt");
@@ -196,6 +232,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_half_made_sessions);
 	tcase_add_test(tc, test_no_connection_after_login);
 	tcase_add_test(tc, test_failed_before_scan);
+	tcase_add_test(tc, test_relogin_keeps_initiator_name);
 	suite_add_tcase(s, tc);
 	return s;
 }
