@@ -1,8 +1,9 @@
 /* What a kernel session keeps of its node record (ksession.h: struct
  * ks_params). Hundreds of sessions each held a whole struct node_rec
  * (~12 KB of offload settings, unknown keys and fixed-size strings);
- * they keep the few values their logins use, with the strings packed
- * into one allocation and the CHAP credentials into another that is
+ * they keep the few values their logins use: the strings packed into the
+ * ksession's own buffer (strbuf) when they fit, else into one
+ * allocation, and the CHAP credentials into another allocation that is
  * wiped before it is freed. */
 #include <errno.h>
 #include <stddef.h>
@@ -15,16 +16,19 @@ static const struct ks_auth no_auth = {
 	.username = "", .password = "", .username_in = "", .password_in = "", .chap_algs = "",
 };
 
-/* Packs n strings (each at most cap[i] bytes, NULL is "") behind head
- * bytes: into into (into_cap bytes) when they fit, else into an
- * allocation. *ret points to the memory used (its size in *ret_size),
- * *out[i] into it. -ENOMEM. */
+/* Packs n (at most 16) strings behind head bytes: into into (into_cap
+ * bytes) when they fit, else into an allocation. src[i] is a field of
+ * cap[i] bytes (NULL is ""): at most cap[i] - 1 bytes of it are taken,
+ * so that each string still fits its field. *ret points to the memory
+ * used (its size in *ret_size), *out[i] into it. -ENOMEM, -EINVAL. */
 static int pack(const char *const *src, const size_t *cap, const char ***out, size_t n, size_t head,
 		char *into, size_t into_cap, void **ret, size_t *ret_size)
 {
 	size_t len[16], total = head;
+	if (n > sizeof(len) / sizeof(len[0]))
+		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		len[i] = src[i] ? strnlen(src[i], cap[i]) : 0;
+		len[i] = src[i] && cap[i] ? strnlen(src[i], cap[i] - 1) : 0;
 		total += len[i] + 1;
 	}
 	char *buf = into && total <= into_cap ? into : malloc(total);

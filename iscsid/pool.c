@@ -152,8 +152,14 @@ void pool_free(struct pool *p, void *obj)
 {
 	if (!obj)
 		return;
-	p->nobjs--;
 	struct pool_slab *sl = slab_of(obj);
+	/* not an object this slab handed out (a stray pointer, or a free
+	 * into the wrong pool): the lists would be corrupted quietly */
+	size_t off = (size_t)((uint8_t *)obj - ((uint8_t *)sl + head_size()));
+	if (!sl->nused || (uint8_t *)obj < (uint8_t *)sl + head_size() || off % obj_size(p) ||
+	    off / obj_size(p) >= sl->ntouched)
+		abort();
+	p->nobjs--;
 	if (slab_full(p, sl)) {
 		/* room again */
 		unlink_slab(&p->full, sl);

@@ -17,7 +17,9 @@
  * object type must leave room for at least four in the smallest slab
  * (POOL_INIT fails to compile otherwise). Single-threaded, like the rest
  * of iscsid. Under AddressSanitizer objects come from calloc, so that
- * use after free is still caught. */
+ * use after free is still caught (other sanitizers get slabs). pool_free
+ * of a pointer no pool_alloc of p returned aborts where the slab can
+ * tell. */
 #ifndef ISCSID_POOL_H
 #define ISCSID_POOL_H
 

@@ -5,6 +5,7 @@
  * slab checks are skipped under AddressSanitizer, where pool.c hands out
  * calloc'ed objects instead. */
 #include <check.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -188,6 +189,17 @@ START_TEST(test_pool_object_size_limit)
 }
 END_TEST
 
+/* A pointer into an object, not one pool_alloc returned: abort, not
+ * free lists quietly corrupted (slabs only; registered when SLABS). */
+START_TEST(test_pool_stray_free)
+{
+	static struct pool p = POOL_INIT(struct big);
+	char *o = pool_alloc(&p);
+	ck_assert_ptr_nonnull(o);
+	pool_free(&p, o + 8);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -195,6 +207,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_pool_random);
 	tcase_add_test(tc, test_pool_slab_accounting);
 	tcase_add_test(tc, test_pool_object_size_limit);
+	if (SLABS)
+		tcase_add_test_raise_signal(tc, test_pool_stray_free, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
 }
