@@ -94,6 +94,7 @@
 #ifndef ISCSID_CARRIER_H
 #define ISCSID_CARRIER_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -191,17 +192,26 @@ int session_adopt(struct carrier *c, const struct session_survivor *sv, struct s
  * (session_retry.c). The kernel carrier calls these; a carrier whose
  * sessions reconnect on their own (uspace) need not. */
 
-/* Why an attempt failed and how it should count. */
+/* Why an attempt failed and how it should count. The text is allocated
+ * only when an attempt fails (a session that never fails carries none):
+ * zero-initialise, set with session_err_set(), read with
+ * session_err_msg(), release with session_err_clear(). */
 struct session_err {
 	int code;                       /* exit code (errors.h) */
-	char msg[TRANSPORT_MSG_MAX];
+	char *msg;                      /* at most TRANSPORT_MSG_MAX - 1 chars; NULL: none (or no memory) */
 	bool fatal;                     /* never retry an initial login (24, 19, bad config) */
 	bool now;                       /* retry at once, not counted (redirect, MD5 fall-back) */
 	bool redirect;                  /* this attempt follows a redirection */
 };
 
+/* Replaces all of e (flags cleared, the old text freed). */
 void session_err_set(struct session_err *e, int code, bool fatal, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+void session_err_vset(struct session_err *e, int code, bool fatal, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+/* The text, or the standard text of e->code when there is none. */
+const char *session_err_msg(const struct session_err *e);
+void session_err_clear(struct session_err *e);
 
 /* Reconnect schedule: the first attempt after a connection is lost goes
  * out at once; after a failed attempt the next one follows after

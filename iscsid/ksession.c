@@ -98,7 +98,11 @@ static enum ks_event a_login_rsp(struct ksession *ks)
 
 static enum ks_event a_full_feature(struct ksession *ks)
 {
-	return kconn_full_feature(ks);
+	enum ks_event ev = kconn_full_feature(ks);
+	/* a logged-in session keeps no text of the last failed attempt */
+	if (ev == KE_NONE)
+		session_err_clear(&ks->err);
+	return ev;
 }
 
 static enum ks_event a_timeout(struct ksession *ks)
@@ -268,7 +272,7 @@ static enum ks_event a_shutdown(struct ksession *ks)
 {
 	char what[700];
 	int code = ks->err.code ? ks->err.code : ISCSI_ERR_LOGIN;
-	const char *msg = ks->err.msg[0] ? ks->err.msg : iscsi_err_str(code);
+	const char *msg = session_err_msg(&ks->err);
 
 	loop_timer_disarm(ks->k->loop, &ks->timer);
 	kscan_abort_session(ks, ISCSI_ERR_SESS_NOT_FOUND, "the session ended");
@@ -405,11 +409,8 @@ void ks_fsm(struct ksession *ks, enum ks_event ev)
 void ks_fail(struct ksession *ks, int code, bool fatal, const char *fmt, ...)
 {
 	va_list ap;
-	memset(&ks->err, 0, sizeof(ks->err));
-	ks->err.code = code;
-	ks->err.fatal = fatal;
 	va_start(ap, fmt);
-	vsnprintf(ks->err.msg, sizeof(ks->err.msg), fmt, ap);
+	session_err_vset(&ks->err, code, fatal, fmt, ap);
 	va_end(ap);
 }
 
@@ -583,6 +584,7 @@ void ks_free(struct ksession *ks)
 	if (ks->failback_addr != ks->p.address)
 		free((char *)ks->failback_addr);
 	ks_params_clear(&ks->p);   /* wipes the credentials */
+	session_err_clear(&ks->err);
 	pool_free(&ks_pool, ks);
 }
 

@@ -15,15 +15,34 @@
 #include "log.h"
 #include "session.h"
 
+void session_err_vset(struct session_err *e, int code, bool fatal, const char *fmt, va_list ap)
+{
+	char buf[TRANSPORT_MSG_MAX];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	session_err_clear(e);
+	e->code = code;
+	e->fatal = fatal;
+	e->msg = buf[0] ? strdup(buf) : NULL;  /* NULL when out of memory: the code's own text */
+}
+
 void session_err_set(struct session_err *e, int code, bool fatal, const char *fmt, ...)
 {
 	va_list ap;
-	memset(e, 0, sizeof(*e));
-	e->code = code;
-	e->fatal = fatal;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	session_err_vset(e, code, fatal, fmt, ap);
 	va_end(ap);
+}
+
+const char *session_err_msg(const struct session_err *e)
+{
+	return e->msg && e->msg[0] ? e->msg : iscsi_err_str(e->code ? e->code : ISCSI_ERR_LOGIN);
+}
+
+void session_err_clear(struct session_err *e)
+{
+	free(e->msg);
+	memset(e, 0, sizeof(*e));
 }
 
 /* Reconnect policy (iscsid.conf(5), "Reconnecting"). A path that comes
@@ -111,7 +130,7 @@ enum session_next session_attempt_failed(struct session *s, struct session_err *
 		int max = s->policy.initial_login_retry_max;
 		uint64_t budget = (uint64_t)(max > 0 ? max : 0) * (uint64_t)tmo * 1000u;
 		if (e->fatal) {
-			log_warnx("%s: login failed: %s", what, e->msg);
+			log_warnx("%s: login failed: %s", what, session_err_msg(e));
 			return SESSION_GIVE_UP;
 		}
 		/* a background login (the boot's) has no budget: it goes on
@@ -124,7 +143,7 @@ enum session_next session_attempt_failed(struct session *s, struct session_err *
 			return SESSION_GIVE_UP;
 		}
 		if (!r->unbounded && !e->now && now - r->first_attempt_ms >= budget) {
-			log_warnx("%s: login failed: %s (giving up after %u attempt%s)", what, e->msg, r->attempts + 1,
+			log_warnx("%s: login failed: %s (giving up after %u attempt%s)", what, session_err_msg(e), r->attempts + 1,
 				  r->attempts ? "s" : "");
 			return SESSION_GIVE_UP;
 		}
@@ -146,7 +165,7 @@ enum session_next session_attempt_failed(struct session *s, struct session_err *
 	} else {
 		delay = session_retry_delay(now - r->outage_start_ms);
 	}
-	log_attempt(s, what, e->msg, delay, now);
+	log_attempt(s, what, session_err_msg(e), delay, now);
 	*ret_delay = delay;
 	return SESSION_RETRY;
 }

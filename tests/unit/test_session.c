@@ -648,7 +648,7 @@ static struct session *open_rec(enum session_state st, int retry_max, int reopen
  * retried at once, anything else within the budget (here: none). */
 START_TEST(test_retry_initial_login)
 {
-	struct session_err e;
+	struct session_err e = { 0 };
 	uint64_t delay = 77;
 	struct session *s = open_rec(SESSION_LOGIN, 0, 0);
 	session_attempt_begin(s);
@@ -669,6 +669,35 @@ START_TEST(test_retry_initial_login)
 	session_err_set(&e, ISCSI_ERR_LOGIN_AUTH_FAILED, true, "authentication failed");
 	ck_assert_int_eq(session_attempt_failed(s, &e, &delay), SESSION_GIVE_UP);
 	session_end(s);
+	session_err_clear(&e);
+}
+END_TEST
+
+/* A session carries no failure text until an attempt fails: the text is
+ * allocated then, replaced by the next failure (the flags cleared with
+ * it), cut at what a reply holds, and without one (empty, or no memory)
+ * the code's own text stands in. */
+START_TEST(test_err_text)
+{
+	struct session_err e = { 0 };
+	ck_assert_ptr_null(e.msg);
+	ck_assert_str_eq(session_err_msg(&e), iscsi_err_str(ISCSI_ERR_LOGIN));
+	session_err_set(&e, ISCSI_ERR_TRANS, false, "cannot connect to %s:%d", "192.0.2.7", 3260);
+	e.now = e.redirect = true;
+	ck_assert_str_eq(session_err_msg(&e), "cannot connect to 192.0.2.7:3260");
+	session_err_set(&e, ISCSI_ERR_LOGIN_AUTH_FAILED, true, "%s", "");
+	ck_assert_ptr_null(e.msg);
+	ck_assert(e.fatal && !e.now && !e.redirect);
+	ck_assert_str_eq(session_err_msg(&e), iscsi_err_str(ISCSI_ERR_LOGIN_AUTH_FAILED));
+	char big[3 * TRANSPORT_MSG_MAX];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	session_err_set(&e, ISCSI_ERR_TRANS, false, "%s", big);
+	ck_assert_uint_eq(strlen(session_err_msg(&e)), TRANSPORT_MSG_MAX - 1);
+	session_err_clear(&e);
+	ck_assert_ptr_null(e.msg);
+	ck_assert_int_eq(e.code, 0);
+	session_err_clear(&e);   /* twice is harmless */
 }
 END_TEST
 
@@ -676,7 +705,7 @@ END_TEST
  * target's Time2Wait once, and gives up after reopen_max attempts. */
 START_TEST(test_retry_recovery)
 {
-	struct session_err e;
+	struct session_err e = { 0 };
 	uint64_t delay = 0;
 	struct session *s = open_rec(SESSION_LOGIN, 1, 3);
 	ck_assert_int_eq(session_set_sid(s, 12, 1), 0);
@@ -699,6 +728,7 @@ START_TEST(test_retry_recovery)
 	ck_assert_uint_eq(s->retry.attempts, 0);
 	ck_assert_uint_eq(s->retry.outage_start_ms, 0);
 	session_end(s);
+	session_err_clear(&e);
 }
 END_TEST
 
@@ -740,6 +770,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_retry_delay);
 	tcase_add_test(tc, test_retry_initial_login);
+	tcase_add_test(tc, test_err_text);
 	tcase_add_test(tc, test_retry_recovery);
 	tcase_add_test(tc, test_redirect_limit);
 	suite_add_tcase(s, tc);
