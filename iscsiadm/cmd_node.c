@@ -243,13 +243,21 @@ int cmd_node(struct adm *a)
 	}
 	node_filter_from_args(a, &f);
 
-	if (a->loginall || a->logoutall || a->login || a->logout || a->rescan || a->stats) {
-		r = node_session_ops(a, db, &f);
+	/* open-iscsi's order: "-o new" adds the record and nothing else
+	 * (a -l/-u/-R/-s beside it is not acted on); another operation
+	 * beside -l or -u is an error, not one of the two silently dropped */
+	if (op == ADM_OP_NEW && !a->loginall && !a->logoutall) {
+		r = new_node(a, db);
 		nodedb_free(db);
 		return r;
 	}
-	if (op == ADM_OP_NEW) {
-		r = new_node(a, db);
+	if (op && (a->login || a->logout)) {
+		adm_err("Invalid parameters. Login/logout and op passed in");
+		nodedb_free(db);
+		return ISCSI_ERR_INVAL;
+	}
+	if (a->loginall || a->logoutall || a->login || a->logout || a->rescan || a->stats) {
+		r = node_session_ops(a, db, &f);
 		nodedb_free(db);
 		return r;
 	}

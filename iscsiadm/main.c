@@ -304,11 +304,21 @@ static int run(struct adm *a, int argc, char **argv)
 		try_help();
 		return ISCSI_ERR_INVAL;
 	}
-	for (size_t i = 0; i < a->n_params; i++)
-		if (!a->params[i].value) {
+	/* A -n without -v: open-iscsi keeps only complete pairs, so where
+	 * nothing is set (a listing, -o show, a login) it is ignored; an
+	 * operation that sets values says what is missing. */
+	size_t kept = 0;
+	for (size_t i = 0; i < a->n_params; i++) {
+		if (a->params[i].value) {
+			a->params[kept++] = a->params[i];
+			continue;
+		}
+		if (a->ops & ~ADM_OP_SHOW) {
 			adm_err("name '%s' has no value: give -v value after -n name", a->params[i].name);
 			return ISCSI_ERR_INVAL;
 		}
+	}
+	a->n_params = kept;
 	if (!a->sysfs_root) {
 		const char *e = getenv(SYSFS_ENV_ROOT);
 		if (e && *e)
@@ -316,8 +326,10 @@ static int run(struct adm *a, int argc, char **argv)
 	}
 	raise_nofile();
 
-	/* -k is handled before any mode, as open-iscsi does. */
-	if (kill_prio)
+	/* -k alone stops iscsid; beside a mode it is refused below like
+	 * any option the mode does not take (open-iscsi 2.1.8 answers
+	 * "-m session -k 0" with exit 7 and stops nothing). */
+	if (kill_prio && !mode_name)
 		return kill_iscsid(a, kill_prio);
 
 	if (!mode_name) {

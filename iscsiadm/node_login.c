@@ -186,6 +186,15 @@ int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *con
 	return first;
 }
 
+void node_login_summary(int r)
+{
+	/* open-iscsi's closing line after any login of -l/-L that did not
+	 * happen (also "already present"); not after one that goes on in
+	 * the background (29, ours) */
+	if (r && r != ISCSI_ERR_AGAIN)
+		adm_err("Could not log into all portals");
+}
+
 static bool startup_matches(const struct node_rec *r, const char *mode)
 {
 	if (!strcmp(mode, "all"))
@@ -241,6 +250,7 @@ static int do_login(struct adm *a, struct nodedb *db, const struct node_filter *
 		    a->config.automatic_login_wait > 0)
 			a->login_deadline_ms = ctl_now_ms() + (uint64_t)a->config.automatic_login_wait * 1000u;
 		r = node_login_recs(a, db, p, k);
+		node_login_summary(r);
 	}
 	free(p);
 	node_list_free(&l);

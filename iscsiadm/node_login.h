@@ -18,6 +18,11 @@ int node_session_ops(struct adm *a, struct nodedb *db, const struct node_filter 
  * records are used as they are). First error, or 0. */
 int node_login_recs(struct adm *a, struct nodedb *db, const struct node_rec *const *recs, size_t n);
 
+/* After the logins of -m node -l/-L: open-iscsi's closing line
+ * "Could not log into all portals" when r (node_login_recs()'s result)
+ * says one did not happen, "already present" included. */
+void node_login_summary(int r);
+
 /* "Logging out of session [...]" / "Logout of [...] successful." for
  * each; first error or 0. */
 int node_logout_sessions(struct adm *a, const struct sess_view *v, size_t n);

@@ -27,7 +27,12 @@ expect_rc 7 -m node -L sometimes
 expect_err "Invalid loginall option sometimes."
 expect_rc 7 -m node -U onboot
 expect_rc 7 -m node -v x
-expect_rc 7 -m node -n node.startup
+expect_rc 7 -m node -o update -n node.startup
+expect_err "name 'node.startup' has no value"
+# -k stops iscsid only on its own; beside a mode it is refused (nothing
+# stopped: checked with iscsid up below)
+expect_rc 7 -m session -k 0
+expect_err "session mode: option '-k' is not allowed/supported"
 expect_rc 7 -m discovery -t st -p 300.1.2.3:3260
 expect_rc 7 -m discovery -t st -p 127.0.0.1:99999
 expect_rc 7 -m discovery -t st
@@ -115,7 +120,26 @@ expect_rc 7 -m node -T $N -o update -n iface.hwaddress -v 00:11:22:33:44:55
 expect_rc 0 -m node -T $N -o update -n node.session.queue_depth -v 16
 expect_rc 7 -m node -T $N -o update -n node.session.queue_depth -v 100000
 expect_rc 7 -m node -o new -T 'iqn.2024-01.org.example:bad/name' -p 192.0.2.7
+# a -n without -v where nothing is set is ignored, as open-iscsi does
+expect_rc 0 -m node -T $N -p 192.0.2.7 -o show -n node.startup
+expect_out "node.startup = automatic"
+expect_rc 0 -m node -T $N -p 192.0.2.7 -n node.startup
+expect_out "node.name = $N"
+# an operation beside -l/-u is refused, not dropped (open-iscsi's words);
+# nothing changes, no login is tried
+expect_rc 7 -m node -T $N -p 192.0.2.7 --login -o update -n node.startup -v manual
+expect_err "iscsiadm: Invalid parameters. Login/logout and op passed in"
+grep -q "Logging in" "$R/out" && fail "--login -o update tried a login"
+expect_rc 7 -m node -T $N -p 192.0.2.7 --logout -o delete
+expect_err "Login/logout and op passed in"
+expect_rc 0 -m node -T $N -p 192.0.2.7 -o show
+expect_out "node.startup = automatic"
 expect_rc 0 -m node -T $N -p 192.0.2.7 -o delete
+# "-o new --login" adds the record and does nothing else (open-iscsi)
+expect_rc 0 -m node -o new -T $N:new -p 192.0.2.8:3260 --login
+expect_out "New iSCSI node [tcp:[hw=,ip=,net_if=,iscsi_if=default] 192.0.2.8,3260,-1 $N:new] added"
+grep -q "Logging in" "$R/out" && fail "-o new --login tried a login"
+expect_rc 0 -m node -T $N:new -p 192.0.2.8 -o delete
 expect_rc 21 -m node -T $N -o show
 [ -e "$R/static/$N,192.0.2.7,3260,1,default" ] && fail "static/ link left after delete"
 
@@ -177,13 +201,21 @@ expect_rc 20 -m node -T $T:disk1 -p 127.0.0.1:$P --login
 expect_out "Logging in to [iface: default, target: $T:disk1, portal: 127.0.0.1,$P]"
 expect_err "iscsiadm: Could not login to [iface: default, target: $T:disk1, portal: 127.0.0.1,$P]."
 expect_err "iscsiadm: initiator reported error (20 - could not connect to iscsid)"
+# open-iscsi's closing line of a node login that did not happen, once
+[ "$(grep -c '^iscsiadm: Could not log into all portals$' "$R/err")" = 1 ] ||
+	{ cat "$R/err"; fail "-m node --login: no single 'Could not log into all portals' line"; }
 expect_rc 20 -m discovery -t st -p 127.0.0.1:$P --login
 expect_out "127.0.0.1:$P,1 $T:disk1"
+# (open-iscsi's discovery --login has no such line)
+grep -q "log into all portals" "$R/err" && fail "discovery --login printed 'Could not log into all portals'"
 expect_rc 20 -k 0
 
 # --- iscsid up, but no kernel transport here: 12, for every record, in parallel
 start_iscsid
+expect_rc 7 -m node -k 0
+kill -0 "$DPID" 2>/dev/null || fail "-m node -k 0 stopped iscsid"
 expect_rc 12 -m node --login
+expect_err "iscsiadm: Could not log into all portals"
 expect_err "iscsiadm: Could not login to [iface: default, target: $T:disk1, portal: 127.0.0.1,$P]."
 expect_err "iscsiadm: Could not login to [iface: default, target: $T:disk2, portal: 127.0.0.1,$P]."
 expect_err "iscsiadm: initiator reported error (12 - iSCSI driver not found. Please make sure it is loaded, and retry the operation)"

@@ -130,6 +130,7 @@ expect_out "Rescanning session [sid: 2, target: iqn.2003-01.org.example:disk1, p
 # logging in again to a record that has a session: 15, nothing sent
 expect_rc 15 -m node -T iqn.2003-01.org.example:disk1 -p 192.0.2.10:3260 --login
 expect_err "default: 1 session requested, but 1 already present."
+expect_err "iscsiadm: Could not log into all portals"
 
 # --- ifaces
 expect_rc 0 -m iface -I bind0 -o new
