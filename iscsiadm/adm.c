@@ -47,7 +47,8 @@ void adm_dbg(const struct adm *a, int level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Prints what a file parser reported: errors always, warnings at -d 1. */
+/* Prints what a file parser reported: errors and REC_DIAG_FALLBACK (a value
+ * not used as written) always, other warnings at -d 1. */
 void adm_print_diags(const struct adm *a, const struct rec_diags *d)
 {
 	char line[512];

@@ -5,8 +5,9 @@
  * (open-iscsi silently used compiled defaults when iscsid was down).
  *
  * Format: "key = value" lines; '#' starts a comment line; blank lines and
- * blanks around '=' are ignored; the value is the rest of the line. A key
- * given twice: the last one wins. */
+ * blanks around '=' are ignored; the value is the rest of the line (as in
+ * open-iscsi: "# ..." after a string is part of it). A key given twice:
+ * the last one wins. */
 #ifndef LIBINITIATOR_CONFIG_H
 #define LIBINITIATOR_CONFIG_H
 
@@ -15,7 +16,7 @@
 
 #include "record.h"
 
-#define CONFIG_LINE_MAX 1024          /* longer lines are errors */
+#define CONFIG_LINE_MAX 1024          /* longer lines are skipped (config_parse) */
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_STARTUP_SIZE 1024
 #define CONFIG_PATH_SIZE 4096
@@ -68,12 +69,29 @@ struct iscsi_config {
 void config_init(struct iscsi_config *c);
 
 /* Parse text on top of compiled defaults. name labels diagnostics.
- * Warnings (unknown keys, keys that identify records and so cannot have
- * defaults, newer open-iscsi keys this initiator does not use) go to diags
- * and do not fail the parse. Errors (a line over CONFIG_LINE_MAX, a line
- * without "key = value", a bad value for a known key, a NUL byte) each get
- * a diag with the line number; the result is then -EINVAL and ret is
- * untouched. */
+ *
+ * A file open-iscsi accepts is accepted: what open-iscsi would read
+ * differently or skip is a REC_DIAG_FALLBACK naming the line and key and
+ * the value used instead, and the parse goes on:
+ *   - "key =": a string key is unset; any other key keeps its value;
+ *   - a number, Yes/No or word followed by a blank and more ("64 # x",
+ *     as open-iscsi's strtoul() reads it): the first word, when valid;
+ *   - a value not of the key's type or out of its range: the key keeps
+ *     its value (the compiled default, or what an earlier line set);
+ *   - a string with " #": kept whole, as open-iscsi does;
+ *   - a line without '=', or over CONFIG_LINE_MAX (not a comment):
+ *     skipped.
+ * Other warnings (REC_DIAG_WARNING: unknown keys, keys that identify
+ * records and so cannot have defaults, newer open-iscsi keys this
+ * initiator does not use) do not fail the parse either.
+ *
+ * Errors, where going on would be unsafe: a NUL byte, a file over
+ * CONFIG_FILE_MAX, and a bad non-empty value (or an over-long line) for a
+ * CHAP key (node.session.auth.*, discovery.sendtargets.auth.*), since a
+ * default there would weaken or switch off the authentication asked for
+ * and a secret is never stored other than as written. Each gets a diag
+ * with the line number (never a secret's value); the result is then
+ * -EINVAL and ret is untouched. */
 int config_parse(const char *buf, size_t len, const char *name, struct iscsi_config *ret,
 		 struct rec_diags *diags);
 

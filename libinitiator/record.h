@@ -360,8 +360,12 @@ int rec_fprint(enum rec_kind kind, const void *rec, unsigned flags, FILE *f);
 /* --- diagnostics: a bounded list the caller prints --- */
 
 enum rec_diag_level {
-	REC_DIAG_WARNING,   /* applied anyway or ignored (unknown key ...) */
+	REC_DIAG_WARNING,   /* applied anyway or ignored (unknown key ...);
+			     * iscsiadm and iscsistart print it with -d */
 	REC_DIAG_ERROR,     /* the line or the whole record was rejected */
+	REC_DIAG_FALLBACK,  /* a value was not used as written: a default,
+			     * the previous value or its leading number was
+			     * used instead. A warning every caller prints. */
 };
 
 struct rec_diag {
@@ -387,7 +391,8 @@ __attribute__((format(printf, 5, 6)))
 void rec_diags_add(struct rec_diags *d, enum rec_diag_level level, const char *path, unsigned line,
 		   const char *fmt, ...);
 size_t rec_diags_count(const struct rec_diags *d, enum rec_diag_level level);
-/* "path:line: error: msg" into buf (for printing). */
+/* "path:line: error: msg" into buf (for printing); "warning" for both
+ * warning levels. */
 void rec_diag_format(const struct rec_diag *e, char *buf, size_t len);
 
 /* Parse a record's text (disk or show form) into rec, which the caller

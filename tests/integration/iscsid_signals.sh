@@ -19,8 +19,29 @@ done
 expect_out "initiator_name=iqn.2020-01.org.example:renamed" "name after SIGHUP"
 expect_log "SIGHUP: reloaded $R/iscsid.conf" "SIGHUP logged"
 
-# A broken config: SIGHUP keeps the previous settings, RELOAD says why.
-printf 'node.session.cmds_max = 64\nthis line has no equals sign\n' > "$R/iscsid.conf"
+# A config with lines open-iscsi accepts and this initiator warns about
+# (not a number, a trailing comment, no '='): SIGHUP applies the rest.
+printf 'node.session.cmds_max = 64 # tuned\nnode.session.queue_depth = lots\nno equals sign\n' > "$R/iscsid.conf"
+echo "InitiatorName=iqn.2020-01.org.example:warned" > "$R/initiatorname.iscsi"
+kill -HUP "$DPID"
+for i in $(seq 1 50); do
+	probe "$S" hello
+	case "$OUT" in *warned*) break ;; esac
+	sleep 0.05
+done
+expect_out "initiator_name=iqn.2020-01.org.example:warned" "SIGHUP with warnings applies"
+expect_log "iscsid.conf:1: node.session.cmds_max: using 64, ignoring '# tuned' after it" "SIGHUP warning"
+expect_log "iscsid.conf:2: node.session.queue_depth: 'lots' is not a number; using 32" "SIGHUP warning"
+probe "$S" reload
+expect_status 0 "RELOAD with warnings"
+echo "InitiatorName=iqn.2020-01.org.example:renamed" > "$R/initiatorname.iscsi"
+probe "$S" reload
+expect_status 0 "RELOAD"
+
+# A broken config (a CHAP key's bad value, which a default would turn
+# into weaker authentication): SIGHUP keeps the previous settings,
+# RELOAD says why.
+printf 'node.session.cmds_max = 64\nnode.session.auth.authmethod = Kerberos\n' > "$R/iscsid.conf"
 echo "InitiatorName=iqn.2020-01.org.example:third" > "$R/initiatorname.iscsi"
 kill -HUP "$DPID"
 sleep 0.3

@@ -78,7 +78,12 @@ expect_st 7 $ok -Z
 expect_err "Try \`iscsistart --help' for more information."
 expect_st 7 $ok stray
 expect_err "unexpected argument 'stray'"
-printf 'node.session.timeo.replacement_timeout = soon\n' > "$R/bad.conf"
+# a value open-iscsi reads anyhow: a warning (without -d), and on
+printf 'node.session.timeo.replacement_timeout = soon\n' > "$R/warn.conf"
+expect_st 20 $ok -c "$R/warn.conf" --iscsid "$R/no-such-iscsid"
+expect_err "$R/warn.conf:1: warning: node.session.timeo.replacement_timeout: 'soon' is not a number; using 120"
+# a CHAP key's bad value is refused
+printf 'node.session.auth.authmethod = Kerberos\n' > "$R/bad.conf"
 expect_st 6 $ok -c "$R/bad.conf"
 expect_err "could not read $R/bad.conf"
 

@@ -212,25 +212,40 @@ static void expect_error(const char *text, size_t len, unsigned line)
 	rec_diags_free(&d);
 }
 
+/* What is still refused: the whole file is unusable, or a CHAP key
+ * (node.session.auth.*, discovery.sendtargets.auth.*) whose bad value a
+ * default would replace with weaker or no authentication. */
+/* text parses (0) with exactly one diagnostic, a REC_DIAG_FALLBACK on
+ * line that names key and contains what (the value used instead). */
+static void expect_fallback(const char *text, unsigned line, const char *key, const char *what,
+			    struct iscsi_config *ret)
+{
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	memset(ret, 0x5a, sizeof(*ret));
+	ck_assert_msg(config_parse(text, strlen(text), "f.conf", ret, &d) == 0, "refused: %s", text);
+	ck_assert_msg(d.n == 1, "%zu diagnostics for %s", d.n, text);
+	ck_assert_int_eq(d.v[0].level, REC_DIAG_FALLBACK);
+	ck_assert_uint_eq(d.v[0].line, line);
+	ck_assert_msg(strstr(d.v[0].msg, key) != NULL, "no key in \"%s\"", d.v[0].msg);
+	ck_assert_msg(strstr(d.v[0].msg, what) != NULL, "no \"%s\" in \"%s\"", what, d.v[0].msg);
+	char full[512];
+	rec_diag_format(&d.v[0], full, sizeof(full));
+	ck_assert_msg(strncmp(full, "f.conf:", 7) == 0 && strstr(full, ": warning: "), "%s", full);
+	rec_diags_free(&d);
+}
+
 START_TEST(test_errors)
 {
-	const char *bad = "node.startup = manual\nnode.session.cmds_max = 100\n";
-	expect_error(bad, strlen(bad), 2);
-	const char *noeq = "node.startup manual\n";
-	expect_error(noeq, strlen(noeq), 1);
-	const char *noval = "\n\nnode.startup =\n";
-	expect_error(noval, strlen(noval), 3);
-	const char *badbool = "iscsid.safe_logout = maybe\n";
-	expect_error(badbool, strlen(badbool), 1);
-	/* a relative metrics directory would depend on iscsid's cwd */
-	const char *reldir = "iscsid.metrics_dir = metrics\n";
-	expect_error(reldir, strlen(reldir), 1);
-	const char *badint[] = { "iscsid.metrics_interval = 0\n", "iscsid.metrics_interval = 3601\n",
-				 "iscsid.metrics_interval = 5s\n", "iscsid.metrics_interval = -1\n", NULL };
-	for (size_t i = 0; badint[i]; i++)
-		expect_error(badint[i], strlen(badint[i]), 1);
 	const char nul[] = "node.startup = manual\0\n";
 	expect_error(nul, sizeof(nul) - 1, 0);
+	const char *authbad[] = { "node.session.auth.authmethod = CHPA\n",
+				  "node.session.auth.chap_algs = SHA256 # strongest\n",
+				  "discovery.sendtargets.auth.authmethod = chap please\n",
+				  "node.session.auth.username_in = a\x01" "b\n", NULL };
+	for (size_t i = 0; authbad[i]; i++)
+		expect_error(authbad[i], strlen(authbad[i]), 1);
 
 	char *lng = malloc(3000);
 	strcpy(lng, "# ok\nnode.startup = manual\nnode.session.auth.username = ");
@@ -238,6 +253,167 @@ START_TEST(test_errors)
 	memset(lng + l, 'u', 2000);
 	strcpy(lng + l + 2000, "\nnode.startup = automatic\n");
 	expect_error(lng, strlen(lng), 3);
+	free(lng);
+}
+END_TEST
+
+/* "key = " (configuration templates render unset secrets so): a string
+ * key is unset, as in open-iscsi; any other key keeps its default. */
+START_TEST(test_empty_value)
+{
+	const char *text = "node.session.auth.authmethod = CHAP\n"
+			   "node.session.auth.username = \n"
+			   "node.session.auth.password =\n"
+			   "discovery.sendtargets.auth.password_in = \t\n"
+			   "iscsid.startup = \n"
+			   "isns.address =\n";
+	struct iscsi_config c;
+	struct rec_diags d;
+
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(text, strlen(text), "e.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_int_eq(c.node.session.auth.authmethod, REC_AUTH_CHAP);
+	ck_assert_str_eq(c.node.session.auth.username, "");
+	ck_assert_str_eq(c.node.session.auth.password, "");
+	ck_assert_str_eq(c.sendtargets.auth.password_in, "");
+	ck_assert_str_eq(c.startup, "");
+	rec_diags_free(&d);
+
+	expect_fallback("node.session.cmds_max = \n", 1, "node.session.cmds_max", "no value; using 128", &c);
+	ck_assert_int_eq(c.node.session.cmds_max, 128);
+	expect_fallback("\nnode.startup =\n", 2, "node.startup", "using manual", &c);
+	ck_assert_int_eq(c.node.startup, REC_STARTUP_MANUAL);
+	expect_fallback("node.session.iscsi.InitialR2T = \n", 1, "InitialR2T", "using No", &c);
+	expect_fallback("iscsid.safe_logout = \n", 1, "iscsid.safe_logout", "using No", &c);
+	ck_assert(!c.safe_logout);
+	expect_fallback("iscsid.metrics_interval =\n", 1, "iscsid.metrics_interval", "using 15", &c);
+	ck_assert_uint_eq(c.metrics_interval, 15);
+	/* an empty CHAP method is "unset" too, not an error */
+	expect_fallback("node.session.auth.authmethod =\n", 1, "node.session.auth.authmethod", "using None", &c);
+}
+END_TEST
+
+/* "value # comment": a number (or a word from a list) is its first word,
+ * as open-iscsi's strtoul() reads it; a string keeps the whole text, as
+ * in open-iscsi, with a warning that never quotes it. */
+START_TEST(test_trailing_comment)
+{
+	struct iscsi_config c;
+
+	expect_fallback("node.session.cmds_max = 64 # comment\n", 1, "node.session.cmds_max",
+			"using 64, ignoring '# comment'", &c);
+	ck_assert_int_eq(c.node.session.cmds_max, 64);
+	expect_fallback("node.conn[0].timeo.login_timeout = 15\t# s\n", 1, "login_timeout", "using 15", &c);
+	ck_assert_int_eq(c.node.conn.login_timeout, 15);
+	expect_fallback("node.session.xmit_thread_priority = -20 # nice\n", 1, "xmit_thread_priority",
+			"using -20", &c);
+	ck_assert_int_eq(c.node.session.xmit_thread_priority, -20);
+	expect_fallback("node.startup = automatic # at boot\n", 1, "node.startup", "using automatic", &c);
+	ck_assert_int_eq(c.node.startup, REC_STARTUP_AUTOMATIC);
+	expect_fallback("iscsid.metrics_interval = 60 # s\n", 1, "iscsid.metrics_interval", "using 60", &c);
+	ck_assert_uint_eq(c.metrics_interval, 60);
+	expect_fallback("isns.port = 3206 # ours\n", 1, "isns.port", "using 3206", &c);
+	ck_assert_int_eq(c.isns_port, 3206);
+	/* the first word must be a valid value on its own */
+	expect_fallback("node.session.cmds_max = 100 # tuned\n", 1, "node.session.cmds_max", "using 128", &c);
+	ck_assert_int_eq(c.node.session.cmds_max, 128);
+
+	expect_fallback("node.session.auth.username = joe # ours\n", 1, "node.session.auth.username",
+			"includes the text after '#'", &c);
+	ck_assert_str_eq(c.node.session.auth.username, "joe # ours");
+	expect_fallback("node.session.auth.password = s3cr3t # rotated\n", 1, "node.session.auth.password",
+			"includes the text after '#'", &c);
+	ck_assert_str_eq(c.node.session.auth.password, "s3cr3t # rotated");
+
+	struct rec_diags d;
+	const char *pw = "node.session.auth.password = s3cr3t # rotated\n";
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(pw, strlen(pw), "f.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_ptr_null(strstr(d.v[0].msg, "s3cr3t"));
+	ck_assert_ptr_null(strstr(d.v[0].msg, "rotated"));
+	rec_diags_free(&d);
+
+	/* '#' inside a value (no blank before it) is just a character */
+	const char *hash = "node.session.auth.password = pa#ss\n";
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(hash, strlen(hash), "f.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_str_eq(c.node.session.auth.password, "pa#ss");
+	rec_diags_free(&d);
+}
+END_TEST
+
+/* Values open-iscsi takes without a word (strtoul, no range check): the
+ * default is kept, with a warning that says which value is used. */
+START_TEST(test_bad_values)
+{
+	struct iscsi_config c;
+
+	expect_fallback("node.session.cmds_max = abc\n", 1, "node.session.cmds_max", "using 128", &c);
+	ck_assert_int_eq(c.node.session.cmds_max, 128);
+	expect_fallback("node.session.queue_depth = 99999\n", 1, "node.session.queue_depth",
+			"out of range (1..1024); using 32", &c);
+	ck_assert_int_eq(c.node.session.queue_depth, 32);
+	expect_fallback("node.session.nr_sessions = 0\n", 1, "node.session.nr_sessions", "using 1", &c);
+	ck_assert_int_eq(c.node.session.nr_sessions, 1);
+	expect_fallback("node.session.cmds_max = 100\n", 1, "node.session.cmds_max", "power of two", &c);
+	expect_fallback("node.conn[0].iscsi.HeaderDigest = MD5\n", 1, "HeaderDigest", "using None", &c);
+	expect_fallback("discovery.sendtargets.iscsi.MaxRecvDataSegmentLength = 1\n", 1,
+			"discovery.sendtargets.iscsi.MaxRecvDataSegmentLength", "using 32768", &c);
+	ck_assert_int_eq(c.sendtargets.max_recv_dlength, 32768);
+	expect_fallback("iscsid.safe_logout = maybe\n", 1, "iscsid.safe_logout", "using No", &c);
+	expect_fallback("iscsid.ipc_auth_uid = nope\n", 1, "iscsid.ipc_auth_uid", "using Yes", &c);
+	ck_assert(c.ipc_auth_uid);
+	/* a relative metrics directory would depend on iscsid's cwd */
+	expect_fallback("iscsid.metrics_dir = metrics\n", 1, "iscsid.metrics_dir", "absolute", &c);
+	ck_assert_str_eq(c.metrics_dir, "");
+	const char *badint[] = { "iscsid.metrics_interval = 0\n", "iscsid.metrics_interval = 3601\n",
+				 "iscsid.metrics_interval = 5s\n", "iscsid.metrics_interval = -1\n", NULL };
+	for (size_t i = 0; badint[i]; i++) {
+		expect_fallback(badint[i], 1, "iscsid.metrics_interval", "using 15", &c);
+		ck_assert_uint_eq(c.metrics_interval, 15);
+	}
+	/* a key given twice: a bad second value keeps the first */
+	expect_fallback("node.session.queue_depth = 64\nnode.session.queue_depth = lots\n", 2,
+			"node.session.queue_depth", "using 64", &c);
+	ck_assert_int_eq(c.node.session.queue_depth, 64);
+}
+END_TEST
+
+/* Lines open-iscsi skips with a warning are skipped with one here; the
+ * rest of the file applies. */
+START_TEST(test_skipped_lines)
+{
+	struct iscsi_config c;
+
+	expect_fallback("node.startup manual\nnode.session.queue_depth = 64\n", 1, "key = value", "ignored", &c);
+	ck_assert_int_eq(c.node.startup, REC_STARTUP_MANUAL);
+	ck_assert_int_eq(c.node.session.queue_depth, 64);
+
+	/* a long comment is a comment; a long line of another key is
+	 * ignored; a CHAP key's is an error (test_errors) */
+	char *lng = malloc(4000);
+	strcpy(lng, "node.startup = automatic\n#");
+	size_t l = strlen(lng);
+	memset(lng + l, 'c', 2000);
+	strcpy(lng + l + 2000, "\nnode.session.queue_depth = 64\n");
+	struct rec_diags d;
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(lng, strlen(lng), "f.conf", &c, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_int_eq(c.node.startup, REC_STARTUP_AUTOMATIC);
+	ck_assert_int_eq(c.node.session.queue_depth, 64);
+	rec_diags_free(&d);
+
+	strcpy(lng, "node.startup = automatic\niscsid.startup = ");
+	l = strlen(lng);
+	memset(lng + l, 'x', 2000);
+	strcpy(lng + l + 2000, "\nnode.session.queue_depth = 64\n");
+	expect_fallback(lng, 2, "iscsid.startup", "longer than 1024 bytes", &c);
+	ck_assert_str_eq(c.startup, "");
+	ck_assert_int_eq(c.node.session.queue_depth, 64);
 	free(lng);
 }
 END_TEST
@@ -259,8 +435,10 @@ START_TEST(test_automatic_login_wait)
 	}
 	const char *bad[] = { "iscsid.automatic_login_wait = -1\n", "iscsid.automatic_login_wait = 30s\n",
 			      "iscsid.automatic_login_wait = 86401\n", "iscsid.automatic_login_wait = 99999999999999999999\n" };
-	for (size_t i = 0; i < 4; i++)
-		expect_error(bad[i], strlen(bad[i]), 1);
+	for (size_t i = 0; i < 4; i++) {
+		expect_fallback(bad[i], 1, "iscsid.automatic_login_wait", "using 30", &c);
+		ck_assert_uint_eq(c.automatic_login_wait, 30);
+	}
 }
 END_TEST
 
@@ -327,10 +505,15 @@ START_TEST(test_isns_keys)
 	ck_assert_int_eq(config_parse(v6, strlen(v6), "i.conf", &c, &d), 0);
 	ck_assert_str_eq(c.isns_address, "fd00::1");
 	rec_diags_free(&d);
-	const char *bad[] = { "isns.port = 0\n", "isns.port = 65536\n", "isns.port = 32O5\n",
-			      "isns.address = a b\n", "isns.iface = a/b\n", NULL };
-	for (size_t i = 0; bad[i]; i++)
-		expect_error(bad[i], strlen(bad[i]), 1);
+	const char *bad[] = { "isns.port = 0\n", "isns.port = 65536\n", "isns.port = 32O5\n", NULL };
+	for (size_t i = 0; bad[i]; i++) {
+		expect_fallback(bad[i], 1, "isns.port", "using 3205", &c);
+		ck_assert_int_eq(c.isns_port, 3205);
+	}
+	expect_fallback("isns.address = a b\n", 1, "isns.address", "using no value", &c);
+	ck_assert_str_eq(c.isns_address, "");
+	expect_fallback("isns.iface = a/b\n", 1, "isns.iface", "using no value", &c);
+	ck_assert_str_eq(c.isns_iface, "");
 }
 END_TEST
 
@@ -343,6 +526,10 @@ int main(void)
 	tcase_add_test(tc, test_debian_file);
 	tcase_add_test(tc, test_warnings);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_empty_value);
+	tcase_add_test(tc, test_trailing_comment);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_skipped_lines);
 	tcase_add_test(tc, test_automatic_login_wait);
 	tcase_add_test(tc, test_isns_keys);
 	tcase_add_test(tc, test_diag_sanitized);
