@@ -48,6 +48,27 @@ void adm_dbg(const struct adm *a, int level, const char *fmt, ...)
 }
 
 /* Prints what a file parser reported: errors always, warnings at -d 1. */
+/* Whether a notice was printed already by this process: a command that
+ * scans the node database twice (find, then update) names a directory it
+ * leaves out once. Remembers the first NOTICES_SEEN (by hash); past
+ * them, notices repeat rather than go unsaid. */
+#define NOTICES_SEEN 64
+static bool notice_seen(const char *line)
+{
+	static uint32_t seen[NOTICES_SEEN];
+	static size_t n_seen;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (const char *p = line; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (size_t i = 0; i < n_seen; i++)
+		if (seen[i] == h)
+			return true;
+	if (n_seen < NOTICES_SEEN)
+		seen[n_seen++] = h;
+	return false;
+}
+
 void adm_print_diags(const struct adm *a, const struct rec_diags *d)
 {
 	char line[512];
@@ -56,6 +77,8 @@ void adm_print_diags(const struct adm *a, const struct rec_diags *d)
 		if (d->v[i].level == REC_DIAG_WARNING && a->debug < 1)
 			continue;
 		rec_diag_format(&d->v[i], line, sizeof(line));
+		if (d->v[i].level == REC_DIAG_NOTICE && notice_seen(line))
+			continue;
 		adm_err("%s", line);
 	}
 	if (d->dropped && a->debug >= 1)

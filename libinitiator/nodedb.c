@@ -594,8 +594,15 @@ int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filte
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (name_validate(de->d_name, NULL, 0) < 0) {
-			rec_diags_add(diags, REC_DIAG_WARNING, path, 0, "ignoring directory with an invalid target name");
+		char why[128];
+		if (name_validate(de->d_name, why, sizeof(why)) < 0) {
+			/* open-iscsi lists such a record; we cannot use it (the
+			 * name would not pass a login), but say so at every
+			 * verbosity, or it is silently gone. */
+			char shown[72];
+			name_escape(de->d_name, strlen(de->d_name), shown, sizeof(shown));
+			rec_diags_add(diags, REC_DIAG_NOTICE, path, 0,
+				      "ignoring directory \"%s\": not a valid target name (%s)", shown, why);
 			continue;
 		}
 		if (f && f->target && strcmp(f->target, de->d_name) != 0)

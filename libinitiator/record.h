@@ -362,6 +362,9 @@ int rec_fprint(enum rec_kind kind, const void *rec, unsigned flags, FILE *f);
 enum rec_diag_level {
 	REC_DIAG_WARNING,   /* applied anyway or ignored (unknown key ...) */
 	REC_DIAG_ERROR,     /* the line or the whole record was rejected */
+	REC_DIAG_NOTICE,    /* a warning shown at every verbosity: records left
+			       out that the user would otherwise never see are
+			       missing (a directory whose name is not valid) */
 };
 
 struct rec_diag {

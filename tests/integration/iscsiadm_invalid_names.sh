@@ -47,4 +47,22 @@ expect_rc 19 -m discovery -t st -p 127.0.0.1:$P
 expect_err "invalid TargetName: iSCSI name must start with"
 [ -e "$R/nodes" ] && fail "records written by a failed discovery"
 
+# --- B: a record open-iscsi wrote for a name we reject is named on
+# stderr at the default level, once per command; stdout lists the rest
+rm -rf "$R/nodes" "$R/send_targets"
+expect_rc 0 -m node -o new -T $T:ok -p 127.0.0.1:3260
+cp -r "$R/nodes/$T:ok" "$R/nodes/$T:has space"
+mkdir "$R/nodes/$(printf "$T:\033[2J")"
+for cmd in "-m node" "-m node -P 1" "-m node -o update -n node.startup -v manual"; do
+	expect_rc 0 $cmd
+	[ "$(grep -c "ignoring directory \"$T:has space\": not a valid target name" "$R/err")" = 1 ] ||
+		{ cat "$R/err"; fail "$cmd: expected one warning for the directory"; }
+	expect_err "ignoring directory \"$T:\x1b[2J\""
+	grep -q "has space" "$R/out" && fail "$cmd: the invalid record on stdout"
+	LC_ALL=C grep -q "$(printf '\033')" "$R/err" && fail "$cmd: escape sequence on stderr"
+done
+expect_rc 0 -m node
+[ "$(cat "$R/out")" = "127.0.0.1:3260,-1 $T:ok" ] || { cat "$R/out"; fail "stdout is not the one record"; }
+rm -rf "$R/nodes/$T:has space" "$R/nodes/$(printf "$T:\033[2J")"
+
 echo "PASS: invalid names and corrupt records"
