@@ -65,4 +65,36 @@ expect_rc 0 -m node
 [ "$(cat "$R/out")" = "127.0.0.1:3260,-1 $T:ok" ] || { cat "$R/out"; fail "stdout is not the one record"; }
 rm -rf "$R/nodes/$T:has space" "$R/nodes/$(printf "$T:\033[2J")"
 
+# --- C: a record file with a garbage line, and a zero-length one (a
+# crash truncated it; our writes rename whole files into place), are not
+# used, and -o delete of the record each stands for removes it
+rm -rf "$R/nodes" "$R/static"
+tgtd_target_nolun 4 $T:disk4
+expect_rc 0 -m discovery -t st -p 127.0.0.1:$P
+G="$R/nodes/$T:disk4/127.0.0.1,$P,1/default"
+[ -f "$G" ] || fail "no record for disk4"
+echo "garbage line" >> "$G"
+expect_rc 21 -m node -T $T:disk4 -p 127.0.0.1:$P
+expect_err "skipping corrupt record"
+expect_rc 0 -m node -T $T:disk4 -p 127.0.0.1:$P -o delete
+expect_err "Deleted corrupt record [iface: default, target: $T:disk4, portal: 127.0.0.1,$P]"
+[ -e "$G" ] && fail "the corrupt record is still there"
+[ -e "$R/nodes/$T:disk4" ] && fail "its directory is still there"
+[ -n "$(ls -A "$R/send_targets/127.0.0.1,$P")" ] &&
+	[ "$(ls -A "$R/send_targets/127.0.0.1,$P")" != st_config ] && fail "a link to it is still there"
+
+expect_rc 0 -m discovery -t st -p 127.0.0.1:$P
+: > "$G"
+expect_rc 21 -m node
+expect_err "$G: error: empty record file; skipping corrupt record"
+[ -s "$R/out" ] && { cat "$R/out"; fail "the empty record is listed"; }
+expect_rc 21 -m node -L all
+expect_rc 21 -m node -T $T:disk4 -p 127.0.0.1:$P --login
+expect_err "empty record file"
+expect_rc 0 -m node -T $T:disk4 -o delete
+expect_err "Deleted corrupt record"
+[ -e "$G" ] && fail "the empty record is still there"
+# nothing left to delete
+expect_rc 21 -m node -T $T:disk4 -o delete
+
 echo "PASS: invalid names and corrupt records"
