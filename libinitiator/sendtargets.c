@@ -26,6 +26,18 @@ void st_result_free(struct st_result *r)
 	st_result_init(r);
 }
 
+void st_result_skip(struct st_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n_skipped < ST_SKIP_NOTES) {
+		va_start(ap, fmt);
+		vsnprintf(r->skipped[r->n_skipped], sizeof(r->skipped[0]), fmt, ap);
+		va_end(ap);
+	}
+	r->n_skipped++;
+}
+
 static bool key_is(const struct text_pair *kv, const char *key)
 {
 	size_t n = strlen(key);
@@ -169,16 +181,15 @@ __attribute__((format(printf, 3, 4)))
 static void skip_entry(struct st_parse *ps, const char *first, const char *fmt, ...)
 {
 	struct st_result *r = &ps->r;
+	char note[ST_SKIP_NOTE_MAX];
 	va_list ap;
 
 	if (r->n_skipped == 0)
 		errbuf_set(ps->first_bad, sizeof(ps->first_bad), "%s", first);
-	if (r->n_skipped < ST_SKIP_NOTES) {
-		va_start(ap, fmt);
-		vsnprintf(r->skipped[r->n_skipped], sizeof(r->skipped[0]), fmt, ap);
-		va_end(ap);
-	}
-	r->n_skipped++;
+	va_start(ap, fmt);
+	vsnprintf(note, sizeof(note), fmt, ap);
+	va_end(ap);
+	st_result_skip(r, "%s", note);
 }
 
 /* Parses the pairs of data from ps->done up to limit (the end of a

@@ -62,6 +62,10 @@ struct st_result {
 
 void st_result_init(struct st_result *r);
 void st_result_free(struct st_result *r);   /* NULL is a no-op; r reusable */
+/* Counts an entry left out of r and, among the first ST_SKIP_NOTES,
+ * describes it (the text must be safe to print: name_escape()). */
+__attribute__((format(printf, 2, 3)))
+void st_result_skip(struct st_result *r, const char *fmt, ...);
 
 /* Parses an assembled response segment. Returns 0 and *ret (overwritten;
  * free with st_result_free()), with invalid entries skipped and noted in
