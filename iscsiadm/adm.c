@@ -47,8 +47,30 @@ void adm_dbg(const struct adm *a, int level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Prints what a file parser reported: errors and REC_DIAG_FALLBACK (a value
- * not used as written) always, other warnings at -d 1. */
+/* Whether a notice was printed already by this process: a command that
+ * scans the node database twice (find, then update) names a directory it
+ * leaves out once. Remembers the first NOTICES_SEEN (by hash); past
+ * them, notices repeat rather than go unsaid. */
+#define NOTICES_SEEN 64
+static bool notice_seen(const char *line)
+{
+	static uint32_t seen[NOTICES_SEEN];
+	static size_t n_seen;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (const char *p = line; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (size_t i = 0; i < n_seen; i++)
+		if (seen[i] == h)
+			return true;
+	if (n_seen < NOTICES_SEEN)
+		seen[n_seen++] = h;
+	return false;
+}
+
+/* Prints what a file parser reported: errors, REC_DIAG_FALLBACK (a value
+ * not used as written) and REC_DIAG_NOTICE (once each) always, other
+ * warnings at -d 1. */
 void adm_print_diags(const struct adm *a, const struct rec_diags *d)
 {
 	char line[512];
@@ -57,6 +79,8 @@ void adm_print_diags(const struct adm *a, const struct rec_diags *d)
 		if (d->v[i].level == REC_DIAG_WARNING && a->debug < 1)
 			continue;
 		rec_diag_format(&d->v[i], line, sizeof(line));
+		if (d->v[i].level == REC_DIAG_NOTICE && notice_seen(line))
+			continue;
 		adm_err("%s", line);
 	}
 	if (d->dropped && a->debug >= 1)

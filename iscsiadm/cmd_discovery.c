@@ -237,6 +237,17 @@ static int discover_through(struct disc_ctx *c, const struct iface_rec *ir, stru
 	};
 	r = discover_sendtargets(&o, res, msg, sizeof(msg));
 done:
+	if (r == 0 && res->n_skipped) {
+		/* The other targets are recorded, as open-iscsi does; these
+		 * are named so a target that lists none of them is noticed. */
+		char w[PORTAL_HOST_MAX + 16];
+		portal_format(&where, w, sizeof(w));
+		for (size_t i = 0; i < res->n_skipped && i < ST_SKIP_NOTES; i++)
+			adm_err("warning: %s discovery at %s: skipping invalid entry: %s", kind, w, res->skipped[i]);
+		if (res->n_skipped > ST_SKIP_NOTES)
+			adm_err("warning: %s discovery at %s: skipping %zu more invalid entries", kind, w,
+				res->n_skipped - ST_SKIP_NOTES);
+	}
 	if (r) {
 		adm_err("%s", msg);
 		if (c->n_ifaces > 1)

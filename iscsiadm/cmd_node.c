@@ -133,7 +133,10 @@ static int new_node(struct adm *a, struct nodedb *db)
 	return 0;
 }
 
-static int delete_nodes(struct adm *a, struct nodedb *db, const struct node_list *l)
+/* l: the records to delete; bad: files of the records selected that
+ * cannot be read (nodedb_node_find_corrupt()), deleted too, as
+ * open-iscsi deletes a record by its path without reading it. */
+static int delete_nodes(struct adm *a, struct nodedb *db, const struct node_list *l, const struct node_list *bad)
 {
 	struct sess_view *sv = NULL;
 	size_t nsv = 0;
@@ -142,6 +145,26 @@ static int delete_nodes(struct adm *a, struct nodedb *db, const struct node_list
 	int r = sessions_load(a, 0, false, &sv, &nsv);
 	if (r)
 		return r;
+	for (size_t i = 0; i < bad->n; i++) {
+		const struct node_rec *rec = &bad->v[i].rec;
+		char what[700];
+		ctl_node_what(rec, what, sizeof(what));
+		if (sessions_match_rec(sv, nsv, rec)) {
+			adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
+				what);
+			if (!first)
+				first = ISCSI_ERR_SESS_EXISTS;
+			continue;
+		}
+		r = nodedb_node_delete_corrupt(db, &bad->v[i]);
+		if (r == 0)
+			adm_err("Deleted corrupt record %s (%s/%s)", what, a->paths.db_root, bad->v[i].path);
+		else if (r != -ENOENT && r != -EEXIST) {
+			adm_err("Could not delete corrupt record %s: %s", what, strerror(-r));
+			if (!first)
+				first = nodedb_exit_code(r);
+		}
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct node_rec *rec = &l->v[i].rec;
 		char what[700];
@@ -218,7 +241,7 @@ int cmd_node(struct adm *a)
 {
 	struct nodedb *db = NULL;
 	struct node_filter f;
-	struct node_list l = { 0 };
+	struct node_list l = { 0 }, bad = { 0 };
 	unsigned op = a->ops;
 	int r;
 
@@ -266,14 +289,24 @@ int cmd_node(struct adm *a)
 	if (r)
 		goto out;
 	bool filtered = a->target || a->portal_arg || a->n_ifaces;
-	if (l.n == 0) {
+	/* A record selected by -T/-p/-I whose file cannot be read (its
+	 * error was printed above) is deleted by its path. */
+	if (op == ADM_OP_DELETE && filtered) {
+		r = nodedb_node_find_corrupt(db, &f, &bad, NULL);
+		if (r) {
+			adm_err("could not read the node records: %s", strerror(-r));
+			r = nodedb_exit_code(r);
+			goto out;
+		}
+	}
+	if (l.n == 0 && bad.n == 0) {
 		r = no_records(a, op == ADM_OP_DELETE || op == ADM_OP_UPDATE ? NULL
 				  : op == 0 && !filtered ? "nodes" : "records");
 		goto out;
 	}
 	switch (op) {
 	case ADM_OP_DELETE:
-		r = delete_nodes(a, db, &l);
+		r = delete_nodes(a, db, &l, &bad);
 		break;
 	case ADM_OP_UPDATE:
 		r = update_nodes(a, db, &f, &l);
@@ -289,6 +322,7 @@ int cmd_node(struct adm *a)
 	}
 out:
 	node_list_free(&l);
+	node_list_free(&bad);
 	nodedb_free(db);
 	return r;
 }

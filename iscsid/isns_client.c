@@ -148,6 +148,10 @@ static void store(const struct job_req *q, const struct st_result *res, int out)
 		emit(out, "E cannot store the discovered nodes: %s", strerror(-r));
 		goto out;
 	}
+	for (size_t i = 0; i < res->n_skipped && i < ST_SKIP_NOTES; i++)
+		emit(out, "W server %s: skipping invalid entry: %s", q->host, res->skipped[i]);
+	if (res->n_skipped > ST_SKIP_NOTES)
+		emit(out, "W server %s: skipping %zu more invalid entries", q->host, res->n_skipped - ST_SKIP_NOTES);
 	emit(out, "Q %zu %zu %zu %zu %zu", res->n, nf, mr.added, mr.kept, mr.invalid);
 	f.disc_type = REC_DISC_ISNS;
 	f.disc_address = q->host;

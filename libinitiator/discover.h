@@ -5,7 +5,9 @@
  *
  * Everything the target sends goes through the library's validators
  * (PDU codec, text parser, name_validate()) before it is used; a hostile
- * or broken answer fails this one discovery with a message saying why. */
+ * or broken answer fails this one discovery with a message saying why.
+ * An entry with an invalid name or address is left out of the result and
+ * noted in it (st_result.skipped, sendtargets.h) for the caller to show. */
 #ifndef LIBINITIATOR_DISCOVER_H
 #define LIBINITIATOR_DISCOVER_H
 

@@ -264,8 +264,10 @@ struct isns_query_stats {
 
 /* A successful DevAttrQry response as targets and portals (tpgt = the
  * Portal Group Tag): 0 and *ret (free with st_result_free()), -EPROTO
- * (malformed objects, invalid names or addresses), -E2BIG (over the
- * ST_MAX_* limits), -ENOMEM; err says why. */
+ * (malformed objects or addresses), -E2BIG (over the ST_MAX_* limits),
+ * -ENOMEM; err says why. A target whose name is not a valid iSCSI name
+ * is skipped and noted in ret (st_result_skip()), as SendTargets does;
+ * an answer none of whose targets is valid fails (-EPROTO). */
 int isns_query_result(const struct isns_msg *m, struct st_result *ret, struct isns_query_stats *stats, char *err,
 		      size_t errlen);
 

@@ -210,6 +210,12 @@ static int result_take(struct st_result *all, size_t *cap, struct st_result *one
 	if (one->n)
 		memcpy(all->targets + all->n, one->targets, one->n * sizeof(*one->targets));
 	all->n += one->n;
+	for (size_t i = 0; i < one->n_skipped; i++) {
+		if (i < ST_SKIP_NOTES)
+			st_result_skip(all, "%s", one->skipped[i]);
+		else
+			st_result_skip(all, "(more)");
+	}
 	free(one->targets);
 	st_result_init(one);
 	return 0;
@@ -324,6 +330,14 @@ static int query_one_by_one(struct isns_conn *c, struct st_result *ret, char *er
 		snprintf(last, sizeof(last), "%s", name);
 		if (!target)
 			continue;
+		char why[128];
+		if (name_validate(name, why, sizeof(why)) < 0) {
+			/* skipped as a whole answer's would be (isns.h) */
+			char shown[100];
+			name_escape(name, strlen(name), shown, sizeof(shown));
+			st_result_skip(&all, "node \"%s\": not a valid iSCSI name: %s", shown, why);
+			continue;
+		}
 		r = isns_query_targets(c, name, &one, err, errlen);
 		if (r == ISNS_NO_SUCH_ENTRY) {
 			r = 0;                  /* gone meanwhile */
@@ -337,6 +351,11 @@ static int query_one_by_one(struct isns_conn *c, struct st_result *ret, char *er
 			errbuf_set(err, errlen, "%s", r == -E2BIG ? "too many targets" : strerror(-r));
 			break;
 		}
+	}
+	if (r == 0 && all.n == 0 && all.n_skipped) {
+		errbuf_set(err, errlen, "the iSNS server %s lists no target with a valid iSCSI name: %s", c->where,
+			   all.skipped[0]);
+		r = -EPROTO;
 	}
 	if (r != 0) {
 		st_result_free(&all);

@@ -25,6 +25,8 @@ struct pg {
 	int family;
 	uint32_t port;
 	uint32_t tag;
+	bool bad;                       /* name is not a valid iSCSI name: skipped (name escaped) */
+	char why[128];                  /* why not */
 };
 
 struct qctx {
@@ -35,6 +37,9 @@ struct qctx {
 	char (*other)[NAME_MAX_LEN + 1]; /* nodes that are no targets */
 	size_t n_other, cap_other;
 	struct isns_query_stats st;
+	bool node_bad;                  /* the last iSCSI Name is not valid */
+	char first_bad[ST_ERR_MAX];     /* the error were all skipped */
+	char last_noted[NAME_MAX_LEN + 1];
 	char *err;
 	size_t errlen;
 };
@@ -131,6 +136,19 @@ static int pg_flush(struct qctx *q, struct pg *g)
 		return bad(q, -EPROTO, "the iSNS server sent a Portal Group of %s with port 0", g->name);
 	/* No tag: not to be used for this node (§6.5.4). UDP: no iSCSI
 	 * portal. The wildcard address: nowhere to connect to. */
+	/* A target whose name we reject: skipped, noted once (the other
+	 * targets are used, as open-iscsi uses them; see sendtargets.h). */
+	if (g->bad) {
+		q->st.skipped++;
+		if (strcmp(q->last_noted, g->name) == 0)
+			return 0;
+		if (q->res->n_skipped == 0)
+			errbuf_set(q->first_bad, sizeof(q->first_bad),
+				   "the iSNS server sent a Portal Group name that is not a valid iSCSI name: %s", g->why);
+		st_result_skip(q->res, "Portal Group of \"%s\": not a valid iSCSI name: %s", g->name, g->why);
+		snprintf(q->last_noted, sizeof(q->last_noted), "%s", g->name);
+		return 0;
+	}
 	if (!g->have_tag || (g->port & ISNS_PORT_UDP) || addr_unspecified(g->addr)) {
 		q->st.skipped++;
 		return 0;
@@ -140,21 +158,18 @@ static int pg_flush(struct qctx *q, struct pg *g)
 	return add_portal(q, g->name, &p);
 }
 
-static int read_name(struct qctx *q, const struct isns_attr *a, char *buf, size_t cap, const char *what)
+/* 0, or 1 when the string is not a valid iSCSI name (why says so), or
+ * -EPROTO when it is no string of a name's length at all. */
+static int read_name(struct qctx *q, const struct isns_attr *a, char *buf, size_t cap, const char *what, char *why,
+		     size_t whylen)
 {
-	char why[160];
 	int r = isns_attr_str(a, buf, cap);
 
 	if (r == -ENAMETOOLONG)
 		return bad(q, -EPROTO, "the iSNS server sent %s longer than an iSCSI name may be", what);
 	if (r < 0)
 		return bad(q, -EPROTO, "the iSNS server sent %s that is not a NUL-terminated string", what);
-	if (name_validate(buf, why, sizeof(why)) < 0) {
-		errbuf_set(q->err, q->errlen, "the iSNS server sent %s that is not a valid iSCSI name: %s", what,
-			   why);
-		return -EPROTO;
-	}
-	return 0;
+	return name_validate(buf, why, whylen) < 0 ? 1 : 0;
 }
 
 static int note_other(struct qctx *q, const char *name)
@@ -178,14 +193,20 @@ static int note_other(struct qctx *q, const char *name)
 static int query_attr(struct qctx *q, const struct isns_attr *a, struct pg *g, char *node)
 {
 	uint32_t v;
+	char why[128];
 	int r;
 
 	switch (a->tag) {
 	case ISNS_TAG_ISCSI_NAME:
 		if ((r = pg_flush(q, g)) < 0)
 			return r;
-		return read_name(q, a, node, NAME_MAX_LEN + 1, "a node name");
+		r = read_name(q, a, node, NAME_MAX_LEN + 1, "a node name", why, sizeof(why));
+		/* Its Portal Groups, which name it too, say it is skipped. */
+		q->node_bad = r == 1;
+		return r < 0 ? r : 0;
 	case ISNS_TAG_ISCSI_NODE_TYPE:
+		if (q->node_bad)
+			return 0;
 		if (!node[0] || isns_attr_u32(a, &v) < 0)
 			return bad(q, -EPROTO, "the iSNS server sent a malformed iSCSI Node Type");
 		/* A node that is no target (the query asked for targets, but a
@@ -197,7 +218,15 @@ static int query_attr(struct qctx *q, const struct isns_attr *a, struct pg *g, c
 			return r;
 		memset(g, 0, sizeof(*g));
 		g->open = true;
-		return read_name(q, a, g->name, sizeof(g->name), "a Portal Group name");
+		r = read_name(q, a, g->name, sizeof(g->name), "a Portal Group name", g->why, sizeof(g->why));
+		g->bad = r == 1;
+		if (g->bad) {
+			/* from here on only printed: made safe to print */
+			char raw[sizeof(g->name)];
+			memcpy(raw, g->name, sizeof(raw));
+			name_escape(raw, strlen(raw), g->name, 100);
+		}
+		return r < 0 ? r : 0;
 	case ISNS_TAG_PG_PORTAL_IP:
 		if (!g->open || g->have_addr)
 			return bad(q, -EPROTO, "the iSNS server sent a Portal Group address outside a Portal Group");
@@ -271,6 +300,8 @@ int isns_query_result(const struct isns_msg *m, struct st_result *ret, struct is
 		r = pg_flush(&q, &g);
 	if (r == 0)
 		drop_others(&q);
+	if (r == 0 && res.n == 0 && res.n_skipped)
+		r = bad(&q, -EPROTO, "%s", q.first_bad);   /* none valid */
 	free(q.other);
 	if (r < 0) {
 		st_result_free(&res);

@@ -359,3 +359,39 @@ int portal_equal(const struct portal *a, const struct portal *b)
 	 * canonical, so either compare works for them. */
 	return strcasecmp(a->host, b->host) == 0;
 }
+
+void name_escape(const char *s, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, total = 0;
+
+	if (outlen == 0)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		total += c >= 0x20 && c < 0x7f && c != '\\' && c != '"' ? 1 : 4;
+	}
+	bool cut = total + 1 > outlen;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+		size_t need = plain ? 1 : 4;
+		/* room for this byte, the "..." and the NUL */
+		if (cut && o + need + 4 > outlen) {
+			if (o + 4 <= outlen) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}

@@ -56,4 +56,11 @@ int portal_format(const struct portal *p, char *buf, size_t len);
 int host_name_valid(const char *s);
 int portal_equal(const struct portal *a, const struct portal *b);
 
+/* Text a peer or a file system gave (a name that failed name_validate(),
+ * a directory name) made safe to print in a message: bytes outside
+ * printable ASCII, '\\' and '"' become \xHH; when out (outlen bytes, at
+ * least 8) is too small, the text is cut and ends in "...". out is
+ * always NUL-terminated. */
+void name_escape(const char *s, size_t len, char *out, size_t outlen);
+
 #endif

@@ -417,7 +417,41 @@ struct scan_ctx {
 	struct rec_diags *diags;
 	ndb_skip_fn skip;
 	void *skip_ud;
+	struct node_list *corrupt;  /* NULL, or the files that cannot be used (not out) */
 };
+
+/* A record file that cannot be used, noted with the identity its path
+ * gives (the file says nothing): what -o delete of that record needs.
+ * Of f only the parts a path holds count; a file with no iface in its
+ * path is the default iface's. tpgt -2: none in the path. */
+static int note_corrupt(struct scan_ctx *c, const char *rel, const char *target, const char *addr, int port,
+			int tpgt, const char *iface)
+{
+	const struct node_filter *f = c->f;
+	int r = 0;
+
+	if (!c->corrupt)
+		return 0;
+	if (tpgt == -2)
+		tpgt = -1;
+	if (!iface)
+		iface = "default";
+	if (f && ((f->tpgt != NODEDB_ANY && f->tpgt != tpgt) || (f->iface && strcmp(f->iface, iface) != 0) ||
+		  f->disc_type != NODEDB_ANY || f->disc_address || f->disc_port != NODEDB_ANY))
+		return 0;
+	struct node_rec *rec = malloc(sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	node_rec_init(rec);
+	snprintf(rec->name, sizeof(rec->name), "%s", target);
+	snprintf(rec->conn.address, sizeof(rec->conn.address), "%s", addr);
+	rec->conn.port = port;
+	rec->tpgt = tpgt;
+	snprintf(rec->iface.name, sizeof(rec->iface.name), "%s", iface);
+	r = ndb_list_push(c->corrupt, rec, rel);
+	free(rec);
+	return r;
+}
 
 /* Load one record file. The path names the record (open-iscsi looks
  * records up by path), so identity parts the path holds win over the
@@ -436,7 +470,17 @@ static int load_one(struct scan_ctx *c, const char *rel, const char *target, con
 	r = ndb_read(path, &buf, &len);
 	if (r < 0) {
 		rec_diags_add(c->diags, REC_DIAG_ERROR, path, 0, "cannot read record: %s", strerror(-r));
-		return 0;
+		return r == -EFBIG ? note_corrupt(c, rel, target, addr, port, tpgt, iface) : 0;
+	}
+	if (len == 0) {
+		/* Records are written whole and renamed into place
+		 * (fs_write_atomic(), fs_batch_commit()): an empty one was
+		 * truncated by something else, a crash of another writer or
+		 * of the file system. Read as defaults, it would be a record
+		 * without its settings and CHAP secrets. */
+		free(buf);
+		rec_diags_add(c->diags, REC_DIAG_ERROR, path, 0, "empty record file; skipping corrupt record");
+		return note_corrupt(c, rel, target, addr, port, tpgt, iface);
 	}
 	rec = malloc(sizeof(*rec));
 	if (!rec) {
@@ -450,7 +494,10 @@ static int load_one(struct scan_ctx *c, const char *rel, const char *target, con
 	free(buf);
 	if (r < 0) {
 		rec_diags_add(c->diags, REC_DIAG_ERROR, path, 0, "skipping corrupt record");
-		goto out;
+		r = note_corrupt(c, rel, target, addr, port, tpgt, iface);
+		explicit_bzero(rec, sizeof(*rec));
+		free(rec);
+		return r;
 	}
 	if (*rec->name && strcmp(rec->name, target) != 0)
 		rec_diags_add(c->diags, REC_DIAG_WARNING, path, 0,
@@ -471,7 +518,7 @@ static int load_one(struct scan_ctx *c, const char *rel, const char *target, con
 		rec_diags_add(c->diags, REC_DIAG_ERROR, path, 0, "invalid iface name; skipping record");
 		goto out;
 	}
-	if (node_filter_match(c->f, rec))
+	if (c->out && node_filter_match(c->f, rec))
 		r = ndb_list_push(c->out, rec, rel);
 	else
 		r = 0;
@@ -572,16 +619,17 @@ int ndb_scan(struct nodedb *db, const char *target, const struct node_filter *f,
 	return ndb_scan_skip(db, target, f, NULL, NULL, out, diags);
 }
 
-int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filter *f, ndb_skip_fn skip,
-		  void *skip_ud, struct node_list *out, struct rec_diags *diags)
+static int scan_all(struct scan_ctx *c, const char *target)
 {
-	struct scan_ctx c = { db, f, out, diags, skip, skip_ud };
+	struct nodedb *db = c->db;
+	const struct node_filter *f = c->f;
+	struct rec_diags *diags = c->diags;
 	char path[PATH_MAX];
 
 	if (target) {
 		if (name_validate(target, NULL, 0) < 0)
 			return -EINVAL;
-		return scan_target(&c, target);
+		return scan_target(c, target);
 	}
 	int r = ndb_path(db, path, sizeof(path), "nodes");
 	if (r < 0)
@@ -594,18 +642,33 @@ int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filte
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (name_validate(de->d_name, NULL, 0) < 0) {
-			rec_diags_add(diags, REC_DIAG_WARNING, path, 0, "ignoring directory with an invalid target name");
+		char why[128];
+		if (name_validate(de->d_name, why, sizeof(why)) < 0) {
+			/* open-iscsi lists such a record; we cannot use it (the
+			 * name would not pass a login), but say so at every
+			 * verbosity, or it is silently gone. */
+			char shown[72];
+			name_escape(de->d_name, strlen(de->d_name), shown, sizeof(shown));
+			rec_diags_add(diags, REC_DIAG_NOTICE, path, 0,
+				      "ignoring directory \"%s\": not a valid target name (%s)", shown, why);
 			continue;
 		}
 		if (f && f->target && strcmp(f->target, de->d_name) != 0)
 			continue;
-		r = scan_target(&c, de->d_name);
+		r = scan_target(c, de->d_name);
 		if (r < 0)
 			break;
 	}
 	closedir(d);
 	return r;
+}
+
+int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filter *f, ndb_skip_fn skip,
+		  void *skip_ud, struct node_list *out, struct rec_diags *diags)
+{
+	struct scan_ctx c = { db, f, out, diags, skip, skip_ud, NULL };
+
+	return scan_all(&c, target);
 }
 
 static int cmp_idx(const void *pa, const void *pb, void *base)
@@ -669,6 +732,51 @@ int nodedb_node_find(struct nodedb *db, const struct node_filter *f, struct node
 	}
 	*ret = l;
 	return 0;
+}
+
+int nodedb_node_find_corrupt(struct nodedb *db, const struct node_filter *f, struct node_list *ret,
+			     struct rec_diags *diags)
+{
+	struct node_list l = { 0 };
+
+	if (!db || !ret)
+		return -EINVAL;
+	struct scan_ctx c = { db, f, NULL, diags, NULL, NULL, &l };
+	int r = scan_all(&c, f ? f->target : NULL);
+	if (r == -EINVAL && f && f->target)
+		r = 0;   /* an invalid name matches nothing */
+	if (r == 0)
+		r = sort_list(&l);
+	if (r < 0) {
+		node_list_free(&l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+/* Whether the record file at path cannot be used (as load_one() sees it). */
+bool ndb_file_corrupt(const char *path)
+{
+	char *buf;
+	size_t len;
+	int r = ndb_read(path, &buf, &len);
+
+	if (r < 0)
+		return r == -EFBIG;
+	struct node_rec *rec = len ? malloc(sizeof(*rec)) : NULL;
+	bool bad = true;
+	if (rec) {
+		node_rec_init(rec);
+		bad = rec_parse(REC_KIND_NODE, rec, buf, len, NULL, NULL) < 0;
+		explicit_bzero(rec, sizeof(*rec));
+		free(rec);
+	} else if (len) {
+		bad = false;   /* out of memory: not known to be corrupt */
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	return bad;
 }
 
 int nodedb_node_load(struct nodedb *db, const char *target, const char *address, int port, int tpgt,

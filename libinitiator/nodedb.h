@@ -143,6 +143,24 @@ int nodedb_node_update(struct nodedb *db, const struct node_filter *f, const str
  * empty. -ENOENT if absent. */
 int nodedb_node_delete(struct nodedb *db, const struct node_rec *rec);
 
+/* The node record files matching f that cannot be used: they do not
+ * parse, are empty or too large. Records are written whole and renamed
+ * into place, so an empty one was truncated by something else (a crash
+ * of another writer or of the file system); read as defaults it would
+ * be a record without its settings and CHAP secrets. Of f only what a
+ * path holds counts (target, address, port, tpgt, iface; a file with no
+ * iface in its path is the default iface's): each entry's rec has that
+ * identity and defaults, its path the file. Listing and loading skip
+ * these files with an error in diags ("skipping corrupt record"). */
+int nodedb_node_find_corrupt(struct nodedb *db, const struct node_filter *f, struct node_list *ret,
+			     struct rec_diags *diags);
+
+/* Delete such a file (an entry nodedb_node_find_corrupt() gave), the
+ * links to its identity and directories left empty, under the lock, as
+ * nodedb_node_delete() does. -EEXIST when the file can be used now (it
+ * was rewritten meanwhile), -ENOENT when it is gone. */
+int nodedb_node_delete_corrupt(struct nodedb *db, const struct node_entry *e);
+
 /* ---- discovery records (sendtargets, iSNS) ---- */
 
 struct disc_list {

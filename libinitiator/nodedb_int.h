@@ -54,6 +54,10 @@ int ndb_scan(struct nodedb *db, const char *target, const struct node_filter *f,
 typedef bool (*ndb_skip_fn)(const char *target, const char *addr, int port, int tpgt, const char *iface,
 			    void *userdata);
 
+/* Whether the record file at path (absolute) cannot be used: it does
+ * not parse, is empty or too large. Not when it cannot be read. */
+bool ndb_file_corrupt(const char *path);
+
 /* ndb_scan() that skips the records skip() says true for, unread. */
 int ndb_scan_skip(struct nodedb *db, const char *target, const struct node_filter *f, ndb_skip_fn skip,
 		  void *skip_ud, struct node_list *out, struct rec_diags *diags);

@@ -422,3 +422,31 @@ int nodedb_node_delete(struct nodedb *db, const struct node_rec *rec)
 	nodedb_unlock(db);
 	return r;
 }
+
+int nodedb_node_delete_corrupt(struct nodedb *db, const struct node_entry *e)
+{
+	char path[PATH_MAX];
+
+	if (!db || !e || !e->path)
+		return -EINVAL;
+	/* Only what nodedb_node_find_corrupt() hands out: a file under
+	 * nodes/ named by a valid identity. */
+	if (strncmp(e->path, "nodes/", 6) != 0 || strstr(e->path, "/.") || identity_valid(&e->rec) < 0)
+		return -EINVAL;
+	int r = nodedb_lock(db);
+	if (r < 0)
+		return r;
+	if ((r = ndb_path(db, path, sizeof(path), "%s", e->path)) == 0) {
+		struct stat st;
+		if (lstat(path, &st) < 0)
+			r = -errno;
+		else if (!S_ISREG(st.st_mode))
+			r = -EINVAL;
+		else if (!ndb_file_corrupt(path))
+			r = -EEXIST;   /* rewritten whole meanwhile */
+		else
+			r = ndb_remove(db, e);
+	}
+	nodedb_unlock(db);
+	return r;
+}

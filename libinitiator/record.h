@@ -366,6 +366,9 @@ enum rec_diag_level {
 	REC_DIAG_FALLBACK,  /* a value was not used as written: a default,
 			     * the previous value or its leading number was
 			     * used instead. A warning every caller prints. */
+	REC_DIAG_NOTICE,    /* a warning shown at every verbosity: records left
+			       out that the user would otherwise never see are
+			       missing (a directory whose name is not valid) */
 };
 
 struct rec_diag {

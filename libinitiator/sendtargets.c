@@ -13,6 +13,7 @@ void st_result_init(struct st_result *r)
 {
 	r->targets = NULL;
 	r->n = 0;
+	r->n_skipped = 0;
 }
 
 void st_result_free(struct st_result *r)
@@ -23,6 +24,18 @@ void st_result_free(struct st_result *r)
 		free(r->targets[i].portals);
 	free(r->targets);
 	st_result_init(r);
+}
+
+void st_result_skip(struct st_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n_skipped < ST_SKIP_NOTES) {
+		va_start(ap, fmt);
+		vsnprintf(r->skipped[r->n_skipped], sizeof(r->skipped[0]), fmt, ap);
+		va_end(ap);
+	}
+	r->n_skipped++;
 }
 
 static bool key_is(const struct text_pair *kv, const char *key)
@@ -93,7 +106,7 @@ static void st_parse_init(struct st_parse *ps)
 {
 	memset(ps, 0, sizeof(*ps));
 	st_result_init(&ps->r);
-	ps->cur = SIZE_MAX;
+	ps->cur = ST_CUR_NONE;
 }
 
 static void st_parse_free(struct st_parse *ps)
@@ -124,6 +137,7 @@ static int target_add(struct st_result *r, size_t *cap, const char *name,
 	struct st_target *t = &r->targets[r->n++];
 	t->portals = NULL;
 	t->n_portals = 0;
+	t->bad_addr = false;
 	/* name passed name_validate(): at most NAME_MAX_LEN bytes. */
 	size_t n = strnlen(name, NAME_MAX_LEN);
 	memcpy(t->name, name, n);
@@ -161,6 +175,23 @@ static int portal_add(struct st_target *t, const struct portal *p, size_t *total
 	return 0;
 }
 
+/* An entry left out: noted (the first few) and counted. first is the
+ * reason in the words a response failing on it alone gets. */
+__attribute__((format(printf, 3, 4)))
+static void skip_entry(struct st_parse *ps, const char *first, const char *fmt, ...)
+{
+	struct st_result *r = &ps->r;
+	char note[ST_SKIP_NOTE_MAX];
+	va_list ap;
+
+	if (r->n_skipped == 0)
+		errbuf_set(ps->first_bad, sizeof(ps->first_bad), "%s", first);
+	va_start(ap, fmt);
+	vsnprintf(note, sizeof(note), fmt, ap);
+	va_end(ap);
+	st_result_skip(r, "%s", note);
+}
+
 /* Parses the pairs of data from ps->done up to limit (the end of a
  * pair), adding to ps; ps->done moves past each pair taken. The same
  * pairs in any number of calls give the same result as in one. */
@@ -190,24 +221,40 @@ static int parse_pairs(struct st_parse *ps, const uint8_t *data, size_t limit, c
 	it.off = ps->done;
 	for (; (k = text_iter_next(&it, &kv)) > 0; ps->done = it.off) {
 		char val[512];
-		char why[128];
+		char why[128], first[ST_ERR_MAX], shown[100];
 		int ret;
 
-		if (!key_is(&kv, "TargetName") && !key_is(&kv, "TargetAddress"))
+		bool is_name = key_is(&kv, "TargetName");
+		if (!is_name && !key_is(&kv, "TargetAddress"))
 			continue;   /* e.g. TargetAlias: not needed for discovery */
-		if (kv.value_len >= sizeof(val)) {
-			errbuf_set(err, errlen, "%s value of %zu bytes is too long",
-				key_is(&kv, "TargetName") ? "TargetName" : "TargetAddress",
-				kv.value_len);
+		/* Appendix C: an address belongs to the TargetName before. */
+		if (!is_name && ps->cur == ST_CUR_NONE) {
+			errbuf_set(err, errlen, "target sent a TargetAddress before any TargetName");
 			return -EPROTO;
+		}
+		if (!is_name && ps->cur == ST_CUR_SKIP)
+			continue;   /* of a target skipped already */
+		if (kv.value_len >= sizeof(val)) {
+			const char *key = is_name ? "TargetName" : "TargetAddress";
+			name_escape(kv.value, kv.value_len, shown, sizeof(shown));
+			errbuf_set(first, sizeof(first), "%s value of %zu bytes is too long", key, kv.value_len);
+			skip_entry(ps, first, "%s \"%s\": %zu bytes, too long", key, shown, kv.value_len);
+			if (is_name)
+				ps->cur = ST_CUR_SKIP;
+			else
+				r->targets[ps->cur].bad_addr = true;
+			continue;
 		}
 		memcpy(val, kv.value, kv.value_len);
 		val[kv.value_len] = '\0';
 
-		if (key_is(&kv, "TargetName")) {
+		if (is_name) {
 			if (name_validate(val, why, sizeof(why)) < 0) {
-				errbuf_set(err, errlen, "target sent an invalid TargetName: %s", why);
-				return -EPROTO;
+				name_escape(val, kv.value_len, shown, sizeof(shown));
+				errbuf_set(first, sizeof(first), "target sent an invalid TargetName: %s", why);
+				skip_entry(ps, first, "TargetName \"%s\": %s", shown, why);
+				ps->cur = ST_CUR_SKIP;
+				continue;
 			}
 			uint32_t h = name_hash(val, kv.value_len);
 			const struct st_name_slot *slot = ps->slot_cap ? index_slot(ps, val, h) : NULL;
@@ -224,12 +271,8 @@ static int parse_pairs(struct st_parse *ps, const uint8_t *data, size_t limit, c
 				return ret;
 			continue;
 		}
-		/* TargetAddress: Appendix C, it belongs to the TargetName before. */
+		/* TargetAddress of target ps->cur */
 		struct portal p;
-		if (ps->cur == SIZE_MAX) {
-			errbuf_set(err, errlen, "target sent a TargetAddress before any TargetName");
-			return -EPROTO;
-		}
 		/* Most targets of an array share its portals: an address
 		 * spelled as the one before parses alike (portal_parse() is a
 		 * function of the text alone). */
@@ -238,9 +281,13 @@ static int parse_pairs(struct st_parse *ps, const uint8_t *data, size_t limit, c
 			p = ps->last_p;
 		} else {
 			if (portal_parse(val, &p, why, sizeof(why)) < 0) {
-				errbuf_set(err, errlen, "target %s has an invalid TargetAddress: %s",
-					r->targets[ps->cur].name, why);
-				return -EPROTO;
+				struct st_target *t = &r->targets[ps->cur];
+				name_escape(val, kv.value_len, shown, sizeof(shown));
+				errbuf_set(first, sizeof(first), "target %s has an invalid TargetAddress: %s",
+					 t->name, why);
+				skip_entry(ps, first, "TargetAddress \"%s\" of %s: %s", shown, t->name, why);
+				t->bad_addr = true;
+				continue;
 			}
 			ps->last_addr = (size_t)((const uint8_t *)kv.value - data);
 			ps->last_len = kv.value_len;
@@ -253,6 +300,38 @@ static int parse_pairs(struct st_parse *ps, const uint8_t *data, size_t limit, c
 	if (k < 0) {
 		errbuf_set(err, errlen, "malformed key=value text in SendTargets response at byte %zu",
 			it.off);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* After the last pair. A target whose TargetAddresses were all invalid
+ * goes too: it did not say it is reachable through the discovery
+ * portal, which is what a target that lists no address says (Appendix
+ * C). A response that had entries, none of them valid, fails. */
+static int parse_finish(struct st_parse *ps, char *err, size_t errlen)
+{
+	struct st_result *r = &ps->r;
+	size_t k = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct st_target *t = &r->targets[i];
+		if (t->bad_addr && t->n_portals == 0) {
+			char first[ST_ERR_MAX];
+			errbuf_set(first, sizeof(first), "target %s has no valid TargetAddress", t->name);
+			skip_entry(ps, first, "target %s: none of its TargetAddresses is valid", t->name);
+			free(t->portals);
+			continue;
+		}
+		r->targets[k++] = *t;
+	}
+	r->n = k;
+	if (r->n == 0 && r->n_skipped) {
+		if (r->n_skipped > 1)
+			errbuf_set(err, errlen, "%s (and %zu more invalid entries)", ps->first_bad,
+				   r->n_skipped - 1);
+		else
+			errbuf_set(err, errlen, "%s", ps->first_bad);
 		return -EPROTO;
 	}
 	return 0;
@@ -272,6 +351,8 @@ int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
 	}
 	st_parse_init(&ps);
 	k = parse_pairs(&ps, data, len, err, errlen);
+	if (k == 0)
+		k = parse_finish(&ps, err, errlen);
 	if (k < 0) {
 		if (k == -ENOMEM)
 			errbuf_set(err, errlen, "out of memory");
@@ -491,6 +572,8 @@ int st_exchange_step(struct st_exchange *ex, const struct pdu *rsp,
 	} else {
 		/* the rest after what st_exchange_digest() took */
 		r = parse_pairs(&ex->ps, d, n, ex->err, sizeof(ex->err));
+		if (r == 0)
+			r = parse_finish(&ex->ps, ex->err, sizeof(ex->err));
 		if (r == -ENOMEM)
 			errbuf_set(ex->err, sizeof(ex->err), "out of memory");
 		if (r == 0) {

@@ -14,6 +14,13 @@
  * discovery session itself: it is returned with n_portals == 0, and
  * sendtargets_apply_default_portal() fills in the discovery portal.
  * Everything else the target sends (e.g. TargetAlias) is ignored.
+ *
+ * An entry the initiator cannot use (a TargetName name_validate()
+ * rejects, with the TargetAddresses after it, or a TargetAddress that
+ * does not parse) is skipped and noted in the result, as open-iscsi
+ * records the other targets; only a response whose every entry is
+ * invalid fails. What breaks the text itself (syntax, a TargetAddress
+ * before any TargetName, the ST_MAX_* limits) fails the whole response.
  */
 #ifndef LIBINITIATOR_SENDTARGETS_H
 #define LIBINITIATOR_SENDTARGETS_H
@@ -32,6 +39,8 @@
 #define ST_MAX_BYTES (1024u * 1024u) /* assembled response */
 #define ST_MAX_ROUNDS 4096          /* Text Response PDUs per exchange */
 #define ST_ERR_MAX 192
+#define ST_SKIP_NOTES 8             /* skipped entries described; more are only counted */
+#define ST_SKIP_NOTE_MAX 256
 
 /* Portals are the struct portal of names.h; tpgt is -1 when the target
  * left the tag out, which Appendix C does not allow but is tolerated. */
@@ -39,22 +48,34 @@ struct st_target {
 	char name[NAME_MAX_LEN + 1];
 	struct portal *portals;
 	size_t n_portals;               /* 0: same portal as the discovery session */
+	bool bad_addr;                  /* a TargetAddress of it was skipped */
 };
 
 struct st_result {
 	struct st_target *targets;
 	size_t n;
+	size_t n_skipped;               /* invalid entries left out */
+	/* The first ST_SKIP_NOTES of them, e.g. 'TargetName "x": why', in
+	 * words safe to print (peer bytes escaped by name_escape()). */
+	char skipped[ST_SKIP_NOTES][ST_SKIP_NOTE_MAX];
 };
 
 void st_result_init(struct st_result *r);
 void st_result_free(struct st_result *r);   /* NULL is a no-op; r reusable */
+/* Counts an entry left out of r and, among the first ST_SKIP_NOTES,
+ * describes it (the text must be safe to print: name_escape()). */
+__attribute__((format(printf, 2, 3)))
+void st_result_skip(struct st_result *r, const char *fmt, ...);
 
 /* Parses an assembled response segment. Returns 0 and *ret (overwritten;
- * free with st_result_free()), or -EPROTO (bad text syntax, invalid target
- * name or address, TargetAddress before any TargetName), -E2BIG (over the
- * ST_MAX_* limits), -ENOMEM; err (may be NULL) then says why in words safe
- * to print (never raw peer bytes). A target named twice has its portals
- * merged; a portal listed twice for a target is kept once. */
+ * free with st_result_free()), with invalid entries skipped and noted in
+ * ret->skipped, or -EPROTO (bad text syntax, TargetAddress before any
+ * TargetName, entries none of which is valid), -E2BIG (over the ST_MAX_*
+ * limits), -ENOMEM; err (may be NULL) then says why in words safe to
+ * print (never raw peer bytes). A target named twice has its portals
+ * merged; a portal listed twice for a target is kept once. A target all
+ * of whose TargetAddresses are invalid is skipped (it did not say it is
+ * reachable through the discovery portal). */
 int sendtargets_parse(const uint8_t *data, size_t len, struct st_result *ret,
 		      char *err, size_t errlen);
 
@@ -89,11 +110,14 @@ struct st_parse {
 	size_t slot_cap;
 	size_t cap;                 /* room in r.targets */
 	size_t total;               /* portals so far */
-	size_t cur;                 /* target of the last TargetName, SIZE_MAX: none yet */
+	size_t cur;                 /* target of the last TargetName, ST_CUR_NONE, ST_CUR_SKIP */
 	size_t done;                /* bytes of the text parsed */
 	size_t last_addr, last_len; /* the last TargetAddress parsed (offset, length; 0: none) */
 	struct portal last_p;
+	char first_bad[ST_ERR_MAX]; /* why the first skipped entry was */
 };
+#define ST_CUR_NONE SIZE_MAX        /* no TargetName yet */
+#define ST_CUR_SKIP (SIZE_MAX - 1)  /* the last TargetName was invalid */
 
 struct st_exchange {
 	uint32_t itt;

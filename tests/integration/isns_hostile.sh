@@ -8,7 +8,8 @@
 # reason naming the server, within the 10 s iSNS deadline, writing no
 # record, through -m discovery and -m discoverydb -D alike; iscsid,
 # running beside, stays up. Answers at the limits (4096 targets, the
-# same portal group repeated to 4 MiB) must work.
+# same portal group repeated to 4 MiB) must work, and targets with names
+# we reject are skipped beside valid ones.
 . "${top_srcdir:-.}/tests/integration/iscsiadm_lib.sh"
 HISNS=${HISNS:-./tests/tools/hostile_isns}
 [ -x "$HISNS" ] || skip "hostile_isns not built"
@@ -82,6 +83,21 @@ expect_out "127.0.0.1:3260,1 $T:t2"
 texpect_rc 0 -m discoverydb -t isns -p 127.0.0.1:$HPORT -o delete
 [ -e "$R/nodes/$T:t0" ] && fail "records of the normal server left"
 
+# Targets whose names we reject are skipped with a warning naming them
+# (escaped), the others recorded, as with SendTargets (open-iscsi records
+# them all); no record or path comes of them. None valid: a failure.
+start_hisns badnames 4
+texpect_rc 0 -m discovery -t isns -p 127.0.0.1:$HPORT
+[ "$(wc -l < "$R/out")" = 2 ] || { cat "$R/out" "$R/err"; fail "badnames: expected 2 portals"; }
+expect_out "127.0.0.1:3260,1 $T:t0"
+expect_out "127.0.0.1:3260,1 $T:t3"
+expect_err "iSNS discovery at 127.0.0.1:$HPORT: skipping invalid entry: Portal Group of \"IQN.2024-01.ORG.EXAMPLE.HOSTILE:T1\""
+expect_err "skipping invalid entry: Portal Group of \"$T:../../tmp/evil2\""
+find "$R" -name "*evil*" | grep -q . && fail "badnames: a path made of a target name"
+[ "$(find "$R/nodes" -mindepth 1 -maxdepth 1 | wc -l)" = 2 ] || { ls -R "$R/nodes"; fail "badnames: records"; }
+texpect_rc 0 -m discoverydb -t isns -p 127.0.0.1:$HPORT -o delete
+
+case_fails allbad 25 "not a valid iSCSI name"
 case_fails bad-function 25 "answered DevAttrQry with DevAttrRegRsp"
 case_fails bad-xid 25 "more than 16 messages that do not answer DevAttrQry"
 case_fails huge 25 "message larger than 4194304 bytes"

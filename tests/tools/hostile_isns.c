@@ -14,6 +14,9 @@
  *   normal       COUNT targets (default 3), each one portal group
  *                127.0.0.1:3260 tag 1, over as many PDUs as it takes
  *   many         like normal, COUNT defaults to 4096 (the limit: legal)
+ *   badnames     like normal, but target 1 named in upper case and target 2
+ *                with ".." and '/' (skipped, the others used)
+ *   allbad       like normal, every name in upper case
  *   too-many     COUNT + 1 targets, COUNT defaulting to 4096
  *   repeat       the same target and portal group over and over, a 4 MiB
  *                answer that never gets anywhere
@@ -48,7 +51,7 @@
 
 enum mode {
 	M_NORMAL, M_MANY, M_TOO_MANY, M_REPEAT, M_BAD_FUNCTION, M_BAD_XID, M_HUGE, M_ENDLESS, M_DRIP,
-	M_TLV_PAST, M_ATTRS, M_STATUS, M_UNKNOWN, M_REG_REFUSED, M_CLOSE,
+	M_TLV_PAST, M_ATTRS, M_STATUS, M_UNKNOWN, M_REG_REFUSED, M_CLOSE, M_BADNAMES, M_ALLBAD,
 };
 
 static const struct hs_mode mode_names[] = {
@@ -57,7 +60,7 @@ static const struct hs_mode mode_names[] = {
 	{ "bad-xid", M_BAD_XID },   { "huge", M_HUGE },       { "endless", M_ENDLESS },
 	{ "drip", M_DRIP },         { "tlv-past", M_TLV_PAST }, { "attrs", M_ATTRS },
 	{ "status", M_STATUS },     { "unknown", M_UNKNOWN }, { "reg-refused", M_REG_REFUSED },
-	{ "close", M_CLOSE },
+	{ "close", M_CLOSE },       { "badnames", M_BADNAMES }, { "allbad", M_ALLBAD },
 };
 
 #define CHUNK 65532u    /* payload per PDU: under the 16-bit length, a multiple of 4 */
@@ -133,7 +136,11 @@ static int send_targets(struct conn *c, uint16_t xid, size_t n, bool same)
 	isns_put_raw32(&b, ISNS_OK);
 	isns_put_nil(&b, ISNS_TAG_DELIMITER);
 	for (size_t i = 0; i < n; i++) {
-		if (!same)
+		if (c->mode == M_ALLBAD || (c->mode == M_BADNAMES && i == 1))
+			snprintf(name, sizeof(name), "IQN.2024-01.ORG.EXAMPLE.HOSTILE:T%zu", i);
+		else if (c->mode == M_BADNAMES && i == 2)
+			snprintf(name, sizeof(name), "iqn.2024-01.org.example.hostile:../../tmp/evil%zu", i);
+		else if (!same)
 			snprintf(name, sizeof(name), "iqn.2024-01.org.example.hostile:t%zu", i);
 		isns_put_str(&b, ISNS_TAG_ISCSI_NAME, name);
 		isns_put_u32(&b, ISNS_TAG_ISCSI_NODE_TYPE, ISNS_NODE_TARGET);
@@ -172,6 +179,8 @@ static int answer_query(struct conn *c, uint16_t xid)
 	switch (c->mode) {
 	case M_NORMAL:
 	case M_MANY:
+	case M_BADNAMES:
+	case M_ALLBAD:
 		return send_targets(c, xid, c->count, false);
 	case M_TOO_MANY:
 		return send_targets(c, xid, (size_t)c->count + 1, false);

@@ -18,7 +18,9 @@
  *               the initiator gives up
  *   noequals    a pair without '=' ("TargetNameiqn...")
  *   control     a target name holding control characters (ESC, BEL)
- *   slash       target names with '/' and ".." in them
+ *   slash       a valid target, then target names with '/' and ".." in
+ *               them (skipped, the valid one recorded)
+ *   badnames    only target names with '/' and ".." in them
  *   endless     Continue PDUs that never end, each carrying a few bytes
  *   stall       never answers the Text Request
  *   stall-login never answers the first Login Request
@@ -61,7 +63,7 @@
 #include "text.h"
 
 enum mode {
-	M_NORMAL, M_MANY, M_OVERSIZED, M_NOEQUALS, M_CONTROL, M_SLASH,
+	M_NORMAL, M_MANY, M_OVERSIZED, M_NOEQUALS, M_CONTROL, M_SLASH, M_BADNAMES,
 	M_ENDLESS, M_STALL, M_STALL_LOGIN, M_GARBAGE, M_REJECT,
 	M_LOGIN_BAD_ITT, M_LOGIN_HUGE_DSL,
 	M_IO_BAD_PDU, M_IO_DATAIN_OVERFLOW, M_IO_HUGE_DSL, M_IO_BAD_ITT, M_IO_R2T_BEYOND,
@@ -70,6 +72,7 @@ enum mode {
 static const struct hs_mode mode_names[] = {
 	{ "normal", M_NORMAL }, { "many", M_MANY }, { "oversized", M_OVERSIZED },
 	{ "noequals", M_NOEQUALS }, { "control", M_CONTROL }, { "slash", M_SLASH },
+	{ "badnames", M_BADNAMES },
 	{ "endless", M_ENDLESS }, { "stall", M_STALL }, { "stall-login", M_STALL_LOGIN },
 	{ "garbage", M_GARBAGE }, { "reject", M_REJECT },
 	{ "login-bad-itt", M_LOGIN_BAD_ITT }, { "login-huge-dsl", M_LOGIN_HUGE_DSL },
@@ -369,7 +372,9 @@ static int do_sendtargets(struct conn *c, uint8_t *buf)
 		r = send_ltds(c, &req, buf, o.b, o.len);
 		break;
 	case M_SLASH:
-		target_list(c, &o, 1);
+	case M_BADNAMES:
+		if (c->mode == M_SLASH)
+			target_list(c, &o, 1);
 		ob_kv(&o, "TargetName", "iqn.2024-01.org.example.hostile:../../../../tmp/evil");
 		ob_kv(&o, "TargetName", "iqn.2024-01.org.example.hostile:a/b");
 		r = send_ltds(c, &req, buf, o.b, o.len);

@@ -178,6 +178,48 @@ START_TEST(test_query_result)
 }
 END_TEST
 
+/* A target whose name we reject is skipped and noted (escaped, once
+ * for its several Portal Groups); the others are used, as with
+ * SendTargets. Only an answer with no valid target fails. */
+START_TEST(test_query_result_invalid_name)
+{
+	struct isns_msg m;
+	struct st_result r;
+	struct isns_query_stats st;
+	char err[ISNS_ERR_MAX] = "";
+
+	start(0, true);
+	isns_put_nil(&b, ISNS_TAG_DELIMITER);
+	isns_put_str(&b, ISNS_TAG_ISCSI_NAME, "IQN.2024-01.ORG.EXAMPLE:UPPER");
+	isns_put_u32(&b, ISNS_TAG_ISCSI_NODE_TYPE, ISNS_NODE_TARGET);
+	put_pg("IQN.2024-01.ORG.EXAMPLE:UPPER", "192.0.2.1", 3260, 1);
+	put_pg("IQN.2024-01.ORG.EXAMPLE:UPPER", "192.0.2.2", 3260, 1);
+	put_pg(T_A, "192.0.2.1", 3260, 1);
+	put_pg("iqn.2024-01.org.example:caf\xc3\xa9", "192.0.2.1", 3260, 1);
+	ck_assert_int_eq(decode(ISNS_DEV_ATTR_QRY | ISNS_RSP, &m, err), 0);
+	ck_assert_int_eq(isns_query_result(&m, &r, &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_str_eq(r.targets[0].name, T_A);
+	ck_assert_uint_eq(st.skipped, 3);
+	ck_assert_uint_eq(r.n_skipped, 2);
+	ck_assert_msg(strstr(r.skipped[0], "Portal Group of \"IQN.2024-01.ORG.EXAMPLE:UPPER\": not a valid iSCSI name")
+		      != NULL, "%s", r.skipped[0]);
+	ck_assert_msg(strstr(r.skipped[1], "caf\\xc3\\xa9") != NULL, "%s", r.skipped[1]);
+	st_result_free(&r);
+	isns_msg_free(&m);
+
+	/* A malformed Portal Group of such a name: the error shows it escaped. */
+	start(0, true);
+	isns_put_nil(&b, ISNS_TAG_DELIMITER);
+	isns_put_str(&b, ISNS_TAG_PG_ISCSI_NAME, "iqn.2024-01.org.example:\x1b[2J");
+	put_ip4(ISNS_TAG_PG_PORTAL_IP, "192.0.2.1");
+	ck_assert_int_eq(decode(ISNS_DEV_ATTR_QRY | ISNS_RSP, &m, err), 0);
+	ck_assert_int_eq(isns_query_result(&m, &r, NULL, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "Portal Group of iqn.2024-01.org.example:\\x1b[2J without") != NULL, "%s", err);
+	isns_msg_free(&m);
+}
+END_TEST
+
 START_TEST(test_query_result_not_targets)
 {
 	struct isns_msg m;
@@ -543,6 +585,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_reg_request_layout);
 	tcase_add_test(tc, test_query_result);
 	tcase_add_test(tc, test_query_result_not_targets);
+	tcase_add_test(tc, test_query_result_invalid_name);
 	tcase_add_test(tc, test_query_result_malformed);
 	tcase_add_test(tc, test_framing_errors);
 	tcase_add_test(tc, test_reassembly_and_limits);

@@ -207,6 +207,30 @@ START_TEST(test_portal_equal)
 }
 END_TEST
 
+START_TEST(test_name_escape)
+{
+	char out[16];
+
+	name_escape("iqn.a:b", 7, out, sizeof(out));
+	ck_assert_str_eq(out, "iqn.a:b");
+	char big[64];
+	name_escape("a\x1b\"\\\xc3", 5, big, sizeof(big));
+	ck_assert_str_eq(big, "a\\x1b\\x22\\x5c\\xc3");
+	/* cut: at most sizeof(out) - 1 bytes, ending in "..." */
+	name_escape("0123456789abcdefghij", 20, out, sizeof(out));
+	ck_assert_str_eq(out, "0123456789ab...");
+	/* exactly fitting text is not cut */
+	name_escape("0123456789abcde", 15, out, sizeof(out));
+	ck_assert_str_eq(out, "0123456789abcde");
+	name_escape("0123456789ab", 12, out, sizeof(out));
+	ck_assert_str_eq(out, "0123456789ab");
+	name_escape("\x01\x02\x03\x04", 4, out, sizeof(out));
+	ck_assert_str_eq(out, "\\x01\\x02\\x03...");
+	name_escape("", 0, out, sizeof(out));
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("names");
@@ -219,6 +243,7 @@ int main(void)
 	tcase_add_test(tc, test_portal_parse_rejected);
 	tcase_add_test(tc, test_portal_format);
 	tcase_add_test(tc, test_portal_equal);
+	tcase_add_test(tc, test_name_escape);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

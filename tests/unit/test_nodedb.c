@@ -155,9 +155,24 @@ START_TEST(test_read_legacy_tree)
 		if (d.v[i].path && strstr(d.v[i].path, "garbage") && d.v[i].line == 3)
 			line3 = true;
 	ck_assert(line3);
-	/* Entries that are not names or portals are warnings. */
-	ck_assert(diag_has(&d, REC_DIAG_WARNING, "/nodes"));
+	/* Entries that are not portals are warnings; a directory that is
+	 * not a valid name is a warning shown at every verbosity (open-iscsi
+	 * lists its records), once, naming it. */
 	ck_assert(diag_has(&d, REC_DIAG_WARNING, T_LEGACY));
+	size_t named = 0;
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].level == REC_DIAG_NOTICE) {
+			ck_assert_ptr_nonnull(strstr(d.v[i].path, "/nodes"));
+			ck_assert_ptr_nonnull(strstr(d.v[i].msg, "ignoring directory \"bad..name\""));
+			named++;
+		}
+	ck_assert_uint_eq(named, 1);
+	char line[512];
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].level == REC_DIAG_NOTICE) {
+			rec_diag_format(&d.v[i], line, sizeof(line));
+			ck_assert_ptr_nonnull(strstr(line, ": warning: ignoring directory"));
+		}
 
 	/* Updating a legacy record writes it back in place, extras kept. */
 	struct node_filter f;
@@ -316,6 +331,104 @@ START_TEST(test_update_and_delete)
 	ck_assert_int_eq(nodedb_node_delete(db, r), 0);
 	ck_assert_int_eq(mode_of("nodes/iqn.2001-04.com.example:u"), 0);
 	free(r);
+	close_db(db);
+}
+END_TEST
+
+/* A record file with a garbage line, or empty (a crash truncated it:
+ * our writes rename whole files into place), is no usable record:
+ * not listed or loaded (an error says why), and deletable by the
+ * identity its path gives, as open-iscsi deletes it. */
+START_TEST(test_corrupt_records)
+{
+	struct nodedb *db = open_db(NULL);
+	struct node_rec *a = new_rec("iqn.2001-04.com.example:a", "192.0.2.1", 3260, 1, NULL);
+	struct node_rec *b = new_rec("iqn.2001-04.com.example:b", "192.0.2.1", 3260, 1, NULL);
+	struct node_rec *c = new_rec("iqn.2001-04.com.example:c", "192.0.2.1", 3260, -1, NULL);
+	struct node_rec *ok = new_rec("iqn.2001-04.com.example:ok", "192.0.2.1", 3260, 1, NULL);
+	struct node_list l, bad;
+	struct node_filter f;
+	struct rec_diags d;
+	char cmd[PATH_MAX + 200];
+
+	ck_assert_int_eq(nodedb_node_save(db, a, 0), 0);
+	ck_assert_int_eq(nodedb_node_save(db, b, 0), 0);
+	ck_assert_int_eq(nodedb_node_save(db, c, 0), 0);
+	ck_assert_int_eq(nodedb_node_save(db, ok, 0), 0);
+	snprintf(cmd, sizeof(cmd), "cd %s/nodes && echo 'garbage line' >> 'iqn.2001-04.com.example:a/192.0.2.1,3260,1/default'"
+		 " && : > 'iqn.2001-04.com.example:b/192.0.2.1,3260,1/default' && : > 'iqn.2001-04.com.example:c/192.0.2.1,3260'",
+		 tmpdir);
+	run(cmd);
+
+	rec_diags_init(&d);
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, &d), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.v[0].rec.name, ok->name);
+	node_list_free(&l);
+	ck_assert(diag_has(&d, REC_DIAG_ERROR, "example:a/192.0.2.1,3260,1/default"));
+	ck_assert(diag_has(&d, REC_DIAG_ERROR, "example:b/192.0.2.1,3260,1/default"));
+	ck_assert(diag_has(&d, REC_DIAG_ERROR, "example:c/192.0.2.1,3260"));
+	rec_diags_free(&d);
+	struct node_rec got;
+	ck_assert_int_eq(nodedb_node_load(db, b->name, "192.0.2.1", 3260, 1, "default", &got, NULL), -ENOENT);
+
+	/* Found by what their paths hold; the other filters need contents. */
+	ck_assert_int_eq(nodedb_node_find_corrupt(db, NULL, &bad, NULL), 0);
+	ck_assert_uint_eq(bad.n, 3);
+	ck_assert_str_eq(bad.v[0].rec.name, a->name);
+	ck_assert_str_eq(bad.v[0].path, "nodes/iqn.2001-04.com.example:a/192.0.2.1,3260,1/default");
+	ck_assert_int_eq(bad.v[0].rec.tpgt, 1);
+	ck_assert_str_eq(bad.v[2].rec.name, c->name);
+	ck_assert_int_eq(bad.v[2].rec.tpgt, -1);
+	ck_assert_str_eq(bad.v[2].rec.iface.name, "default");
+	node_list_free(&bad);
+	node_filter_init(&f);
+	f.target = b->name;
+	f.address = "192.0.2.1";
+	f.port = 3260;
+	f.iface = "default";
+	ck_assert_int_eq(nodedb_node_find_corrupt(db, &f, &bad, NULL), 0);
+	ck_assert_uint_eq(bad.n, 1);
+	node_list_free(&bad);
+	f.iface = "other";
+	ck_assert_int_eq(nodedb_node_find_corrupt(db, &f, &bad, NULL), 0);
+	ck_assert_uint_eq(bad.n, 0);
+	f.iface = NULL;
+	f.port = 3261;
+	ck_assert_int_eq(nodedb_node_find_corrupt(db, &f, &bad, NULL), 0);
+	ck_assert_uint_eq(bad.n, 0);
+	f.port = NODEDB_ANY;
+	f.disc_type = REC_DISC_STATIC;
+	ck_assert_int_eq(nodedb_node_find_corrupt(db, &f, &bad, NULL), 0);
+	ck_assert_uint_eq(bad.n, 0);
+
+	/* Deleted with its link and the directories left empty. */
+	ck_assert_int_eq(nodedb_node_find_corrupt(db, NULL, &bad, NULL), 0);
+	ck_assert_int_eq(nodedb_node_delete_corrupt(db, &bad.v[0]), 0);
+	ck_assert_int_eq(mode_of("nodes/iqn.2001-04.com.example:a"), 0);
+	ck_assert_int_eq(mode_of("static/iqn.2001-04.com.example:a,192.0.2.1,3260,1,default"), 0);
+	ck_assert_int_eq(nodedb_node_delete_corrupt(db, &bad.v[0]), -ENOENT);
+	/* one written whole meanwhile stays */
+	ck_assert_int_eq(nodedb_node_save(db, b, 0), 0);
+	ck_assert_int_eq(nodedb_node_delete_corrupt(db, &bad.v[1]), -EEXIST);
+	ck_assert(S_ISREG(mode_of("nodes/iqn.2001-04.com.example:b/192.0.2.1,3260,1/default")));
+	ck_assert_int_eq(nodedb_node_delete_corrupt(db, &bad.v[2]), 0);
+	ck_assert_int_eq(mode_of("nodes/iqn.2001-04.com.example:c"), 0);
+	/* nothing but such a file */
+	struct node_entry e = bad.v[1];
+	e.path = (char *)"nodes/../etc/x";
+	ck_assert_int_eq(nodedb_node_delete_corrupt(db, &e), -EINVAL);
+	e.path = (char *)"ifaces/default";
+	ck_assert_int_eq(nodedb_node_delete_corrupt(db, &e), -EINVAL);
+	node_list_free(&bad);
+
+	ck_assert_int_eq(nodedb_node_find(db, NULL, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 2);
+	node_list_free(&l);
+	free(a);
+	free(b);
+	free(c);
+	free(ok);
 	close_db(db);
 }
 END_TEST
@@ -646,6 +759,7 @@ int main(void)
 	tcase_add_test(tc, test_read_legacy_tree);
 	tcase_add_test(tc, test_save_layout);
 	tcase_add_test(tc, test_update_and_delete);
+	tcase_add_test(tc, test_corrupt_records);
 	tcase_add_test(tc, test_discovery_records);
 	tcase_add_test(tc, test_ifaces);
 	tcase_add_test(tc, test_iface_new_and_nodes);

@@ -380,11 +380,13 @@ START_TEST(test_exchange_digest_same)
 		"TargetAddress=192.0.2.1:3260,1\0"
 		"TargetName=iqn.2024-01.org.example:b\0"
 		"TargetAddress=192.0.2.1:0,1\0";
-	const struct { const char *s; size_t len; } cases[] = {
-		{ good, sizeof(good) - 1 },
-		{ bad_name, sizeof(bad_name) - 1 },
-		{ bad_pair, sizeof(bad_pair) - 1 },
-		{ bad_addr, sizeof(bad_addr) - 1 },
+	/* n: targets found, -1: the response fails. An invalid name or
+	 * address is skipped, the others kept; a malformed pair fails all. */
+	const struct { const char *s; size_t len; int n; } cases[] = {
+		{ good, sizeof(good) - 1, 3 },
+		{ bad_name, sizeof(bad_name) - 1, 1 },
+		{ bad_pair, sizeof(bad_pair) - 1, -1 },
+		{ bad_addr, sizeof(bad_addr) - 1, 1 },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
@@ -395,23 +397,29 @@ START_TEST(test_exchange_digest_same)
 			int s2 = run_split(cases[c].s, cases[c].len, m, true, &r2, e2, sizeof(e2));
 			ck_assert_msg(s1 == s2, "case %zu cut %zu: %d / %d", c, m, s1, s2);
 			ck_assert_msg(strcmp(e1, e2) == 0, "case %zu cut %zu: \"%s\" / \"%s\"", c, m, e1, e2);
-			if (c == 0)
+			if (cases[c].n >= 0)
 				ck_assert_int_eq(s1, ST_STEP_DONE);
 			else
 				ck_assert_int_lt(s1, 0);
 			if (s1 != ST_STEP_DONE)
 				continue;
-			ck_assert_uint_eq(r1.n, 3);
+			ck_assert_uint_eq(r1.n, (size_t)cases[c].n);
 			ck_assert_uint_eq(r2.n, r1.n);
+			ck_assert_uint_eq(r1.n_skipped, c == 0 ? 0 : c == 1 ? 1 : 2);
+			ck_assert_uint_eq(r2.n_skipped, r1.n_skipped);
+			for (size_t i = 0; i < r1.n_skipped; i++)
+				ck_assert_str_eq(r1.skipped[i], r2.skipped[i]);
 			for (size_t i = 0; i < r1.n; i++) {
 				ck_assert_str_eq(r1.targets[i].name, r2.targets[i].name);
 				ck_assert_uint_eq(r1.targets[i].n_portals, r2.targets[i].n_portals);
 				for (size_t p = 0; p < r1.targets[i].n_portals; p++)
 					ck_assert(portal_equal(&r1.targets[i].portals[p], &r2.targets[i].portals[p]));
 			}
-			ck_assert_uint_eq(r2.targets[0].n_portals, 2);
-			ck_assert_uint_eq(r2.targets[1].n_portals, 2);
-			ck_assert_uint_eq(r2.targets[2].n_portals, 0);
+			if (c == 0) {
+				ck_assert_uint_eq(r2.targets[0].n_portals, 2);
+				ck_assert_uint_eq(r2.targets[1].n_portals, 2);
+				ck_assert_uint_eq(r2.targets[2].n_portals, 0);
+			}
 			st_result_free(&r1);
 			st_result_free(&r2);
 		}
@@ -552,6 +560,127 @@ START_TEST(test_exchange_errors)
 }
 END_TEST
 
+/* One oddly named target must not cost the others (open-iscsi records
+ * them all): an invalid TargetName is skipped with the TargetAddresses
+ * after it, an invalid TargetAddress alone, a target left with no valid
+ * address as a whole; each is noted, escaped and bounded. (Control
+ * characters never get this far: the text itself is malformed, see
+ * test_parse_hostile.) */
+static const char mixed[] =
+	"TargetName=iqn.2024-01.org.example:disk1\0"
+	"TargetAddress=192.0.2.1:3260,1\0"
+	"TargetName=IQN.2024-01.ORG.EXAMPLE:UPPER\0"
+	"TargetAddress=192.0.2.1:3260,1\0"
+	"TargetName=iqn.2024-01.org.example:has space\0"
+	"TargetName=iqn.2024-01.org.example:a@b\0"
+	"TargetName=iqn.2024-01.org.example:caf\xc3\xa9\0"
+	"TargetName=iqn.2024-01.org.example:q\"\\\0"
+	"TargetAddress=192.0.2.9:3260,1\0"
+	"TargetName=iqn.2024-01.org.example:../../tmp/evil\0"
+	"TargetName=iqn.2024-01.org.example:disk2\0"
+	"TargetAddress=192.0.2.1:0,1\0"
+	"TargetAddress=192.0.2.2:3260,1\0"
+	"TargetName=iqn.2024-01.org.example:noaddr\0"
+	"TargetAddress=;rm -rf /\0"
+	"TargetName=iqn.2024-01.org.example:disk3\0";
+
+static void check_mixed(const struct st_result *r)
+{
+	ck_assert_uint_eq(r->n, 3);
+	ck_assert_str_eq(r->targets[0].name, "iqn.2024-01.org.example:disk1");
+	ck_assert_str_eq(r->targets[1].name, "iqn.2024-01.org.example:disk2");
+	ck_assert_uint_eq(r->targets[1].n_portals, 1);
+	ck_assert_str_eq(r->targets[1].portals[0].host, "192.0.2.2");
+	ck_assert_str_eq(r->targets[2].name, "iqn.2024-01.org.example:disk3");
+	ck_assert_uint_eq(r->targets[2].n_portals, 0);
+	/* UPPER, space, @, UTF-8, quote, "..", disk2's port 0, noaddr's
+	 * address, then noaddr itself */
+	ck_assert_uint_eq(r->n_skipped, 9);
+	ck_assert_msg(strstr(r->skipped[0], "TargetName \"IQN.2024-01.ORG.EXAMPLE:UPPER\": ") != NULL, "%s",
+		      r->skipped[0]);
+	ck_assert_msg(strstr(r->skipped[1], "has space") != NULL, "%s", r->skipped[1]);
+	ck_assert_msg(strstr(r->skipped[3], "caf\\xc3\\xa9") != NULL, "%s", r->skipped[3]);
+	ck_assert_msg(strstr(r->skipped[4], ":q\\x22\\x5c\"") != NULL, "%s", r->skipped[4]);
+	ck_assert_msg(strstr(r->skipped[6], "TargetAddress \"192.0.2.1:0,1\" of iqn.2024-01.org.example:disk2")
+		      != NULL, "%s", r->skipped[6]);
+	for (size_t i = 0; i < ST_SKIP_NOTES; i++)
+		for (const char *p = r->skipped[i]; *p; p++)
+			ck_assert_msg((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+				      "unprintable byte in \"%s\"", r->skipped[i]);
+}
+
+START_TEST(test_parse_skip_invalid)
+{
+	struct st_result r;
+	char err[ST_ERR_MAX] = "";
+
+	ck_assert_int_eq(sendtargets_parse(SEG(mixed), &r, err, sizeof(err)), 0);
+	check_mixed(&r);
+	st_result_free(&r);
+
+	/* More than ST_SKIP_NOTES: counted, notes bounded; a name too long
+	 * for any buffer is shown cut. */
+	static char many[64 * 1024];
+	size_t off = 0;
+	for (int i = 0; i < 40; i++)
+		off += (size_t)sprintf(many + off, "TargetName=bad name %d", i) + 1;
+	off += (size_t)sprintf(many + off, "TargetName=iqn.2024-01.org.example:") ;
+	memset(many + off, 'z', 1000);
+	off += 1000;
+	many[off++] = '\0';
+	off += (size_t)sprintf(many + off, "TargetName=iqn.2024-01.org.example:ok") + 1;
+	ck_assert_int_eq(sendtargets_parse((const uint8_t *)many, off, &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(r.n_skipped, 41);
+	ck_assert_ptr_nonnull(strstr(r.skipped[7], "\"bad name 7\""));
+	st_result_free(&r);
+	off = 0;
+	off += (size_t)sprintf(many + off, "TargetName=iqn.2024-01.org.example:") ;
+	memset(many + off, 'z', 1000);
+	off += 1000;
+	many[off++] = '\0';
+	off += (size_t)sprintf(many + off, "TargetName=iqn.2024-01.org.example:ok") + 1;
+	ck_assert_int_eq(sendtargets_parse((const uint8_t *)many, off, &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(r.n_skipped, 1);
+	ck_assert_msg(strstr(r.skipped[0], "zzz...\": 1024 bytes, too long") != NULL, "%s", r.skipped[0]);
+	ck_assert_uint_lt(strlen(r.skipped[0]), 160);
+	st_result_free(&r);
+
+	/* Nothing valid: the response fails, saying why. */
+	expect_fail(SEG("TargetName=IQN.2024-01.ORG.EXAMPLE:UPPER\0TargetName=iqn.2024-01.org.example:a b\0"),
+		    -EPROTO, "invalid TargetName: iSCSI name must start with \"iqn.\", \"eui.\" or \"naa.\" (and 1 more");
+	expect_fail(SEG("TargetName=iqn.2001-04.com.example:a\0TargetAddress=192.0.2.1:0,1\0"), -EPROTO,
+		    "iqn.2001-04.com.example:a has an invalid TargetAddress: invalid port");
+	/* still a protocol error, whatever came before */
+	expect_fail(SEG("TargetAddress=192.0.2.1:3260,1\0TargetName=iqn.2001-04.com.example:a\0"),
+		    -EPROTO, "before any TargetName");
+	expect_fail(SEG("TargetName=iqn.2001-04.com.example:a\0TargetName=bad\0garbage\0"), -EPROTO,
+		    "malformed");
+}
+END_TEST
+
+/* The same through the exchange, in pieces digested as they come and
+ * the last parsed at the final step. */
+START_TEST(test_exchange_skip_invalid)
+{
+	for (size_t cut = 1; cut < sizeof(mixed) - 1; cut += 37) {
+		struct st_exchange ex;
+		struct pdu req, rsp;
+		struct st_result r;
+
+		ck_assert_int_eq(st_exchange_start(&ex, 1, 10, 7, 10, 20, &req), 0);
+		rsp = text_rsp(1, ISCSI_FLAG_CONTINUE, 5, 7, mixed, cut);
+		ck_assert_int_eq(st_exchange_step(&ex, &rsp, &req, &r), ST_STEP_SEND);
+		st_exchange_digest(&ex);
+		rsp = text_rsp(1, ISCSI_FLAG_FINAL, ISCSI_RESERVED_TAG, 8, mixed + cut, sizeof(mixed) - 1 - cut);
+		ck_assert_int_eq(st_exchange_step(&ex, &rsp, &req, &r), ST_STEP_DONE);
+		check_mixed(&r);
+		st_result_free(&r);
+		st_exchange_free(&ex);
+	}
+}
+END_TEST
+
 START_TEST(test_exchange_limits)
 {
 	struct st_exchange ex;
@@ -636,6 +765,8 @@ int main(void)
 	tcase_add_test(tc, test_parse_tolerance);
 	tcase_add_test(tc, test_parse_many_renamed);
 	tcase_add_test(tc, test_parse_hostile);
+	tcase_add_test(tc, test_parse_skip_invalid);
+	tcase_add_test(tc, test_exchange_skip_invalid);
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_build_request);
 	tcase_add_test(tc, test_exchange_single);
