@@ -14,6 +14,7 @@
 #include "adm.h"
 #include "errors.h"
 #include "ctl.h"
+#include "fsutil.h"
 #include "secmem.h"
 
 #define SYSFS_ENV_ROOT "ISCSI_SYSFS_ROOT"
@@ -135,21 +136,6 @@ static int parse_int(const char *s, long lo, long hi, int *ret)
 		return -EINVAL;
 	*ret = (int)v;
 	return 0;
-}
-
-/* Lets many parallel logins (one control connection each) and discovery
- * sockets fit, as open-iscsi does (toward 16384). */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	rlim_t want = rl.rlim_max < 16384 ? rl.rlim_max : 16384;
-	if (rl.rlim_cur < want) {
-		rl.rlim_cur = want;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 static int kill_iscsid(struct adm *a, const char *prio)
@@ -324,7 +310,9 @@ static int run(struct adm *a, int argc, char **argv)
 		if (e && *e)
 			a->sysfs_root = e;
 	}
-	raise_nofile();
+	/* many parallel logins (one control connection each) and
+	 * discovery sockets, as open-iscsi allows (toward 16384) */
+	(void)fs_raise_nofile(16384);
 
 	/* -k alone stops iscsid; beside a mode it is refused below like
 	 * any option the mode does not take (open-iscsi 2.1.8 answers

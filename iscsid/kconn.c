@@ -350,6 +350,13 @@ enum ks_event kconn_start_login(struct ksession *ks)
 		return KE_FAIL;
 	}
 	ks->bound = true;
+	/* BIND_CONN took a reference to the socket (iscsi_tcp keeps it
+	 * until the connection is stopped): the login and everything after
+	 * go through the kernel, so our descriptor is let go now. A
+	 * thousand sessions must not hold a thousand descriptors (EMFILE
+	 * near RLIMIT_NOFILE's 1024), and an adopted session has none. */
+	close(ks->fd);
+	ks->fd = -1;
 	/* a new connection starts at 0; a replacement continues where the
 	 * old one was (§2.2 step 5) */
 	uint32_t exp_statsn = 0;

@@ -15,6 +15,7 @@
 
 #include "control.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "ipc.h"
 #include "isns_client.h"
 #include "iscsid.h"
@@ -401,6 +402,10 @@ int main(int argc, char **argv)
 	r = secmem_protect_process();
 	if (r < 0)
 		log_warnx("cannot keep secrets out of core dumps: %s", strerror(-r));
+
+	/* a descriptor per login in flight, control client and lookup:
+	 * hundreds of sessions logging in at once pass 1024 */
+	log_debug(1, "open files limit: %lu", fs_raise_nofile(0));
 
 	memset(&d, 0, sizeof(d));
 	d.allow_gid = o.allow_gid;

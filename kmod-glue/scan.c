@@ -215,7 +215,6 @@ static void __attribute__((noreturn)) helper_main(int ctl)
 {
 	struct sigaction sa = { .sa_handler = SIG_IGN };
 	pthread_attr_t attr;
-	struct rlimit rl;
 	sigset_t none;
 
 	ctl = fs_child_keep_only(ctl);
@@ -231,10 +230,7 @@ static void __attribute__((noreturn)) helper_main(int ctl)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* each running write holds two descriptors here (the job's socket
 	 * and the file), one per session that scans at the same time */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	(void)fs_raise_nofile(0);
 	if (pthread_attr_init(&attr) != 0 ||
 	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
 	    pthread_attr_setstacksize(&attr, HELPER_STACK) != 0)

@@ -449,3 +449,20 @@ int fs_child_keep_only(int fd)
 	}
 	return fd;
 }
+
+unsigned long fs_raise_nofile(unsigned long want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	rlim_t target = rl.rlim_max;
+	if (want && (rlim_t)want < target)
+		target = (rlim_t)want;
+	if (rl.rlim_cur < target) {
+		struct rlimit nl = { .rlim_cur = target, .rlim_max = rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+			rl.rlim_cur = target;
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_cur;
+}

@@ -84,4 +84,10 @@ void fs_batch_free(struct fs_batch *b);   /* NULL is a no-op; b reusable after f
  * 3, or -1 when fd could not be moved. */
 int fs_child_keep_only(int fd);
 
+/* Raises the soft RLIMIT_NOFILE toward the hard one, at most to want
+ * (0: the hard limit). Daemons and tools that hold a descriptor per
+ * session, client or job call it at start; Linux's default soft limit
+ * is 1024. Returns the soft limit now in force (0 when unknown). */
+unsigned long fs_raise_nofile(unsigned long want);
+
 #endif

@@ -5,6 +5,7 @@
  * §1.2) and plays the target: Login Requests sent with SEND_PDU come
  * back as RECV_PDU Login Responses. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -596,6 +597,18 @@ static size_t heap_in_use(void)
 #endif
 }
 
+/* Descriptors open in this process (iscsid's, in these tests). */
+static int open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+	ck_assert_ptr_nonnull(dir);
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
 #ifndef __SANITIZE_ADDRESS__
 /* Resident bytes of the heap ([heap] in smaps) and of the pools. */
 static size_t resident(void)
@@ -642,6 +655,7 @@ START_TEST(test_session_footprint)
 	size_t res0 = resident();
 #endif
 	size_t before = heap_in_use();
+	int fds0 = open_fds();
 	for (unsigned i = 0; i < FOOTPRINT_N; i++)
 		ks_login_start(&as[i], &recs[i], 0);
 	for (unsigned i = 0; i < FOOTPRINT_N; i++) {
@@ -649,6 +663,12 @@ START_TEST(test_session_footprint)
 		ck_assert_msg(as[i].res.status == 0, "login %u: %d %s", i, as[i].res.status, as[i].res.message);
 	}
 	ck_assert_uint_eq(session_count(d.sessions), FOOTPRINT_N + 1);
+	/* the kernel holds each socket once bound: iscsid keeps no
+	 * descriptor per session (a thousand would reach RLIMIT_NOFILE) */
+	int fds1 = open_fds();
+	fprintf(stderr, "test_session_footprint: %d descriptors before, %d after %u logins\n", fds0, fds1,
+		FOOTPRINT_N);
+	ck_assert_msg(fds1 - fds0 < 8, "%d descriptors more after %u logins", fds1 - fds0, FOOTPRINT_N);
 	size_t after = heap_in_use();
 	size_t per = after > before ? (after - before) / FOOTPRINT_N : 0;
 	fprintf(stderr, "test_session_footprint: %zu bytes allocated per logged-in session\n", per);

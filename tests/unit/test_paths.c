@@ -1,8 +1,11 @@
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "fsutil.h"
 #include "paths.h"
 
 START_TEST(test_defaults)
@@ -90,6 +93,27 @@ START_TEST(test_overrides_and_limits)
 }
 END_TEST
 
+/* iscsid holds a descriptor per login in flight: the soft limit goes up
+ * to the hard one (or to what the caller asks), never past it. */
+START_TEST(test_raise_nofile)
+{
+	struct rlimit rl;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max < 128)
+		return;   /* nothing to show under so low a hard limit */
+	struct rlimit low = { .rlim_cur = 64, .rlim_max = rl.rlim_max };
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	ck_assert_uint_eq(fs_raise_nofile(100), 100);
+	ck_assert_uint_eq(fs_raise_nofile(80), 100);      /* never lowered */
+	unsigned long hard = rl.rlim_max == RLIM_INFINITY ? ULONG_MAX : (unsigned long)rl.rlim_max;
+	ck_assert_uint_eq(fs_raise_nofile(0), hard);
+	struct rlimit now;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &now), 0);
+	ck_assert(now.rlim_cur == rl.rlim_max && now.rlim_max == rl.rlim_max);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("paths");
@@ -98,6 +122,7 @@ int main(void)
 	tcase_add_test(tc, test_root_everything_under_it);
 	tcase_add_test(tc, test_env_and_precedence);
 	tcase_add_test(tc, test_overrides_and_limits);
+	tcase_add_test(tc, test_raise_nofile);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
