@@ -194,7 +194,11 @@ int cmd_session(struct adm *a)
 	if (n == 0) {
 		if (a->json && !a->logout && !a->rescan && !a->stats)
 			print_list(a, v, 0, level);
-		adm_err("No active sessions.");
+		/* open-iscsi's words for each: a listing, a logout (through
+		 * its logout of matching portals), a rescan or stats */
+		adm_err("%s", a->logout		       ? "No matching sessions found"
+			      : a->rescan || a->stats ? "No session found."
+						      : "No active sessions.");
 		sessions_free(v, n);
 		return ISCSI_ERR_NO_OBJS_FOUND;
 	}

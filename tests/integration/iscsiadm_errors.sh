@@ -66,6 +66,13 @@ expect_rc 21 -m node
 expect_err "iscsiadm: No records found"
 expect_rc 21 -m session
 expect_err "iscsiadm: No active sessions."
+# open-iscsi's words when an operation finds no session
+expect_rc 21 -m session -u
+expect_err "iscsiadm: No matching sessions found"
+expect_rc 21 -m session -R
+expect_err "iscsiadm: No session found."
+expect_rc 21 -m session -s
+expect_err "iscsiadm: No session found."
 expect_rc 21 -m host
 expect_rc 21 -m discovery
 expect_rc 21 -m node -T iqn.2024-01.org.example:none -o show
