@@ -37,11 +37,12 @@
 #   attach       start of discovery -> all N disks exist
 #   logout       --logoutall=all -> no session and no disk left
 #   CPU/login    iscsid utime+stime(+children) across the attach, / N
-#   RSS/session  iscsid VmRSS growth across the attach, / N
+#   RSS/session  iscsid Rss growth across the attach, / N
 #   listings     iscsiadm -m session, -P 1, -P 3, --json (open-iscsi has no
 #                --json) with N sessions up, best of 3, capped by
-#                BENCH_LIST_TIMEOUT (default 60 s: TIMEOUT); "cat" is one
-#                cat of every attribute file of the sessions and
+#                BENCH_LIST_TIMEOUT (default 60 s: TIMEOUT); "cat" is
+#                `xargs cat` (the names pass ARG_MAX at 1000 sessions) of
+#                every attribute file of the sessions and
 #                connections (for -P 3 also each disk's state and dev): the
 #                sysfs reading cost under the VM's emulation, the baseline
 #                the listings are divided by.
