@@ -269,6 +269,15 @@ static int store_pass(struct disc_ctx *c, const struct iface_rec *ir, const stru
 
 	if (disc_targets_from_result(res, &found, &nf) < 0)
 		return ISCSI_ERR_NOMEM;
+	/* An answer with entries left out does not say which targets are
+	 * gone: a target listed only with addresses we could not use is
+	 * absent from found, and its records (CHAP, startup) must not go
+	 * with it. Nothing is deleted this time. */
+	if (res->n_skipped && (flags & NODEDB_MERGE_DELETE)) {
+		flags &= ~NODEDB_MERGE_DELETE;
+		adm_err("warning: iface %s: records of targets this answer did not list are kept, as some of its "
+			"entries were invalid", ir->name);
+	}
 	struct nodedb_merge_result mr;
 	struct rec_diags d;
 	int r = 0;

@@ -291,15 +291,15 @@ static int run(struct adm *a, int argc, char **argv)
 		return ISCSI_ERR_INVAL;
 	}
 	/* A -n without -v: open-iscsi keeps only complete pairs, so where
-	 * nothing is set (a listing, -o show, a login) it is ignored; an
-	 * operation that sets values says what is missing. */
+	 * nothing is set (a listing, show, delete, a login) it is ignored;
+	 * update and new, which set values, say what is missing. */
 	size_t kept = 0;
 	for (size_t i = 0; i < a->n_params; i++) {
 		if (a->params[i].value) {
 			a->params[kept++] = a->params[i];
 			continue;
 		}
-		if (a->ops & ~ADM_OP_SHOW) {
+		if (a->ops & (ADM_OP_UPDATE | ADM_OP_NEW)) {
 			adm_err("name '%s' has no value: give -v value after -n name", a->params[i].name);
 			return ISCSI_ERR_INVAL;
 		}

@@ -404,8 +404,10 @@ int main(int argc, char **argv)
 		log_warnx("cannot keep secrets out of core dumps: %s", strerror(-r));
 
 	/* a descriptor per login in flight, control client and lookup:
-	 * hundreds of sessions logging in at once pass 1024 */
-	log_debug(1, "open files limit: %lu", fs_raise_nofile(0));
+	 * hundreds of sessions logging in at once pass 1024. Bounded: a
+	 * forked worker on a kernel without close_range() closes every
+	 * descriptor number below the limit (fs_child_keep_only()). */
+	log_debug(1, "open files limit: %lu", fs_raise_nofile(65536));
 
 	memset(&d, 0, sizeof(d));
 	d.allow_gid = o.allow_gid;

@@ -230,7 +230,7 @@ static void __attribute__((noreturn)) helper_main(int ctl)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* each running write holds two descriptors here (the job's socket
 	 * and the file), one per session that scans at the same time */
-	(void)fs_raise_nofile(0);
+	(void)fs_raise_nofile(65536);
 	if (pthread_attr_init(&attr) != 0 ||
 	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
 	    pthread_attr_setstacksize(&attr, HELPER_STACK) != 0)

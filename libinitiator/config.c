@@ -189,7 +189,13 @@ static enum apply_result apply_rec(const struct apply_target *t, size_t n, const
 		snprintf(cur, sizeof(cur), "'%s'", printable(raw, rq, sizeof(rq)));
 	else
 		snprintf(cur, sizeof(cur), "%s", printable(raw, rq, sizeof(rq)));
-	if (!*value && f->type != REC_T_STR) {
+	/* As open-iscsi ("does not have value"): the line is skipped and an
+	 * earlier value stays, so a later empty line never clears a secret.
+	 * Said only when something stays: a template's "username = " over
+	 * an empty default changes nothing and is not worth a warning. */
+	if (!*value) {
+		if (!*raw)
+			return APPLY_OK;
 		snprintf(err, errlen, "%s: no value; using %s", key, cur);
 		return APPLY_FALLBACK;
 	}
@@ -327,6 +333,23 @@ static enum apply_result apply(struct iscsi_config *c, const char *key, const ch
 	return APPLY_NOTE;
 }
 
+/* The first word of a line that is not "key = value" (up to a blank or
+ * '='), cut in place: the key it was meant to set. */
+static char *first_word(char *s)
+{
+	s += strspn(s, " \t");
+	s[strcspn(s, " \t=")] = '\0';
+	return s;
+}
+
+static bool key_is_strict(const char *key)
+{
+	const struct rec_field *f = rec_schema_find(REC_KIND_NODE, key, NULL, NULL);
+	if (!f)
+		f = rec_schema_find(REC_KIND_DISCOVERY, key, NULL, NULL);
+	return key_strict(key, f);
+}
+
 /* A line longer than CONFIG_LINE_MAX: a comment is skipped; one whose
  * key is a CHAP key is an error (its value cannot be read, and a secret
  * is never cut short); any other is ignored, as in open-iscsi. */
@@ -334,9 +357,12 @@ static bool long_line(const char *buf, size_t start, size_t len, const char *nam
 		      struct rec_diags *diags)
 {
 	char head[128], shown[101];
-	size_t l = len - start < sizeof(head) - 1 ? len - start : sizeof(head) - 1;
 	char *key = NULL, *value;
 
+	/* the key is what follows the indentation, however long that is */
+	while (start < len && (buf[start] == ' ' || buf[start] == '\t'))
+		start++;
+	size_t l = len - start < sizeof(head) - 1 ? len - start : sizeof(head) - 1;
 	memcpy(head, buf + start, l);
 	head[l] = '\0';
 	char *nl = strchr(head, '\n');
@@ -345,15 +371,9 @@ static bool long_line(const char *buf, size_t start, size_t len, const char *nam
 	int r = rec_split_line(head, &key, &value);
 	if (r == 0)
 		return true;
-	if (r < 0) {
-		/* no '=' in the first bytes: take the first word */
-		key = head + strspn(head, " \t");
-		key[strcspn(key, " \t=")] = '\0';
-	}
-	const struct rec_field *f = rec_schema_find(REC_KIND_NODE, key, NULL, NULL);
-	if (!f)
-		f = rec_schema_find(REC_KIND_DISCOVERY, key, NULL, NULL);
-	if (key_strict(key, f)) {
+	if (r < 0)
+		key = first_word(head);   /* no '=' in the first bytes */
+	if (key_is_strict(key)) {
 		rec_diags_add(diags, REC_DIAG_ERROR, name, lineno, "%s: line longer than %d bytes",
 			      printable(key, shown, sizeof(shown)), CONFIG_LINE_MAX);
 		explicit_bzero(head, sizeof(head));
@@ -406,8 +426,19 @@ int config_parse(const char *buf, size_t len, const char *name, struct iscsi_con
 		if (r == 0)
 			continue;
 		if (r < 0) {
-			/* open-iscsi skips such a line with a warning */
-			rec_diags_add(diags, REC_DIAG_FALLBACK, name, lineno, "not a \"key = value\" line; ignored");
+			/* open-iscsi skips such a line with a warning; a CHAP
+			 * key ("node.session.auth.authmethod CHAP") must not be
+			 * skipped into no authentication */
+			char shown[101];
+			const char *k = first_word(line);
+			if (key_is_strict(k)) {
+				rec_diags_add(diags, REC_DIAG_ERROR, name, lineno, "%s: not a \"key = value\" line",
+					      printable(k, shown, sizeof(shown)));
+				bad = true;
+			} else {
+				rec_diags_add(diags, REC_DIAG_FALLBACK, name, lineno,
+					      "not a \"key = value\" line; ignored");
+			}
 			continue;
 		}
 		switch (apply(c, key, value, err, sizeof(err))) {

@@ -253,12 +253,23 @@ START_TEST(test_errors)
 	memset(lng + l, 'u', 2000);
 	strcpy(lng + l + 2000, "\nnode.startup = automatic\n");
 	expect_error(lng, strlen(lng), 3);
+	/* the same CHAP line behind 1100 blanks of indentation */
+	strcpy(lng, "# ok\n");
+	memset(lng + 5, ' ', 1100);
+	strcpy(lng + 1105, "node.session.auth.password = x\n");
+	expect_error(lng, strlen(lng), 2);
 	free(lng);
+	/* a CHAP key without '=' is not skipped into no authentication */
+	const char *noeq[] = { "node.session.auth.authmethod CHAP\n", "  discovery.sendtargets.auth.username bob\n",
+			       NULL };
+	for (size_t i = 0; noeq[i]; i++)
+		expect_error(noeq[i], strlen(noeq[i]), 1);
 }
 END_TEST
 
-/* "key = " (configuration templates render unset secrets so): a string
- * key is unset, as in open-iscsi; any other key keeps its default. */
+/* "key = " (configuration templates render unset secrets so): the line
+ * is skipped, as in open-iscsi, silently where the key has no value yet;
+ * a key with a value keeps it, saying so (never quoting a secret). */
 START_TEST(test_empty_value)
 {
 	const char *text = "node.session.auth.authmethod = CHAP\n"
@@ -291,6 +302,15 @@ START_TEST(test_empty_value)
 	ck_assert_uint_eq(c.metrics_interval, 15);
 	/* an empty CHAP method is "unset" too, not an error */
 	expect_fallback("node.session.auth.authmethod =\n", 1, "node.session.auth.authmethod", "using None", &c);
+	/* a later empty line does not clear a secret set before */
+	const char *twice = "node.session.auth.password = s3cr3t-pw\nnode.session.auth.password =\n";
+	rec_diags_init(&d);
+	ck_assert_int_eq(config_parse(twice, strlen(twice), "e.conf", &c, &d), 0);
+	ck_assert_str_eq(c.node.session.auth.password, "s3cr3t-pw");
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_int_eq(d.v[0].level, REC_DIAG_FALLBACK);
+	ck_assert_ptr_null(strstr(d.v[0].msg, "s3cr3t"));
+	rec_diags_free(&d);
 }
 END_TEST
 
