@@ -133,6 +133,18 @@ static int new_node(struct adm *a, struct nodedb *db)
 	return 0;
 }
 
+/* A record a session uses is not deleted: open-iscsi's words, exit 15. */
+static bool in_use(const struct sess_view *sv, size_t nsv, const struct node_rec *rec, const char *what, int *first)
+{
+	if (!sessions_match_rec(sv, nsv, rec))
+		return false;
+	adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
+		what);
+	if (!*first)
+		*first = ISCSI_ERR_SESS_EXISTS;
+	return true;
+}
+
 /* l: the records to delete; bad: files of the records selected that
  * cannot be read (nodedb_node_find_corrupt()), deleted too, as
  * open-iscsi deletes a record by its path without reading it. */
@@ -149,13 +161,8 @@ static int delete_nodes(struct adm *a, struct nodedb *db, const struct node_list
 		const struct node_rec *rec = &bad->v[i].rec;
 		char what[700];
 		ctl_node_what(rec, what, sizeof(what));
-		if (sessions_match_rec(sv, nsv, rec)) {
-			adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
-				what);
-			if (!first)
-				first = ISCSI_ERR_SESS_EXISTS;
+		if (in_use(sv, nsv, rec, what, &first))
 			continue;
-		}
 		r = nodedb_node_delete_corrupt(db, &bad->v[i]);
 		if (r == 0)
 			adm_err("Deleted corrupt record %s (%s/%s)", what, a->paths.db_root, bad->v[i].path);
@@ -169,13 +176,8 @@ static int delete_nodes(struct adm *a, struct nodedb *db, const struct node_list
 		const struct node_rec *rec = &l->v[i].rec;
 		char what[700];
 		ctl_node_what(rec, what, sizeof(what));
-		if (sessions_match_rec(sv, nsv, rec)) {
-			adm_err("This command will remove the record %s, but a session is using it. Logout session then rerun command to remove record.",
-				what);
-			if (!first)
-				first = ISCSI_ERR_SESS_EXISTS;
+		if (in_use(sv, nsv, rec, what, &first))
 			continue;
-		}
 		r = nodedb_node_delete(db, rec);
 		if (r && r != -ENOENT) {
 			adm_err("Could not delete record %s: %s", what, strerror(-r));

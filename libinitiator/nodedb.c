@@ -714,6 +714,22 @@ static int sort_list(struct node_list *l)
 	return 0;
 }
 
+/* The end of a find: a -T that is not a valid name matches nothing; the
+ * list sorted into *ret, or freed on error. */
+static int find_done(int r, const struct node_filter *f, struct node_list *l, struct node_list *ret)
+{
+	if (r == -EINVAL && f && f->target)
+		r = 0;   /* an invalid name matches nothing */
+	if (r == 0)
+		r = sort_list(l);
+	if (r < 0) {
+		node_list_free(l);
+		return r;
+	}
+	*ret = *l;
+	return 0;
+}
+
 int nodedb_node_find(struct nodedb *db, const struct node_filter *f, struct node_list *ret,
 		     struct rec_diags *diags)
 {
@@ -722,16 +738,7 @@ int nodedb_node_find(struct nodedb *db, const struct node_filter *f, struct node
 	if (!db || !ret)
 		return -EINVAL;
 	int r = ndb_scan(db, f ? f->target : NULL, f, &l, diags);
-	if (r == -EINVAL && f && f->target)
-		r = 0;   /* an invalid name matches nothing */
-	if (r == 0)
-		r = sort_list(&l);
-	if (r < 0) {
-		node_list_free(&l);
-		return r;
-	}
-	*ret = l;
-	return 0;
+	return find_done(r, f, &l, ret);
 }
 
 int nodedb_node_find_corrupt(struct nodedb *db, const struct node_filter *f, struct node_list *ret,
@@ -743,16 +750,7 @@ int nodedb_node_find_corrupt(struct nodedb *db, const struct node_filter *f, str
 		return -EINVAL;
 	struct scan_ctx c = { db, f, NULL, diags, NULL, NULL, &l };
 	int r = scan_all(&c, f ? f->target : NULL);
-	if (r == -EINVAL && f && f->target)
-		r = 0;   /* an invalid name matches nothing */
-	if (r == 0)
-		r = sort_list(&l);
-	if (r < 0) {
-		node_list_free(&l);
-		return r;
-	}
-	*ret = l;
-	return 0;
+	return find_done(r, f, &l, ret);
 }
 
 /* Whether the record file at path cannot be used (as load_one() sees it). */
