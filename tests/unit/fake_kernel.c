@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -311,6 +312,17 @@ ssize_t fk_send(void *io_data, const void *buf, size_t len)
 			vl = sizeof(rq->value);
 		memcpy(rq->value, m + PL, vl);
 		rq->value[sizeof(rq->value) - 1] = '\0';
+		break;
+	}
+	case ISCSI_UEVENT_BIND_CONN: {
+		/* the kernel takes the socket by its descriptor here
+		 * (sockfd_lookup) and iscsid closes its own right after: what
+		 * it is bound to is read now */
+		int sfd = (int)rd32(m, U + 8);
+		socklen_t sl = sizeof(fk.bound_dev);
+		memset(fk.bound_dev, 0, sizeof(fk.bound_dev));
+		if (getsockopt(sfd, SOL_SOCKET, SO_BINDTODEVICE, fk.bound_dev, &sl) < 0)
+			snprintf(fk.bound_dev, sizeof(fk.bound_dev), "?");
 		break;
 	}
 	case ISCSI_UEVENT_STOP_CONN:

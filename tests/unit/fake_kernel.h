@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <sys/types.h>
 
 #include "pdu.h"
@@ -61,6 +62,9 @@ struct fk {
 	bool hold_destroy;
 	uint32_t held[16];
 	size_t nheld;
+	/* the device (SO_BINDTODEVICE) of the socket the last BIND_CONN
+	 * named, read when the kernel takes it; "?" when it was no socket */
+	char bound_dev[IFNAMSIZ];
 };
 
 extern struct fk fk;
