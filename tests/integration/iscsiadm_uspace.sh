@@ -119,7 +119,9 @@ if command -v unshare >/dev/null; then
 	kill -TERM "$DPID"
 	wait "$DPID"
 	DPID=
-	unshare -m bash -c "mount --make-rprivate / && mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3 &&
+	# (the mounts end with '|| exit': an and-list sent to the background
+	# whole would make %1 a subshell, and kill %1 left iscsid running)
+	unshare -m bash -c "mount --make-rprivate / && mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3 || exit 99
 		'$ISCSID' -f -d 1 --root '$R' --sysfs-root '$R/sys' --modprobe '$R/modprobe' 2>>'$R/iscsid.log' &
 		for i in \$(seq 1 100); do [ -S '$R/iscsid.sock' ] && break; sleep 0.05; done
 		'$ADM' --root '$R' --sysfs '$R/sys' -m node -T '$T' -p '127.0.0.1:$TGTD_PORT' -I uspace --login >'$R/out' 2>'$R/err'
